@@ -1,0 +1,218 @@
+//! The terminal interface: a thin adapter over the executor, like the MCP server.
+//!
+//! - [`run`]: `cc-executor run` — one task, live progress on stderr.
+//! - [`doctor`]: `cc-executor doctor` — is everything in place?
+//! - [`init`]: `cc-executor init` — how to register the server with Claude Code.
+//!
+//! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
+//! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
+//! 4 timed out; 130 interrupted.
+
+pub mod doctor;
+pub mod init;
+pub mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides, PermissionMode};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_NO_CLI: u8 = 3;
+pub const EXIT_TIMEOUT: u8 = 4;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Run tasks in fresh Claude Code processes, one after another.
+///
+/// Every task runs in its own `claude -p` process with a clean context, strictly after the
+/// previous one, with a hard timeout and an honest, structured result.
+#[derive(Debug, Parser)]
+#[command(name = "cc-executor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (what Claude Code starts; see `cc-executor init`).
+    Mcp,
+    /// Run one task in a fresh Claude Code process.
+    Run(Box<run::RunArgs>),
+    /// Check the installation: claude binary and version, data dir, policy.
+    Doctor(doctor::DoctorArgs),
+    /// Print how to register this server with Claude Code.
+    Init(init::InitArgs),
+}
+
+/// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
+/// its variable, which beats the config file, which beats the default.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file (TOML). Default: $XDG_CONFIG_HOME/cc-executor/config.toml if it exists.
+    #[arg(long, global = true, env = "CC_EXECUTOR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The claude binary (path or name on PATH). Default: claude.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_CLAUDE_BIN",
+        value_name = "PATH"
+    )]
+    pub claude_bin: Option<PathBuf>,
+    /// Data directory (raw outputs). Default: $XDG_DATA_HOME/cc-executor.
+    #[arg(long, global = true, env = "CC_EXECUTOR_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Timeout of a task that names none, in seconds. Default: 600.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_TIMEOUT_SECS",
+        value_name = "SECS"
+    )]
+    pub default_timeout_secs: Option<u64>,
+    /// Time between SIGTERM and SIGKILL when stopping a task, in ms. Default: 5000.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_KILL_GRACE_MS",
+        value_name = "MS"
+    )]
+    pub kill_grace_ms: Option<u64>,
+    /// Tasks running at once; the rest wait in FIFO order. Default: 1.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_MAX_CONCURRENT",
+        value_name = "N"
+    )]
+    pub max_concurrent: Option<usize>,
+    /// Retries of rate-limited/overloaded tasks. Default: 2.
+    #[arg(long, global = true, env = "CC_EXECUTOR_MAX_RETRIES", value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// Policy: permission mode of a task that names none. Default: acceptEdits.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_DEFAULT_PERMISSION_MODE",
+        value_name = "MODE"
+    )]
+    pub default_permission_mode: Option<PermissionMode>,
+    /// Policy: permission modes tasks may use (comma-separated). Default: all but bypassPermissions.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_ALLOWED_PERMISSION_MODES",
+        value_delimiter = ',',
+        value_name = "MODES"
+    )]
+    pub allowed_permission_modes: Option<Vec<PermissionMode>>,
+    /// Policy: allow bypassPermissions at all. Default: false.
+    #[arg(long, global = true, env = "CC_EXECUTOR_ALLOW_BYPASS_PERMISSIONS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_bypass_permissions: Option<bool>,
+    /// Policy: directories tasks may run in (':'-separated, repeatable). Default: the current directory.
+    #[arg(
+        long = "allowed-root",
+        global = true,
+        env = "CC_EXECUTOR_ALLOWED_ROOTS",
+        value_delimiter = ':',
+        value_name = "DIR"
+    )]
+    pub allowed_roots: Option<Vec<PathBuf>>,
+    /// Policy: models tasks may use (comma-separated). Default: any.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_ALLOWED_MODELS",
+        value_delimiter = ',',
+        value_name = "MODELS"
+    )]
+    pub allowed_models: Option<Vec<String>>,
+    /// Policy: model of a task that names none. Default: Claude Code's own.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_DEFAULT_MODEL",
+        value_name = "MODEL"
+    )]
+    pub default_model: Option<String>,
+    /// Pass ANTHROPIC_API_KEY to claude (true) or remove it so claude uses its own login.
+    #[arg(long, global = true, env = "CC_EXECUTOR_PASS_API_KEY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub pass_api_key: Option<bool>,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            claude_bin: self.claude_bin.clone(),
+            data_dir: self.data_dir.clone(),
+            default_timeout_secs: self.default_timeout_secs,
+            kill_grace_ms: self.kill_grace_ms,
+            max_concurrent: self.max_concurrent,
+            default_permission_mode: self.default_permission_mode,
+            allowed_permission_modes: self.allowed_permission_modes.clone(),
+            allow_bypass_permissions: self.allow_bypass_permissions,
+            allowed_roots: self.allowed_roots.clone(),
+            allowed_models: self.allowed_models.clone(),
+            default_model: self.default_model.clone(),
+            pass_api_key: self.pass_api_key,
+            max_retries: self.max_retries,
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cc-executor: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli));
+    // stdin reads cannot be cancelled; do not wait for them on the way out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+async fn dispatch(cli: Cli) -> u8 {
+    let config = match Config::load(&cli.global.overrides()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cc-executor: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let result = match cli.command {
+        Command::Mcp => serve(config).await,
+        Command::Run(args) => run::run(config, *args).await,
+        Command::Doctor(args) => Ok(doctor::doctor(config, args).await),
+        Command::Init(args) => Ok(init::init(args)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cc-executor: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<u8> {
+    let executor = crate::Executor::new(config)?;
+    crate::mcp::serve_stdio(executor).await?;
+    Ok(EXIT_OK)
+}

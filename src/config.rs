@@ -1,0 +1,531 @@
+//! Configuration and the policy that bounds every task.
+//!
+//! Precedence, highest first: CLI flags > environment variables > the TOML config file >
+//! built-in defaults. The CLI layer gathers flags and environment into [`Overrides`] (clap reads
+//! both, so a flag always beats its variable); [`Config::load`] lays them over the file and the
+//! defaults. Library users can also build a [`Config`] by hand.
+//!
+//! The [`Policy`] is what the person who configured the server allows. A tool call can narrow
+//! it (a stricter permission mode, a smaller budget) but never widen it: every request is
+//! checked in [`crate::exec::spec`] and a violation names the policy setting that forbids it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong while loading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid setting `{setting}`: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+    #[error("cannot determine a home directory for the default data/config paths; set --data-dir")]
+    NoHome,
+}
+
+/// The permission modes Claude Code understands (`--permission-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum PermissionMode {
+    #[serde(rename = "default")]
+    Default,
+    #[serde(rename = "acceptEdits")]
+    AcceptEdits,
+    #[serde(rename = "auto")]
+    Auto,
+    #[serde(rename = "bypassPermissions")]
+    BypassPermissions,
+    #[serde(rename = "manual")]
+    Manual,
+    #[serde(rename = "dontAsk")]
+    DontAsk,
+    #[serde(rename = "plan")]
+    Plan,
+}
+
+impl PermissionMode {
+    pub const ALL: [PermissionMode; 7] = [
+        PermissionMode::Default,
+        PermissionMode::AcceptEdits,
+        PermissionMode::Auto,
+        PermissionMode::BypassPermissions,
+        PermissionMode::Manual,
+        PermissionMode::DontAsk,
+        PermissionMode::Plan,
+    ];
+
+    /// The spelling the CLI expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionMode::Default => "default",
+            PermissionMode::AcceptEdits => "acceptEdits",
+            PermissionMode::Auto => "auto",
+            PermissionMode::BypassPermissions => "bypassPermissions",
+            PermissionMode::Manual => "manual",
+            PermissionMode::DontAsk => "dontAsk",
+            PermissionMode::Plan => "plan",
+        }
+    }
+}
+
+impl fmt::Display for PermissionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PermissionMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PermissionMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = PermissionMode::ALL.iter().map(|m| m.as_str()).collect();
+                format!(
+                    "unknown permission mode `{s}` (expected one of: {})",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+/// What the configuring person allows. Every task is checked against it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Policy {
+    /// Mode used when a task names none.
+    pub default_permission_mode: PermissionMode,
+    /// Modes a task may ask for.
+    pub allowed_permission_modes: Vec<PermissionMode>,
+    /// Whether `bypassPermissions` may be used at all (it is also refused unless listed above).
+    pub allow_bypass_permissions: bool,
+    /// A task's working directory must be inside one of these (after resolving symlinks).
+    pub allowed_roots: Vec<PathBuf>,
+    /// Working directory of a task that names none.
+    pub default_cwd: PathBuf,
+    /// Models a task may ask for; empty means any.
+    pub allowed_models: Vec<String>,
+    /// Model used when a task names none (`None`: Claude Code's own default).
+    pub default_model: Option<String>,
+    /// Upper bound (and default) for a task's `max_budget_usd`.
+    pub max_budget_usd: Option<f64>,
+    /// Upper bound (and default) for a task's `max_turns`.
+    pub max_turns: Option<u32>,
+}
+
+/// Bounded retries of rate-limited / overloaded attempts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// Delay before the first retry; doubles each time, plus up to 50 % jitter.
+    pub base_delay_ms: u64,
+    /// Cap on one delay.
+    pub max_delay_ms: u64,
+    /// Do not retry when the reported reset time is further away than this: a usage limit
+    /// that resets in hours is the caller's decision, not a blind retry.
+    pub max_reset_wait_ms: u64,
+}
+
+/// The resolved configuration of one executor.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Config {
+    /// The `claude` binary: a path, or a name looked up on `PATH`.
+    pub claude_bin: PathBuf,
+    /// Where raw outputs (and later artifacts and the store) live.
+    pub data_dir: PathBuf,
+    /// Timeout of a task that names none.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub default_timeout: Duration,
+    /// Largest timeout a task may ask for.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub max_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when a task is stopped.
+    #[serde(with = "millis")]
+    #[schemars(with = "u64")]
+    pub kill_grace: Duration,
+    /// Tasks running at once; the rest wait in FIFO order.
+    pub max_concurrent: usize,
+    /// Progress heartbeat while Claude is silent.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub heartbeat_interval: Duration,
+    /// Prompts estimated above this many tokens are refused before anything runs.
+    pub max_prompt_tokens: usize,
+    /// Largest single stream-json record kept; a larger one is reported and dropped.
+    pub max_record_bytes: usize,
+    /// Bytes of raw stdout/stderr kept in memory for the result (the rest is in the raw file).
+    pub tail_bytes: usize,
+    /// Pass `ANTHROPIC_API_KEY` to `claude` (true) or remove it so the CLI uses its own login.
+    pub pass_api_key: bool,
+    pub retry: RetryPolicy,
+    pub policy: Policy,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+mod secs {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+mod millis {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+/// The config file, as written by a person. Every field is optional; unknown keys are errors
+/// so that a typo never silently loosens or tightens the policy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub claude_bin: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub default_timeout_secs: Option<u64>,
+    pub max_timeout_secs: Option<u64>,
+    pub kill_grace_ms: Option<u64>,
+    pub max_concurrent: Option<usize>,
+    pub heartbeat_secs: Option<u64>,
+    pub max_prompt_tokens: Option<usize>,
+    pub max_record_mib: Option<usize>,
+    pub pass_api_key: Option<bool>,
+    #[serde(default)]
+    pub retry: FileRetry,
+    #[serde(default)]
+    pub policy: FilePolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRetry {
+    pub max_retries: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub max_reset_wait_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePolicy {
+    pub default_permission_mode: Option<PermissionMode>,
+    pub allowed_permission_modes: Option<Vec<PermissionMode>>,
+    pub allow_bypass_permissions: Option<bool>,
+    pub allowed_roots: Option<Vec<PathBuf>>,
+    pub default_cwd: Option<PathBuf>,
+    pub allowed_models: Option<Vec<String>>,
+    pub default_model: Option<String>,
+    pub max_budget_usd: Option<f64>,
+    pub max_turns: Option<u32>,
+}
+
+/// Values from CLI flags and environment variables (clap fills both). `None` = not given.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub claude_bin: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub default_timeout_secs: Option<u64>,
+    pub kill_grace_ms: Option<u64>,
+    pub max_concurrent: Option<usize>,
+    pub default_permission_mode: Option<PermissionMode>,
+    pub allowed_permission_modes: Option<Vec<PermissionMode>>,
+    pub allow_bypass_permissions: Option<bool>,
+    pub allowed_roots: Option<Vec<PathBuf>>,
+    pub allowed_models: Option<Vec<String>>,
+    pub default_model: Option<String>,
+    pub pass_api_key: Option<bool>,
+    pub max_retries: Option<u32>,
+}
+
+/// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
+pub fn default_config_file() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("cc-executor").join("config.toml"))
+}
+
+/// Default data dir: `$XDG_DATA_HOME/cc-executor`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_DATA_HOME", ".local/share").map(|d| d.join("cc-executor"))
+}
+
+fn xdg_dir(var: &str, fallback_under_home: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(v) if Path::new(&v).is_absolute() => Some(PathBuf::from(v)),
+        _ => directories::BaseDirs::new().map(|b| b.home_dir().join(fallback_under_home)),
+    }
+}
+
+impl Config {
+    /// Reads the config file (the one named in `overrides`, else the XDG default if it exists)
+    /// and lays `overrides` over it.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (file, path) = match &overrides.config_file {
+            Some(p) => (read_file(p)?, Some(p.clone())),
+            None => match default_config_file() {
+                Some(p) if p.exists() => (read_file(&p)?, Some(p)),
+                _ => (FileConfig::default(), None),
+            },
+        };
+        Config::resolve(file, path, overrides)
+    }
+
+    /// Precedence rule in one place: override, else file, else default.
+    pub fn resolve(
+        file: FileConfig,
+        path: Option<PathBuf>,
+        o: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let data_dir = match o.data_dir.clone().or(file.data_dir) {
+            Some(d) => d,
+            None => default_data_dir().ok_or(ConfigError::NoHome)?,
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let fp = file.policy;
+        let default_cwd = fp.default_cwd.unwrap_or_else(|| cwd.clone());
+        let allowed_roots = o
+            .allowed_roots
+            .clone()
+            .or(fp.allowed_roots)
+            .unwrap_or_else(|| vec![default_cwd.clone()]);
+        let allowed_permission_modes = o
+            .allowed_permission_modes
+            .clone()
+            .or(fp.allowed_permission_modes)
+            .unwrap_or_else(|| {
+                PermissionMode::ALL
+                    .into_iter()
+                    .filter(|m| *m != PermissionMode::BypassPermissions)
+                    .collect()
+            });
+        let policy = Policy {
+            default_permission_mode: o
+                .default_permission_mode
+                .or(fp.default_permission_mode)
+                .unwrap_or(PermissionMode::AcceptEdits),
+            allowed_permission_modes,
+            allow_bypass_permissions: o
+                .allow_bypass_permissions
+                .or(fp.allow_bypass_permissions)
+                .unwrap_or(false),
+            allowed_roots,
+            default_cwd,
+            allowed_models: o
+                .allowed_models
+                .clone()
+                .or(fp.allowed_models)
+                .unwrap_or_default(),
+            default_model: o.default_model.clone().or(fp.default_model),
+            max_budget_usd: fp.max_budget_usd,
+            max_turns: fp.max_turns,
+        };
+        let fr = file.retry;
+        let config = Config {
+            claude_bin: o
+                .claude_bin
+                .clone()
+                .or(file.claude_bin)
+                .unwrap_or_else(|| PathBuf::from("claude")),
+            data_dir,
+            default_timeout: Duration::from_secs(
+                o.default_timeout_secs
+                    .or(file.default_timeout_secs)
+                    .unwrap_or(600),
+            ),
+            max_timeout: Duration::from_secs(file.max_timeout_secs.unwrap_or(24 * 3600)),
+            kill_grace: Duration::from_millis(
+                o.kill_grace_ms.or(file.kill_grace_ms).unwrap_or(5000),
+            ),
+            max_concurrent: o.max_concurrent.or(file.max_concurrent).unwrap_or(1),
+            heartbeat_interval: Duration::from_secs(file.heartbeat_secs.unwrap_or(15)),
+            max_prompt_tokens: file.max_prompt_tokens.unwrap_or(180_000),
+            max_record_bytes: file.max_record_mib.unwrap_or(64) * 1024 * 1024,
+            tail_bytes: 64 * 1024,
+            pass_api_key: o.pass_api_key.or(file.pass_api_key).unwrap_or(true),
+            retry: RetryPolicy {
+                max_retries: o.max_retries.or(fr.max_retries).unwrap_or(2),
+                base_delay_ms: fr.base_delay_ms.unwrap_or(2000),
+                max_delay_ms: fr.max_delay_ms.unwrap_or(60_000),
+                max_reset_wait_ms: fr.max_reset_wait_secs.unwrap_or(120) * 1000,
+            },
+            policy,
+            config_file: path,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rejects settings that could never work, naming the setting.
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, message: String| Err(ConfigError::Invalid { setting, message });
+        if self.max_concurrent == 0 {
+            return invalid("max_concurrent", "must be at least 1".into());
+        }
+        if self.default_timeout.is_zero() || self.default_timeout > self.max_timeout {
+            return invalid(
+                "default_timeout_secs",
+                format!(
+                    "must be between 1 and max_timeout_secs ({})",
+                    self.max_timeout.as_secs()
+                ),
+            );
+        }
+        if self.heartbeat_interval.is_zero() {
+            return invalid("heartbeat_secs", "must be at least 1".into());
+        }
+        if self.max_record_bytes < 1024 * 1024 {
+            return invalid("max_record_mib", "must be at least 1".into());
+        }
+        let p = &self.policy;
+        if p.allowed_permission_modes.is_empty() {
+            return invalid(
+                "policy.allowed_permission_modes",
+                "must list at least one mode".into(),
+            );
+        }
+        if !p
+            .allowed_permission_modes
+            .contains(&p.default_permission_mode)
+        {
+            return invalid(
+                "policy.default_permission_mode",
+                format!(
+                    "`{}` is not in policy.allowed_permission_modes",
+                    p.default_permission_mode
+                ),
+            );
+        }
+        if p.default_permission_mode == PermissionMode::BypassPermissions
+            && !p.allow_bypass_permissions
+        {
+            return invalid(
+                "policy.default_permission_mode",
+                "bypassPermissions needs policy.allow_bypass_permissions = true".into(),
+            );
+        }
+        if p.allowed_roots.is_empty() {
+            return invalid(
+                "policy.allowed_roots",
+                "must list at least one directory".into(),
+            );
+        }
+        if let Some(b) = p.max_budget_usd
+            && !(b.is_finite() && b > 0.0)
+        {
+            return invalid("policy.max_budget_usd", "must be a positive number".into());
+        }
+        if let Some(m) = &p.default_model
+            && !p.allowed_models.is_empty()
+            && !p.allowed_models.contains(m)
+        {
+            return invalid(
+                "policy.default_model",
+                format!("`{m}` is not in policy.allowed_models"),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> FileConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    fn overrides() -> Overrides {
+        Overrides {
+            data_dir: Some("/tmp/x".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let f = file("claude_bin = \"/from/file\"\ndefault_timeout_secs = 30\nkill_grace_ms = 100");
+        let mut o = overrides();
+        o.claude_bin = Some("/from/flag".into());
+        let c = Config::resolve(f, None, &o).unwrap();
+        assert_eq!(c.claude_bin, PathBuf::from("/from/flag"));
+        assert_eq!(c.default_timeout, Duration::from_secs(30));
+        assert_eq!(c.kill_grace, Duration::from_millis(100));
+        assert_eq!(c.max_concurrent, 1, "default");
+    }
+
+    #[test]
+    fn defaults_never_allow_bypass_permissions() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert!(!c.policy.allow_bypass_permissions);
+        assert!(
+            !c.policy
+                .allowed_permission_modes
+                .contains(&PermissionMode::BypassPermissions)
+        );
+        assert_eq!(
+            c.policy.default_permission_mode,
+            PermissionMode::AcceptEdits
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        assert!(toml::from_str::<FileConfig>("claude_binn = \"x\"").is_err());
+        let err = Config::resolve(file("max_concurrent = 0"), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("max_concurrent"), "{err}");
+        let err = Config::resolve(
+            file("[policy]\ndefault_permission_mode = \"bypassPermissions\"\nallowed_permission_modes = [\"bypassPermissions\"]"),
+            None,
+            &overrides(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("allow_bypass_permissions"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn permission_modes_parse_with_a_helpful_error() {
+        assert_eq!(
+            "dontAsk".parse::<PermissionMode>(),
+            Ok(PermissionMode::DontAsk)
+        );
+        let e = "yolo".parse::<PermissionMode>().unwrap_err();
+        assert!(e.contains("acceptEdits"), "{e}");
+    }
+}

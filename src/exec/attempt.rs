@@ -1,0 +1,377 @@
+//! One attempt: spawn `claude`, feed the prompt, drain stdout and stderr concurrently, enforce
+//! the deadline, stop the process tree, and hand back everything seen.
+//!
+//! Invariants:
+//! - No shell: the binary is spawned directly with an argv vector; the prompt goes on stdin,
+//!   written concurrently with draining (a 300 KiB prompt exceeds the pipe buffer).
+//! - stdout and stderr are drained while waiting (a full pipe would deadlock the child).
+//! - Memory is bounded: stdout is framed record by record (capped), spilled whole to the raw
+//!   file, and only a capped tail of stderr is kept.
+//! - When the main process exits, the pipes are drained for at most [`DRAIN_BOUND`] (a
+//!   grandchild may hold them open forever), then the group is stopped and reaped.
+//! - Every path out of here leaves the process group empty (see [`GroupGuard`]).
+
+use std::io;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{ChildStderr, ChildStdout, Command};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::claude::argv::{ENV_REMOVE, build_args};
+use crate::claude::collect::Collector;
+use crate::claude::events::{Line, parse_line};
+use crate::claude::framing::{Frame, LineFramer};
+use crate::claude::outcome::Termination;
+use crate::config::Config;
+use crate::exec::process::GroupGuard;
+use crate::exec::progress::{ProgressEvent, ProgressSink};
+use crate::exec::spec::TaskSpec;
+
+/// How long to keep reading after the main process exited.
+pub const DRAIN_BOUND: Duration = Duration::from_millis(1500);
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why no process could be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("`{}` was not found", .0.display())]
+    NotFound(PathBuf),
+    #[error("cannot start `{}`: {source}", .path.display())]
+    Spawn {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Everything one attempt produced.
+#[derive(Debug)]
+pub struct AttemptOutput {
+    pub collector: Collector,
+    pub termination: Termination,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stderr_tail: String,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub raw_output_path: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+enum Item {
+    Line(Line),
+    Oversize(usize),
+}
+
+/// Runs `spec` once. `cancel` stops it (cancellation or shutdown).
+pub async fn run(
+    config: &Config,
+    spec: &TaskSpec,
+    raw_path: PathBuf,
+    attempt: u32,
+    sink: &Arc<dyn ProgressSink>,
+    cancel: &CancellationToken,
+) -> Result<AttemptOutput, LaunchError> {
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    let mut warnings = Vec::new();
+
+    let mut cmd = Command::new(&config.claude_bin);
+    cmd.args(build_args(spec))
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for var in ENV_REMOVE {
+        cmd.env_remove(var);
+    }
+    if !config.pass_api_key {
+        cmd.env_remove("ANTHROPIC_API_KEY");
+    }
+    let mut child = cmd.spawn().map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            LaunchError::NotFound(config.claude_bin.clone())
+        } else {
+            LaunchError::Spawn {
+                path: config.claude_bin.clone(),
+                source,
+            }
+        }
+    })?;
+    let Some(pid) = child.id() else {
+        return Err(LaunchError::Spawn {
+            path: config.claude_bin.clone(),
+            source: io::Error::other("the process exited before it could be tracked"),
+        });
+    };
+    let group = GroupGuard::new(pid);
+    tracing::debug!(pid, cwd = %spec.cwd.display(), "claude started");
+
+    // Feed the prompt, then close stdin (an open, silent stdin hangs some CLI versions).
+    let stdin_task = child.stdin.take().map(|mut stdin| {
+        let prompt = spec.prompt.clone().into_bytes();
+        tokio::spawn(async move {
+            let r = stdin.write_all(&prompt).await;
+            drop(stdin);
+            r
+        })
+    });
+
+    let raw_file = match open_raw(&raw_path).await {
+        Ok(f) => Some(f),
+        Err(e) => {
+            warnings.push(format!(
+                "raw output not saved: cannot write {}: {e}",
+                raw_path.display()
+            ));
+            None
+        }
+    };
+    let saved_raw = raw_file.as_ref().map(|_| raw_path.clone());
+    let (tx, mut rx) = mpsc::channel::<Item>(256);
+    let stdout_task = child
+        .stdout
+        .take()
+        .map(|out| tokio::spawn(read_stdout(out, raw_file, config.max_record_bytes, tx)));
+    let stderr_task = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(read_stderr(err, config.tail_bytes)));
+
+    let mut collector = Collector::default();
+    let handle = |item: Item, collector: &mut Collector| match item {
+        Item::Line(line) => {
+            for n in collector.observe(line) {
+                sink.emit(ProgressEvent::from_notice(attempt, n));
+            }
+        }
+        Item::Oversize(len) => collector.oversize(len),
+    };
+
+    let deadline = tokio::time::Instant::now() + spec.timeout;
+    let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
+    heartbeat.tick().await;
+    let mut last_event = Instant::now();
+    let mut stdout_open = true;
+    let mut termination = None;
+    let mut exit_status = None;
+
+    while exit_status.is_none() {
+        tokio::select! {
+            item = rx.recv(), if stdout_open => match item {
+                Some(item) => {
+                    last_event = Instant::now();
+                    handle(item, &mut collector);
+                }
+                None => stdout_open = false,
+            },
+            status = child.wait() => exit_status = Some(status),
+            _ = tokio::time::sleep_until(deadline) => {
+                termination = Some(Termination::TimedOut);
+                break;
+            }
+            _ = cancel.cancelled() => {
+                termination = Some(Termination::Cancelled);
+                break;
+            }
+            _ = heartbeat.tick() => {
+                let silent_for = last_event.elapsed();
+                if silent_for >= config.heartbeat_interval {
+                    sink.emit(ProgressEvent::Heartbeat { elapsed: t0.elapsed(), silent_for });
+                }
+            }
+        }
+    }
+
+    if termination.is_some() {
+        let killed = group.terminate(config.kill_grace).await;
+        if killed {
+            warnings.push(format!(
+                "the process did not stop within {} ms of SIGTERM and was killed with SIGKILL",
+                config.kill_grace.as_millis()
+            ));
+        }
+        // SIGKILL was sent to the whole group; the leader is gone or about to be.
+        exit_status = Some(
+            match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+                Ok(status) => status,
+                Err(_) => Err(io::Error::other("the process did not exit after SIGKILL")),
+            },
+        );
+    }
+
+    // Drain what is left, but never wait on a grandchild that holds the pipe open.
+    let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
+    while stdout_open {
+        match tokio::time::timeout_at(drain_until, rx.recv()).await {
+            Ok(Some(item)) => handle(item, &mut collector),
+            Ok(None) => stdout_open = false,
+            Err(_) => break,
+        }
+    }
+    if !group.live_members().is_empty() {
+        tracing::debug!(
+            pgid = group.pgid(),
+            "stopping leftover processes of the group"
+        );
+        group.terminate(config.kill_grace).await;
+        if stdout_open {
+            warnings.push(
+                "a child process of claude kept its output open after claude exited; it was stopped"
+                    .into(),
+            );
+        }
+    }
+    // With the group gone the pipes close; collect the rest (bounded, to be safe).
+    let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
+    while stdout_open {
+        match tokio::time::timeout_at(drain_until, rx.recv()).await {
+            Ok(Some(item)) => handle(item, &mut collector),
+            _ => stdout_open = false,
+        }
+    }
+    if let Some(t) = stdout_task {
+        finish_task(t, &mut warnings, "stdout").await;
+    }
+    let stderr_tail = match stderr_task {
+        Some(t) => match tokio::time::timeout(DRAIN_BOUND, t).await {
+            Ok(Ok(tail)) => tail,
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    if let Some(t) = stdin_task
+        && let Ok(Ok(Err(e))) = tokio::time::timeout(DRAIN_BOUND, t).await
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        warnings.push(format!("writing the prompt to claude failed: {e}"));
+    }
+    group.reap_orphans();
+    group.disarm();
+
+    let (exit_code, signal) = match &exit_status {
+        Some(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            (status.code(), status.signal())
+        }
+        _ => (None, None),
+    };
+    Ok(AttemptOutput {
+        termination: termination.unwrap_or(Termination::Exited {
+            code: exit_code,
+            signal,
+        }),
+        collector,
+        exit_code,
+        signal,
+        stderr_tail,
+        started_at,
+        duration: t0.elapsed(),
+        raw_output_path: saved_raw,
+        warnings,
+    })
+}
+
+async fn finish_task(
+    t: tokio::task::JoinHandle<io::Result<()>>,
+    warnings: &mut Vec<String>,
+    what: &str,
+) {
+    let abort = t.abort_handle();
+    match tokio::time::timeout(DRAIN_BOUND, t).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => warnings.push(format!("reading {what} failed: {e}")),
+        Ok(Err(_)) => {}
+        Err(_) => {
+            abort.abort();
+            warnings.push(format!(
+                "{what} was still open after the process group was stopped"
+            ));
+        }
+    }
+}
+
+async fn open_raw(path: &PathBuf) -> io::Result<tokio::io::BufWriter<tokio::fs::File>> {
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.create(true).write(true).truncate(true).mode(0o600);
+    Ok(tokio::io::BufWriter::with_capacity(
+        256 * 1024,
+        opts.open(path).await?,
+    ))
+}
+
+/// Reads stdout to the end: spills raw bytes to the file, frames and parses records.
+async fn read_stdout(
+    mut out: ChildStdout,
+    mut raw: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    cap: usize,
+    tx: mpsc::Sender<Item>,
+) -> io::Result<()> {
+    let mut framer = LineFramer::new(cap);
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut items = Vec::new();
+    let mut raw_error = None;
+    loop {
+        let n = out.read(&mut buf).await?;
+        let chunk = &buf[..n];
+        if let Some(w) = raw.as_mut()
+            && let Err(e) = w.write_all(chunk).await
+        {
+            raw_error = Some(e);
+            raw = None;
+        }
+        if n == 0 {
+            framer.finish(&mut |f| items.push(item(f)));
+        } else {
+            framer.push(chunk, &mut |f| items.push(item(f)));
+        }
+        for i in items.drain(..) {
+            if tx.send(i).await.is_err() {
+                return Ok(()); // the attempt is over; nobody listens
+            }
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    if let Some(mut w) = raw {
+        w.flush().await?;
+    }
+    match raw_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn item(frame: Frame<'_>) -> Item {
+    match frame {
+        Frame::Line(l) => Item::Line(parse_line(l)),
+        Frame::Oversize { len } => Item::Oversize(len),
+    }
+}
+
+/// Reads stderr to the end, keeping the last `cap` bytes.
+async fn read_stderr(mut err: ChildStderr, cap: usize) -> String {
+    let mut tail: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(n) = err.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 2 * cap {
+            tail.drain(..tail.len() - cap);
+        }
+    }
+    if tail.len() > cap {
+        tail.drain(..tail.len() - cap);
+    }
+    String::from_utf8_lossy(&tail).into_owned()
+}

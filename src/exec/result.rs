@@ -1,0 +1,190 @@
+//! The structured result: one JSON shape for the MCP tool, `run --json` and the library.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::claude::collect::PermissionDenial;
+
+/// How an execution ended. Exactly one; each is documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The CLI reported success and nothing contradicts it.
+    Succeeded,
+    /// The CLI reported success but some tool uses were denied: the work may not be done.
+    Unverified,
+    /// HTTP 429 or a subscription usage limit (`resets_at` when known).
+    RateLimited,
+    /// HTTP 529: the API is overloaded.
+    Overloaded,
+    /// HTTP 401/403 or "Not logged in".
+    AuthFailed,
+    /// `--max-turns` was reached.
+    MaxTurns,
+    /// `--max-budget-usd` was reached.
+    BudgetExceeded,
+    /// Any other error the CLI reported.
+    ApiError,
+    /// Our deadline passed; the process tree was killed.
+    TimedOut,
+    /// Cancelled by the caller (or server shutdown); the process tree was killed.
+    Cancelled,
+    /// The CLI ended without a result line (killed, crashed, or interrupted).
+    Crashed,
+    /// The `claude` binary was not found.
+    CliNotFound,
+    /// The process could not be started for another reason.
+    SpawnFailed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Unverified => "unverified",
+            Status::RateLimited => "rate_limited",
+            Status::Overloaded => "overloaded",
+            Status::AuthFailed => "auth_failed",
+            Status::MaxTurns => "max_turns",
+            Status::BudgetExceeded => "budget_exceeded",
+            Status::ApiError => "api_error",
+            Status::TimedOut => "timed_out",
+            Status::Cancelled => "cancelled",
+            Status::Crashed => "crashed",
+            Status::CliNotFound => "cli_not_found",
+            Status::SpawnFailed => "spawn_failed",
+        }
+    }
+
+    /// Worth another attempt after a pause.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Status::RateLimited | Status::Overloaded)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One try at running the task (retries add more).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Attempt {
+    pub number: u32,
+    pub status: Status,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub session_id: Option<String>,
+    pub api_retries: u32,
+    pub cost_usd: Option<f64>,
+}
+
+/// Everything known about one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionResult {
+    pub execution_id: Uuid,
+    pub status: Status,
+    /// Final text: the result line's text, or the last assistant text when that is empty.
+    pub result: Option<String>,
+    /// With `json_schema`: the structured output the CLI validated.
+    pub structured_output: Option<Value>,
+    pub session_id: Option<String>,
+    pub model: Option<String>,
+    pub claude_version: Option<String>,
+    /// Which credential the CLI used (`apiKeySource` of its init line).
+    pub api_key_source: Option<String>,
+    pub num_turns: Option<u32>,
+    /// Wall-clock time from the first spawn to the end of the last attempt.
+    pub duration_ms: u64,
+    /// Time spent in API calls, as the CLI reports it.
+    pub duration_api_ms: Option<u64>,
+    /// Time spent waiting in the queue before the first spawn.
+    pub queue_wait_ms: u64,
+    /// Cost of all attempts, as the CLI reports it.
+    pub total_cost_usd: Option<f64>,
+    /// Token usage of the last attempt, as the CLI reports it.
+    pub usage: Option<Value>,
+    /// Tool name → number of uses.
+    pub tools_used: BTreeMap<String, u32>,
+    /// Paths written by successful Write/Edit/MultiEdit/NotebookEdit tool uses.
+    pub files_written: Vec<String>,
+    pub permission_denials: Vec<PermissionDenial>,
+    /// The CLI's own API retries (`system/api_retry` lines), over all attempts.
+    pub api_retries: u32,
+    pub attempts: Vec<Attempt>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Last bytes of the CLI's stderr.
+    pub stderr_tail: String,
+    /// When a usage limit resets, if the CLI said.
+    pub resets_at: Option<DateTime<Utc>>,
+    /// Things the caller should know: why the status is what it is, prompt warnings, noise.
+    pub warnings: Vec<String>,
+    /// The complete raw stdout of the last attempt.
+    pub raw_output_path: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl ExecutionResult {
+    /// A result for an execution that never got to run `claude` (or never produced anything).
+    pub fn empty(execution_id: Uuid, status: Status, warnings: Vec<String>) -> Self {
+        let now = Utc::now();
+        ExecutionResult {
+            execution_id,
+            status,
+            result: None,
+            structured_output: None,
+            session_id: None,
+            model: None,
+            claude_version: None,
+            api_key_source: None,
+            num_turns: None,
+            duration_ms: 0,
+            duration_api_ms: None,
+            queue_wait_ms: 0,
+            total_cost_usd: None,
+            usage: None,
+            tools_used: BTreeMap::new(),
+            files_written: Vec::new(),
+            permission_denials: Vec::new(),
+            api_retries: 0,
+            attempts: Vec::new(),
+            exit_code: None,
+            signal: None,
+            stderr_tail: String::new(),
+            resets_at: None,
+            warnings,
+            raw_output_path: None,
+            started_at: now,
+            finished_at: now,
+        }
+    }
+
+    /// One line for people: status, time, cost.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} in {:.1}s",
+            self.status,
+            self.duration_ms as f64 / 1000.0
+        );
+        if let Some(c) = self.total_cost_usd {
+            s.push_str(&format!(", ${c:.4}"));
+        }
+        if !self.files_written.is_empty() {
+            s.push_str(&format!(", {} file(s) written", self.files_written.len()));
+        }
+        if let Some(w) = self.warnings.first() {
+            s.push_str(&format!(" — {w}"));
+        }
+        s
+    }
+}

@@ -1,0 +1,59 @@
+//! # cc-executor
+//!
+//! Run a multi-step task list where every step is a **fresh Claude Code process** (`claude -p`),
+//! strictly after the previous one, with live progress, hard timeouts, process-tree cancellation
+//! and an honest, structured account of what happened.
+//!
+//! ## Map of the crate
+//!
+//! The modules follow the data flow of a task, top to bottom:
+//!
+//! ```text
+//! MCP tool call (mcp/) / CLI (cli/) / library
+//!         │  TaskRequest ── validated against the Policy (config) ──► TaskSpec (exec::spec)
+//!         ▼
+//!    Executor (exec/) ── FIFO queue (exec::queue) ── retries (exec::retry)
+//!         │
+//!         ▼
+//!    claude process (exec::process: own process group, argv from claude::argv, prompt on stdin)
+//!         │  stdout bytes
+//!         ▼
+//!    framing (claude::framing) ─► events (claude::events) ─► collector (claude::collect)
+//!         │                                   └─► progress sink (exec::progress)
+//!         ▼
+//!    outcome (claude::outcome) ─► ExecutionResult (exec::result) back to the caller
+//! ```
+//!
+//! - [`config`]: configuration (flags > env > file > defaults) and the [`config::Policy`]
+//!   that bounds every task.
+//! - [`claude`]: everything that knows about the Claude Code CLI: how to call it, how to read
+//!   its stream-json, how to classify how a run ended. Pure code, no processes.
+//! - [`exec`]: the [`Executor`]: queueing, spawning, deadlines, killing, retries, results.
+//! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
+//! - [`cli`]: the terminal commands (`run`, `doctor`, …); another thin adapter.
+//!
+//! ## Library use
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cc_executor::{Config, Executor, TaskRequest};
+//! let executor = Executor::new(Config::load(&Default::default())?)?;
+//! let spec = executor.prepare(TaskRequest::new("What is 2 + 2?"))?;
+//! let result = executor.execute(spec, cc_executor::exec::progress::NoProgress).await;
+//! println!("{:?}: {}", result.status, result.result.unwrap_or_default());
+//! # Ok(()) }
+//! ```
+
+pub mod claude;
+pub mod cli;
+pub mod config;
+pub mod exec;
+pub mod mcp;
+
+pub use config::{Config, Overrides, Policy};
+pub use exec::Executor;
+pub use exec::result::{ExecutionResult, Status};
+pub use exec::spec::{TaskRequest, TaskSpec};
+
+/// The bundled orchestrator prompt, served as the MCP prompt and resource `cc_execute`.
+pub const CC_EXECUTE_PROMPT: &str = include_str!("../prompts/cc_execute.md");

@@ -1,0 +1,15 @@
+//! The `cc-executor` binary: parses the command line and hands over to [`cc_executor::cli`].
+//! Logs go to stderr only: in `mcp` mode stdout is the protocol channel.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    cc_executor::cli::main()
+}

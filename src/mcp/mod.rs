@@ -1,0 +1,137 @@
+//! The MCP stdio server: a thin adapter over the [`Executor`], one file per tool.
+//!
+//! stdout carries nothing but protocol (logs go to stderr through `tracing`). Tools validate
+//! through the executor and return structured content with an output schema; a tool that ran
+//! but failed returns `isError` with a clear message, protocol misuse is a JSON-RPC error.
+//!
+//! - [`cc_execute`]: run one task in a fresh `claude -p`.
+//! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
+
+pub mod cc_execute;
+pub mod prompt;
+
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
+
+use crate::exec::Executor;
+
+/// Server name reported to clients.
+pub const SERVER_NAME: &str = "cc-executor";
+
+/// The MCP server state: the shared executor plus the tool routing table.
+#[derive(Clone)]
+pub struct CcExecutorServer {
+    executor: Executor,
+    tool_router: ToolRouter<Self>,
+}
+
+impl CcExecutorServer {
+    pub fn new(executor: Executor) -> Self {
+        CcExecutorServer {
+            executor,
+            tool_router: Self::cc_execute_router(),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CcExecutorServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))
+                .with_title("cc-executor: run each task in a fresh Claude Code process"),
+        )
+        .with_instructions(
+            "Runs tasks in fresh Claude Code processes (claude -p), one after another. \
+             Split work into self-contained tasks and call cc_execute for each, in order, \
+             checking each result's status before the next. The prompt `cc_execute` explains \
+             the method in full.",
+        )
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(prompt::list_prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompt::get_prompt(&request.name).map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(prompt::list_resources())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        prompt::read_resource(&request.uri).map(Into::into)
+    }
+}
+
+/// Errors of the server loop.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("MCP initialization failed: {0}")]
+    Init(String),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Serves MCP on stdin/stdout until the client closes stdin or a SIGINT/SIGTERM arrives, then
+/// stops every running task (process trees killed) and returns.
+pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let server = CcExecutorServer::new(executor.clone());
+    let service = tokio::select! {
+        s = server.serve(rmcp::transport::stdio()) => s.map_err(|e| ServeError::Init(e.to_string()))?,
+        _ = sigint.recv() => return Ok(()),
+        _ = sigterm.recv() => return Ok(()),
+    };
+    let cancel = service.cancellation_token();
+    tokio::select! {
+        r = service.waiting() => tracing::info!("client disconnected: {r:?}"),
+        _ = sigint.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+    cancel.cancel();
+    // Every running task's tree is stopped (SIGTERM → grace → SIGKILL) before we return.
+    let grace = executor.config().kill_grace + Duration::from_secs(3);
+    if tokio::time::timeout(grace, executor.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some executions did not stop within {grace:?}");
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The bundled orchestrator prompt (`prompts/cc_execute.md`), served as the MCP prompt
+//! `cc_execute` and as the resource `cc-executor://prompts/cc_execute`.
+
+use rmcp::ErrorData;
+use rmcp::model::{
+    GetPromptResult, ListPromptsResult, ListResourcesResult, Prompt, PromptMessage,
+    ReadResourceResult, Resource, ResourceContents, Role,
+};
+
+use crate::CC_EXECUTE_PROMPT;
+
+pub const PROMPT_NAME: &str = "cc_execute";
+pub const PROMPT_URI: &str = "cc-executor://prompts/cc_execute";
+const DESCRIPTION: &str =
+    "How to split work into self-contained tasks and run them one by one with cc_execute";
+
+pub fn list_prompts() -> ListPromptsResult {
+    ListPromptsResult::with_all_items(vec![Prompt::new(PROMPT_NAME, Some(DESCRIPTION), None)])
+}
+
+pub fn get_prompt(name: &str) -> Result<GetPromptResult, ErrorData> {
+    if name != PROMPT_NAME {
+        return Err(ErrorData::invalid_params(
+            format!("unknown prompt `{name}`; the only prompt is `{PROMPT_NAME}`"),
+            None,
+        ));
+    }
+    let mut result =
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, CC_EXECUTE_PROMPT)]);
+    result.description = Some(DESCRIPTION.into());
+    Ok(result)
+}
+
+pub fn list_resources() -> ListResourcesResult {
+    let mut r = Resource::new(PROMPT_URI, PROMPT_NAME).with_description(DESCRIPTION);
+    r.mime_type = Some("text/markdown".into());
+    ListResourcesResult::with_all_items(vec![r])
+}
+
+pub fn read_resource(uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    if uri != PROMPT_URI {
+        return Err(ErrorData::resource_not_found(
+            format!("unknown resource `{uri}`"),
+            None,
+        ));
+    }
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::text(CC_EXECUTE_PROMPT, PROMPT_URI).with_mime_type("text/markdown"),
+    ]))
+}

@@ -1,0 +1,4 @@
+//! Shared helpers for integration tests (`mod support;` in a test crate).
+
+pub mod fake_anthropic;
+pub mod real_claude;
