@@ -1,4 +1,5 @@
 //! Shared helpers for integration tests (`mod support;` in a test crate).
 
 pub mod fake_anthropic;
+pub mod fixtures;
 pub mod real_claude;
