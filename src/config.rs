@@ -9,6 +9,7 @@
 //! it (a stricter permission mode, a smaller budget) but never widen it: every request is
 //! checked in [`crate::exec::spec`] and a violation names the policy setting that forbids it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -179,8 +180,26 @@ pub struct Config {
     pub pass_api_key: bool,
     pub retry: RetryPolicy,
     pub policy: Policy,
+    /// Extra environment for every `claude` process (e.g. `CLAUDE_CODE_MAX_RETRIES`,
+    /// `API_TIMEOUT_MS`, `DISABLE_AUTOUPDATER`). Values are not logged.
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    #[serde(serialize_with = "keys_only")]
+    pub child_env: BTreeMap<String, String>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+}
+
+/// Reports which variables are set, never their values (they may be secrets).
+fn keys_only<S: serde::Serializer>(
+    env: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(env.len()))?;
+    for k in env.keys() {
+        seq.serialize_element(k)?;
+    }
+    seq.end()
 }
 
 mod secs {
@@ -217,6 +236,9 @@ pub struct FileConfig {
     pub retry: FileRetry,
     #[serde(default)]
     pub policy: FilePolicy,
+    /// Extra environment for `claude` processes.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -371,6 +393,7 @@ impl Config {
                 max_reset_wait_ms: fr.max_reset_wait_secs.unwrap_or(120) * 1000,
             },
             policy,
+            child_env: file.env,
             config_file: path,
         };
         config.check()?;
@@ -424,6 +447,13 @@ impl Config {
                 "policy.default_permission_mode",
                 "bypassPermissions needs policy.allow_bypass_permissions = true".into(),
             );
+        }
+        if let Some(k) = self
+            .child_env
+            .keys()
+            .find(|k| k.is_empty() || k.contains('=') || k.contains('\0'))
+        {
+            return invalid("env", format!("`{k}` is not a valid variable name"));
         }
         if p.allowed_roots.is_empty() {
             return invalid(

@@ -75,7 +75,13 @@ pub fn classify(c: &Collector, termination: Termination, timeout_secs: u64) -> C
             ),
             _ => "unknown".into(),
         };
-        return Classified::new(Status::Crashed, format!("no result line: {how}"));
+        let lost = match c.oversize_records.iter().max() {
+            Some(len) => format!(
+                " (a record of {len} bytes exceeded the record cap, max_record_mib, and was dropped; it may have been the result)"
+            ),
+            None => String::new(),
+        };
+        return Classified::new(Status::Crashed, format!("no result line: {how}{lost}"));
     };
 
     let subtype = r.subtype.as_deref().unwrap_or("");

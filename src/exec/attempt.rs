@@ -95,6 +95,7 @@ pub async fn run(
     if !config.pass_api_key {
         cmd.env_remove("ANTHROPIC_API_KEY");
     }
+    cmd.envs(&config.child_env);
     let mut child = cmd.spawn().map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             LaunchError::NotFound(config.claude_bin.clone())
