@@ -7,6 +7,7 @@
 //! - [`process`]: process groups, termination and reaping.
 //! - [`retry`]: backoff for transient outcomes.
 //! - [`progress`]: live progress events.
+//! - [`registry`]: live status of every execution (monitoring, long-poll, cancel).
 //! - [`result`]: the structured result.
 //!
 //! Executions run as tasks owned by the executor, not inside the caller's future: a caller that
@@ -18,6 +19,7 @@ pub mod probe;
 pub mod process;
 pub mod progress;
 pub mod queue;
+pub mod registry;
 pub mod result;
 pub mod retry;
 pub mod spec;
@@ -39,6 +41,7 @@ use crate::config::Config;
 use attempt::{AttemptOutput, LaunchError};
 use progress::{ProgressEvent, ProgressSink};
 use queue::{Queue, Ticket};
+use registry::{ExecutionStatus, Registry};
 use result::{Attempt, ExecutionResult, Status};
 use spec::{SpecError, TaskRequest, TaskSpec};
 
@@ -56,6 +59,7 @@ pub enum ExecutorError {
 struct Inner {
     config: Config,
     queue: Queue,
+    registry: Registry,
     /// Parent of every execution's token: cancelling it stops everything (shutdown).
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -77,6 +81,29 @@ impl std::fmt::Debug for Executor {
     }
 }
 
+/// What a non-blocking submission returns at once.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Submission {
+    pub execution_id: Uuid,
+    /// 0 when it starts at once, else its place in the FIFO queue (1 = next).
+    pub queue_position: usize,
+    /// The timeout this execution runs under.
+    pub timeout_secs: u64,
+}
+
+/// The progress sink the executor puts in front of the caller's: it keeps the registry current.
+struct Tracked {
+    entry: Arc<registry::Entry>,
+    next: Box<dyn ProgressSink>,
+}
+
+impl ProgressSink for Tracked {
+    fn emit(&self, event: ProgressEvent) {
+        self.entry.observe(&event);
+        self.next.emit(event);
+    }
+}
+
 impl Executor {
     /// Creates the executor and its data directory (owner-only).
     pub fn new(config: Config) -> Result<Self, ExecutorError> {
@@ -86,6 +113,7 @@ impl Executor {
         Ok(Executor {
             inner: Arc::new(Inner {
                 queue: Queue::new(config.max_concurrent),
+                registry: Registry::default(),
                 config,
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
@@ -112,6 +140,44 @@ impl Executor {
         request.validate(&self.inner.config)
     }
 
+    /// Queues a task and returns at once. Its place in the FIFO order is fixed by this call.
+    /// Follow it with [`Executor::wait`], [`Executor::status`], [`Executor::cancel`].
+    pub fn submit(&self, spec: TaskSpec, sink: impl ProgressSink) -> Submission {
+        let id = Uuid::new_v4();
+        let token = self.inner.shutdown.child_token();
+        let entry = self
+            .inner
+            .registry
+            .register(id, &spec.prompt, spec.timeout, token.clone());
+        let submission = Submission {
+            execution_id: id,
+            queue_position: 0,
+            timeout_secs: spec.timeout.as_secs(),
+        };
+        let ticket = self.inner.queue.enqueue(id);
+        let queue_position = match &ticket {
+            Ticket::Ready(_) => 0,
+            Ticket::Waiting { position, .. } => *position,
+        };
+        let sink: Arc<dyn ProgressSink> = Arc::new(Tracked {
+            entry: entry.clone(),
+            next: Box::new(sink),
+        });
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            let result = this.run(id, spec, ticket, &sink, token).await;
+            // Recorded before it is announced: whoever is woken by "finished" finds the result.
+            entry.finish(&result);
+            sink.emit(ProgressEvent::Finished {
+                status: result.status,
+            });
+        });
+        Submission {
+            queue_position,
+            ..submission
+        }
+    }
+
     /// Runs a task to completion.
     pub async fn execute(&self, spec: TaskSpec, sink: impl ProgressSink) -> ExecutionResult {
         self.execute_with_cancel(spec, sink, CancellationToken::new())
@@ -126,31 +192,79 @@ impl Executor {
         sink: impl ProgressSink,
         cancel: CancellationToken,
     ) -> ExecutionResult {
-        let id = Uuid::new_v4();
-        let token = self.inner.shutdown.child_token();
-        // The caller's token and our child token both stop the execution.
-        let linked = token.clone();
-        let watcher = tokio::spawn(async move {
-            cancel.cancelled().await;
-            linked.cancel();
-        });
-        let _stop_on_drop = token.clone().drop_guard();
-        let this = self.clone();
-        let sink: Arc<dyn ProgressSink> = Arc::new(sink);
-        let handle = self
-            .inner
-            .tracker
-            .spawn(async move { this.run(id, spec, sink, token).await });
-        let result = match handle.await {
-            Ok(r) => r,
-            Err(e) => ExecutionResult::empty(
-                id,
-                Status::Crashed,
-                vec![format!("internal error: the execution task failed: {e}")],
-            ),
+        let submission = self.submit(spec, sink);
+        let id = submission.execution_id;
+        let Some(entry) = self.inner.registry.get(id) else {
+            return ExecutionResult::empty(id, Status::Crashed, vec!["internal error: execution not registered".into()]);
         };
-        watcher.abort();
-        result
+        let stop = entry.cancel.clone();
+        let _stop_on_drop = stop.clone().drop_guard();
+        tokio::select! {
+            r = self.wait(id) => r.unwrap_or_else(|| ExecutionResult::empty(id, Status::Crashed, vec!["internal error: execution lost".into()])),
+            _ = cancel.cancelled() => {
+                stop.cancel();
+                self.wait(id).await.unwrap_or_else(|| ExecutionResult::empty(id, Status::Cancelled, vec![]))
+            }
+        }
+    }
+
+    /// Waits for an execution to finish; `None` for an unknown id.
+    pub async fn wait(&self, id: Uuid) -> Option<ExecutionResult> {
+        let entry = self.inner.registry.get(id)?;
+        loop {
+            let seen = entry.version();
+            if let Some(r) = entry.result() {
+                return Some(r);
+            }
+            entry.changed_since(seen, Duration::from_secs(3600)).await;
+        }
+    }
+
+    /// The live status of one execution.
+    pub fn status(&self, id: Uuid) -> Option<ExecutionStatus> {
+        let entry = self.inner.registry.get(id)?;
+        Some(entry.snapshot(self.inner.queue.position(id)))
+    }
+
+    /// Every execution this process knows (active ones and up to 100 recent finished ones),
+    /// oldest first.
+    pub fn list(&self) -> Vec<ExecutionStatus> {
+        self.inner
+            .registry
+            .all()
+            .iter()
+            .map(|e| e.snapshot(self.inner.queue.position(e.id)))
+            .collect()
+    }
+
+    /// Waits (at most `max`) until execution `id` changes after version `seen`, then returns
+    /// its status. `None` for an unknown id.
+    pub async fn watch(&self, id: Uuid, seen: u64, max: Duration) -> Option<ExecutionStatus> {
+        let entry = self.inner.registry.get(id)?;
+        entry.changed_since(seen, max).await;
+        self.status(id)
+    }
+
+    /// Waits (at most `max`) until any execution changes after `seen` (see [`Self::any_version`]).
+    pub async fn watch_any(&self, seen: u64, max: Duration) -> u64 {
+        self.inner.registry.any_changed_since(seen, max).await
+    }
+
+    pub fn any_version(&self) -> u64 {
+        self.inner.registry.any_version()
+    }
+
+    /// Cancels a queued execution (it never starts) or a running one (its process tree is
+    /// stopped), waits until it has finished, and returns its final status. Cancelling a
+    /// finished execution changes nothing. `None` for an unknown id.
+    pub async fn cancel(&self, id: Uuid) -> Option<ExecutionStatus> {
+        let entry = self.inner.registry.get(id)?;
+        if !entry.is_finished() {
+            entry.cancel.cancel();
+            let bound = self.inner.config.kill_grace + Duration::from_secs(10);
+            let _ = tokio::time::timeout(bound, self.wait(id)).await;
+        }
+        self.status(id)
     }
 
     /// Stops every execution (queued ones never start; running ones are terminated) and
@@ -165,12 +279,14 @@ impl Executor {
         &self,
         id: Uuid,
         spec: TaskSpec,
-        sink: Arc<dyn ProgressSink>,
+        ticket: Ticket,
+        sink: &Arc<dyn ProgressSink>,
         cancel: CancellationToken,
     ) -> ExecutionResult {
         let config = &self.inner.config;
+        let entry = self.inner.registry.get(id);
         let queued_at = Instant::now();
-        let _slot = match self.inner.queue.enqueue(id) {
+        let _slot = match ticket {
             Ticket::Ready(slot) => {
                 sink.emit(ProgressEvent::Queued { position: 0 });
                 slot
@@ -180,11 +296,11 @@ impl Executor {
                 tokio::select! {
                     s = slot => match s {
                         Ok(s) => s,
-                        Err(_) => return self.finish_early(id, &spec, &sink, Status::Crashed, "internal error: the queue dropped this execution"),
+                        Err(_) => return early(id, &spec, Status::Crashed, "internal error: the queue dropped this execution"),
                     },
                     _ = cancel.cancelled() => {
                         self.inner.queue.remove(id);
-                        return self.finish_early(id, &spec, &sink, Status::Cancelled, "cancelled while queued; it never started");
+                        return early(id, &spec, Status::Cancelled, "cancelled while queued; it never started");
                     }
                 }
             }
@@ -195,12 +311,13 @@ impl Executor {
         let mut warnings = spec.warnings.clone();
         let run_started = Instant::now();
         let mut number = 1u32;
+        let mut cost_so_far: Option<f64> = None;
         loop {
-            let raw = config
-                .data_dir
-                .join("raw")
-                .join(format!("{id}.{number}.jsonl"));
-            let out = match attempt::run(config, &spec, raw, number, &sink, &cancel).await {
+            if let Some(e) = &entry {
+                e.attempt_starting(number, cost_so_far);
+            }
+            let raw = config.data_dir.join("raw").join(format!("{id}.{number}.jsonl"));
+            let out = match attempt::run(config, &spec, raw, number, sink, &cancel).await {
                 Ok(out) => out,
                 Err(e) => {
                     let status = match e {
@@ -214,7 +331,6 @@ impl Executor {
                     warnings.push(message);
                     let mut r = ExecutionResult::empty(id, status, warnings);
                     r.queue_wait_ms = ms(queue_wait);
-                    sink.emit(ProgressEvent::Finished { status });
                     return r;
                 }
             };
@@ -228,18 +344,27 @@ impl Executor {
                     reason
                 });
             }
+            if let Some(c) = out.collector.result.as_ref().and_then(|r| r.total_cost_usd) {
+                *cost_so_far.get_or_insert(0.0) += c;
+            }
             attempts.push((out, status));
             let Some(delay) = delay else {
                 let mut r = assemble(id, attempts, warnings, queue_wait, run_started);
                 r.resets_at = verdict.resets_at;
-                sink.emit(ProgressEvent::Finished { status: r.status });
                 return r;
             };
             number += 1;
-            sink.emit(ProgressEvent::Retrying {
-                next_attempt: number,
-                after: status,
-                delay,
+            sink.emit(match verdict.resets_at {
+                Some(resets_at) => ProgressEvent::WaitingForReset {
+                    next_attempt: number,
+                    resets_at,
+                    delay,
+                },
+                None => ProgressEvent::Retrying {
+                    next_attempt: number,
+                    after: status,
+                    delay,
+                },
             });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -247,26 +372,18 @@ impl Executor {
                     warnings.push("cancelled while waiting to retry".into());
                     let mut r = assemble(id, attempts, warnings, queue_wait, run_started);
                     r.status = Status::Cancelled;
-                    sink.emit(ProgressEvent::Finished { status: r.status });
                     return r;
                 }
             }
         }
     }
+}
 
-    fn finish_early(
-        &self,
-        id: Uuid,
-        spec: &TaskSpec,
-        sink: &Arc<dyn ProgressSink>,
-        status: Status,
-        why: &str,
-    ) -> ExecutionResult {
-        let mut warnings = spec.warnings.clone();
-        warnings.push(why.to_string());
-        sink.emit(ProgressEvent::Finished { status });
-        ExecutionResult::empty(id, status, warnings)
-    }
+/// The result of an execution that never ran `claude`.
+fn early(id: Uuid, spec: &TaskSpec, status: Status, why: &str) -> ExecutionResult {
+    let mut warnings = spec.warnings.clone();
+    warnings.push(why.to_string());
+    ExecutionResult::empty(id, status, warnings)
 }
 
 fn ms(d: Duration) -> u64 {

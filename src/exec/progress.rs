@@ -45,6 +45,12 @@ pub enum ProgressEvent {
         after: Status,
         delay: Duration,
     },
+    /// A usage limit was hit; we wait for its reset, then try again.
+    WaitingForReset {
+        next_attempt: u32,
+        resets_at: chrono::DateTime<chrono::Utc>,
+        delay: Duration,
+    },
     Finished {
         status: Status,
     },
@@ -134,6 +140,15 @@ impl ProgressEvent {
             } => format!(
                 "{after}; retrying (attempt {next_attempt}) in {:.1}s",
                 delay.as_secs_f64()
+            ),
+            ProgressEvent::WaitingForReset {
+                next_attempt,
+                resets_at,
+                delay,
+            } => format!(
+                "usage limit; waiting {:.0}s until it resets at {} (then attempt {next_attempt})",
+                delay.as_secs_f64(),
+                resets_at.format("%H:%M:%S UTC")
             ),
             ProgressEvent::Finished { status } => format!("finished: {status}"),
         }

@@ -1,0 +1,347 @@
+//! The live status of every execution this process knows: phase, queue position, timing, last
+//! event, tools used so far — and the result once finished. It backs `monitor_execution`
+//! (including its long-poll), `cancel_execution`, the MCP Tasks mapping and health reports.
+//!
+//! Every meaningful change (phase, tool use, API retry, finish) bumps a version number and
+//! wakes long-pollers; heartbeats refresh "last event" without counting as a change, so a
+//! watcher is not woken every 15 s by nothing.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::exec::progress::ProgressEvent;
+use crate::exec::result::{ExecutionResult, Status};
+
+/// Finished executions kept in memory for monitoring.
+const KEEP_FINISHED: usize = 100;
+
+/// Where an execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Waiting in the FIFO queue.
+    Queued,
+    /// A `claude` process is being started (before its init line).
+    Starting,
+    /// Claude is working.
+    Running,
+    /// Waiting to retry after a transient failure.
+    Retrying,
+    /// Waiting for a usage limit to reset before retrying.
+    WaitingForUsageReset,
+    /// Done; see `status`.
+    Finished,
+}
+
+/// A snapshot of one execution, as `monitor_execution` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionStatus {
+    pub execution_id: Uuid,
+    pub phase: Phase,
+    /// Final status once finished.
+    pub status: Option<Status>,
+    /// 1-based place in the queue while queued.
+    pub queue_position: Option<usize>,
+    /// The first 200 characters of the task.
+    pub task_preview: String,
+    pub submitted_at: DateTime<Utc>,
+    /// Since submission.
+    pub elapsed_ms: u64,
+    pub timeout_secs: u64,
+    /// Until the current attempt's deadline, while running.
+    pub time_left_ms: Option<u64>,
+    pub attempt: u32,
+    pub session_id: Option<String>,
+    pub model: Option<String>,
+    /// The last thing that happened (heartbeats included), and how long ago: tells "thinking"
+    /// from "stalled".
+    pub last_event: Option<String>,
+    pub last_event_ago_ms: Option<u64>,
+    /// Tool name → uses so far.
+    pub tools_used: BTreeMap<String, u32>,
+    pub api_retries: u32,
+    /// Known once an attempt has finished (the CLI reports cost at the end).
+    pub cost_usd_so_far: Option<f64>,
+    /// Increases with every meaningful change; pass it back to wait for the next one.
+    pub version: u64,
+    /// The full result, once finished.
+    pub result: Option<ExecutionResult>,
+}
+
+struct State {
+    phase: Phase,
+    status: Option<Status>,
+    task_preview: String,
+    submitted_at: DateTime<Utc>,
+    submitted: Instant,
+    timeout: Duration,
+    attempt: u32,
+    attempt_started: Option<Instant>,
+    session_id: Option<String>,
+    model: Option<String>,
+    last_event: Option<(String, Instant)>,
+    tools_used: BTreeMap<String, u32>,
+    api_retries: u32,
+    cost_usd_so_far: Option<f64>,
+    result: Option<ExecutionResult>,
+}
+
+/// One execution's entry: its state, its change signal, its cancel switch.
+pub struct Entry {
+    pub id: Uuid,
+    state: Mutex<State>,
+    version: watch::Sender<u64>,
+    pub cancel: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Entry {
+    /// Applies a progress event; returns nothing, wakes watchers when it mattered.
+    pub fn observe(&self, event: &ProgressEvent) {
+        let mut s = lock(&self.state);
+        let now = Instant::now();
+        s.last_event = Some((event.message(), now));
+        let changed = match event {
+            ProgressEvent::Queued { .. } => true,
+            ProgressEvent::Started {
+                attempt,
+                session_id,
+                model,
+            } => {
+                s.phase = Phase::Running;
+                s.attempt = *attempt;
+                s.session_id.clone_from(session_id);
+                s.model.clone_from(model);
+                true
+            }
+            ProgressEvent::ToolUse { name, .. } => {
+                *s.tools_used.entry(name.clone()).or_default() += 1;
+                true
+            }
+            ProgressEvent::ApiRetry { .. } => {
+                s.api_retries += 1;
+                true
+            }
+            ProgressEvent::PermissionDenied { .. } => true,
+            ProgressEvent::Heartbeat { .. } => false,
+            ProgressEvent::Retrying { .. } => {
+                s.phase = Phase::Retrying;
+                true
+            }
+            ProgressEvent::WaitingForReset { .. } => {
+                s.phase = Phase::WaitingForUsageReset;
+                true
+            }
+            ProgressEvent::Finished { status } => {
+                s.phase = Phase::Finished;
+                s.status = Some(*status);
+                true
+            }
+        };
+        drop(s);
+        if changed {
+            self.bump();
+        }
+    }
+
+    /// A new attempt is being spawned.
+    pub fn attempt_starting(&self, attempt: u32, cost_so_far: Option<f64>) {
+        let mut s = lock(&self.state);
+        s.phase = Phase::Starting;
+        s.attempt = attempt;
+        s.attempt_started = Some(Instant::now());
+        s.cost_usd_so_far = cost_so_far;
+        drop(s);
+        self.bump();
+    }
+
+    /// The execution is over; keep its result.
+    pub fn finish(&self, result: &ExecutionResult) {
+        let mut s = lock(&self.state);
+        s.phase = Phase::Finished;
+        s.status = Some(result.status);
+        s.cost_usd_so_far = result.total_cost_usd;
+        s.tools_used.clone_from(&result.tools_used);
+        s.result = Some(result.clone());
+        drop(s);
+        self.bump();
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        lock(&self.state).phase == Phase::Finished
+    }
+
+    pub fn result(&self) -> Option<ExecutionResult> {
+        lock(&self.state).result.clone()
+    }
+
+    pub fn snapshot(&self, queue_position: Option<usize>) -> ExecutionStatus {
+        let s = lock(&self.state);
+        let now = Instant::now();
+        let ms = |d: Duration| d.as_millis().min(u64::MAX as u128) as u64;
+        ExecutionStatus {
+            execution_id: self.id,
+            phase: s.phase,
+            status: s.status,
+            queue_position: if s.phase == Phase::Queued {
+                queue_position
+            } else {
+                None
+            },
+            task_preview: s.task_preview.clone(),
+            submitted_at: s.submitted_at,
+            elapsed_ms: ms(now - s.submitted),
+            timeout_secs: s.timeout.as_secs(),
+            time_left_ms: match (s.phase, s.attempt_started) {
+                (Phase::Starting | Phase::Running, Some(t)) => {
+                    Some(ms(s.timeout.saturating_sub(now - t)))
+                }
+                _ => None,
+            },
+            attempt: s.attempt,
+            session_id: s.session_id.clone(),
+            model: s.model.clone(),
+            last_event: s.last_event.as_ref().map(|(m, _)| m.clone()),
+            last_event_ago_ms: s.last_event.as_ref().map(|(_, at)| ms(now - *at)),
+            tools_used: s.tools_used.clone(),
+            api_retries: s.api_retries,
+            cost_usd_so_far: s.cost_usd_so_far,
+            version: *self.version.borrow(),
+            result: s.result.clone(),
+        }
+    }
+
+    /// Waits until the version passes `seen` or `max` elapses; returns the current version.
+    pub async fn changed_since(&self, seen: u64, max: Duration) -> u64 {
+        let mut rx = self.version.subscribe();
+        let _ = tokio::time::timeout(max, rx.wait_for(|v| *v > seen)).await;
+        *rx.borrow()
+    }
+
+    pub fn version(&self) -> u64 {
+        *self.version.borrow()
+    }
+}
+
+/// All executions of this process.
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<Mutex<Inner>>,
+    /// Bumped on every change of any execution (for "wait for anything" long-polls).
+    any: Arc<watch::Sender<u64>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<Uuid, Arc<Entry>>,
+    /// Insertion order, for listing.
+    order: VecDeque<Uuid>,
+}
+
+impl Registry {
+    pub fn register(
+        &self,
+        id: Uuid,
+        task: &str,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            id,
+            state: Mutex::new(State {
+                phase: Phase::Queued,
+                status: None,
+                task_preview: crate::claude::collect::truncate_chars(task, 200),
+                submitted_at: Utc::now(),
+                submitted: Instant::now(),
+                timeout,
+                attempt: 0,
+                attempt_started: None,
+                session_id: None,
+                model: None,
+                last_event: None,
+                tools_used: BTreeMap::new(),
+                api_retries: 0,
+                cost_usd_so_far: None,
+                result: None,
+            }),
+            version: watch::Sender::new(0),
+            cancel,
+        });
+        // Forward this entry's changes to the "any" signal.
+        let any = self.any.clone();
+        let mut rx = entry.version.subscribe();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                any.send_modify(|v| *v += 1);
+            }
+        });
+        let mut g = lock(&self.inner);
+        g.entries.insert(id, entry.clone());
+        g.order.push_back(id);
+        prune(&mut g);
+        entry
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Arc<Entry>> {
+        lock(&self.inner).entries.get(&id).cloned()
+    }
+
+    /// Every known execution, oldest first.
+    pub fn all(&self) -> Vec<Arc<Entry>> {
+        let g = lock(&self.inner);
+        g.order
+            .iter()
+            .filter_map(|id| g.entries.get(id).cloned())
+            .collect()
+    }
+
+    pub fn any_version(&self) -> u64 {
+        *self.any.borrow()
+    }
+
+    /// Waits for a change of any execution after `seen`, at most `max`.
+    pub async fn any_changed_since(&self, seen: u64, max: Duration) -> u64 {
+        let mut rx = self.any.subscribe();
+        let _ = tokio::time::timeout(max, rx.wait_for(|v| *v > seen)).await;
+        *rx.borrow()
+    }
+}
+
+/// Forgets the oldest finished executions beyond [`KEEP_FINISHED`].
+fn prune(g: &mut Inner) {
+    let finished: Vec<Uuid> = g
+        .order
+        .iter()
+        .filter(|id| g.entries.get(id).is_some_and(|e| e.is_finished()))
+        .copied()
+        .collect();
+    if finished.len() > KEEP_FINISHED {
+        for id in &finished[..finished.len() - KEEP_FINISHED] {
+            g.entries.remove(id);
+        }
+        let entries = &g.entries;
+        let kept: VecDeque<Uuid> = g
+            .order
+            .iter()
+            .filter(|id| entries.contains_key(id))
+            .copied()
+            .collect();
+        g.order = kept;
+    }
+}
