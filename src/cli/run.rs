@@ -98,6 +98,7 @@ impl RunArgs {
                 append_system_prompt: self.append_system_prompt,
                 json_schema,
                 resume_session_id: self.resume_session_id,
+                wait: None,
             },
             self.json,
         ))

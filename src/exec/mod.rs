@@ -195,7 +195,11 @@ impl Executor {
         let submission = self.submit(spec, sink);
         let id = submission.execution_id;
         let Some(entry) = self.inner.registry.get(id) else {
-            return ExecutionResult::empty(id, Status::Crashed, vec!["internal error: execution not registered".into()]);
+            return ExecutionResult::empty(
+                id,
+                Status::Crashed,
+                vec!["internal error: execution not registered".into()],
+            );
         };
         let stop = entry.cancel.clone();
         let _stop_on_drop = stop.clone().drop_guard();
@@ -316,7 +320,10 @@ impl Executor {
             if let Some(e) = &entry {
                 e.attempt_starting(number, cost_so_far);
             }
-            let raw = config.data_dir.join("raw").join(format!("{id}.{number}.jsonl"));
+            let raw = config
+                .data_dir
+                .join("raw")
+                .join(format!("{id}.{number}.jsonl"));
             let out = match attempt::run(config, &spec, raw, number, sink, &cancel).await {
                 Ok(out) => out,
                 Err(e) => {

@@ -54,6 +54,11 @@ pub struct TaskRequest {
     /// Continue an earlier session instead of starting fresh (opt-in; fresh is the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_session_id: Option<String>,
+    /// Wait for the result (default `true`). With `false` the call returns at once with the
+    /// `execution_id`; follow it with `monitor_execution` (long-poll with `wait_secs`) and
+    /// `cancel_execution`. Only meaningful where a server outlives the call (MCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<bool>,
 }
 
 impl TaskRequest {

@@ -4,14 +4,19 @@
 //! and all of them before the response. MCP cancellation (`notifications/cancelled`) cancels
 //! the execution, which kills its process tree.
 
+use std::sync::Arc;
+
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::CcExecutorServer;
+use crate::exec::Submission;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
 use crate::exec::spec::TaskRequest;
@@ -21,10 +26,12 @@ impl CcExecutorServer {
     /// Runs one task in a fresh Claude Code process (`claude -p`) with a clean context, after
     /// any earlier calls have finished (FIFO), and returns what happened: status, final answer,
     /// files written, tools used, permission denials, cost and timing. The task must be
-    /// self-contained: the process sees nothing of your conversation.
+    /// self-contained: the process sees nothing of your conversation. For long tasks pass
+    /// `wait: false`: it returns at once with an `execution_id` to follow with
+    /// `monitor_execution` (long-poll) and `cancel_execution`.
     #[tool(
         name = "cc_execute",
-        output_schema = schema_for_output::<ExecutionResult>(),
+        output_schema = output_schema(),
         annotations(
             title = "Run a task in a fresh Claude Code process",
             read_only_hint = false,
@@ -73,6 +80,64 @@ impl CcExecutorServer {
         }
         Ok(to_tool_result(&result))
     }
+}
+
+/// What `cc_execute` returns with `wait: false`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Started {
+    pub execution_id: uuid::Uuid,
+    /// Always `started`.
+    pub status: String,
+    /// 0 when it started at once, else its place in the queue (1 = next).
+    pub queue_position: usize,
+    pub timeout_secs: u64,
+    pub next_step: String,
+}
+
+/// The tool's output: the full result, or (with `wait: false`) a handle to follow.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CcExecuteOutput {
+    Finished(Box<ExecutionResult>),
+    Started(Started),
+}
+
+/// Both shapes are objects; say so at the root, as MCP clients expect of an output schema.
+fn output_schema() -> Arc<JsonObject> {
+    let mut schema = (*schema_for_output::<CcExecuteOutput>()).clone();
+    schema
+        .entry("type")
+        .or_insert_with(|| serde_json::Value::String("object".into()));
+    Arc::new(schema)
+}
+
+/// The immediate answer to a non-blocking call.
+pub fn started_result(s: &Submission) -> CallToolResult {
+    let started = Started {
+        execution_id: s.execution_id,
+        status: "started".into(),
+        queue_position: s.queue_position,
+        timeout_secs: s.timeout_secs,
+        next_step: format!(
+            "call monitor_execution with execution_id {} and wait_secs up to 50 until phase is finished",
+            s.execution_id
+        ),
+    };
+    let mut out = CallToolResult::structured(serde_json::to_value(&started).unwrap_or_default());
+    out.content.insert(
+        0,
+        ContentBlock::text(format!(
+            "started execution {} ({}; timeout {}s)",
+            s.execution_id,
+            if s.queue_position == 0 {
+                "running now".to_string()
+            } else {
+                format!("queue position {}", s.queue_position)
+            },
+            s.timeout_secs
+        )),
+    );
+    out
 }
 
 /// Structured content (the full result) plus a short text for people and models.

@@ -4,11 +4,20 @@
 //! through the executor and return structured content with an output schema; a tool that ran
 //! but failed returns `isError` with a clear message, protocol misuse is a JSON-RPC error.
 //!
-//! - [`cc_execute`]: run one task in a fresh `claude -p`.
+//! - [`cc_execute`]: run one task in a fresh `claude -p` (blocking, or `wait: false`).
+//! - [`monitor_execution`]: live status and long-poll.
+//! - [`cancel_execution`]: stop a queued or running execution.
+//! - [`check_websocket_status`]: health of the execution service.
+//! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 
+pub mod cancel_execution;
 pub mod cc_execute;
+pub mod check_websocket_status;
+mod ids;
+pub mod monitor_execution;
 pub mod prompt;
+pub mod tasks;
 
 use std::time::Duration;
 
@@ -37,7 +46,10 @@ impl CcExecutorServer {
     pub fn new(executor: Executor) -> Self {
         CcExecutorServer {
             executor,
-            tool_router: Self::cc_execute_router(),
+            tool_router: Self::cc_execute_router()
+                + Self::monitor_execution_router()
+                + Self::cancel_execution_router()
+                + Self::check_websocket_status_router(),
         }
     }
 }
@@ -50,6 +62,7 @@ impl ServerHandler for CcExecutorServer {
                 .enable_tools()
                 .enable_prompts()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(
@@ -62,6 +75,34 @@ impl ServerHandler for CcExecutorServer {
              checking each result's status before the next. The prompt `cc_execute` explains \
              the method in full.",
         )
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        if let Some(task) = self.start_as_task(&request, &context) {
+            return Ok(task);
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
+        tasks::get_task(&self.executor, &request.task_id)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        tasks::cancel_task(&self.executor, &request.task_id)
     }
 
     async fn list_prompts(

@@ -1,0 +1,81 @@
+//! `check_websocket_status`: health of the execution service — the `claude` binary and its
+//! version, the queue, uptime, the data dir. The WebSocket service is not part of this version,
+//! and the answer says so.
+
+use rmcp::handler::server::common::schema_for_output;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CcExecutorServer;
+use crate::exec::probe;
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HealthOutput {
+    /// `ok`, or `degraded` when `claude` cannot be run.
+    pub status: String,
+    pub server_version: String,
+    pub claude_path: Option<String>,
+    pub claude_version: Option<String>,
+    /// Why `claude` cannot be run, if it cannot.
+    pub claude_error: Option<String>,
+    pub running: usize,
+    pub queued: usize,
+    pub max_concurrent: usize,
+    pub uptime_secs: u64,
+    pub data_dir: String,
+    /// `not configured`: the WebSocket service is not part of this version.
+    pub websocket: String,
+}
+
+#[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
+impl CcExecutorServer {
+    /// Health of the execution service: claude binary and version, running and queued
+    /// executions, uptime, data dir, and the WebSocket service (not configured in this version).
+    #[tool(
+        name = "check_websocket_status",
+        output_schema = schema_for_output::<HealthOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn check_websocket_status(&self) -> Result<CallToolResult, ErrorData> {
+        let config = self.executor.config();
+        let (claude_path, claude_version, claude_error) =
+            match probe::probe(&config.claude_bin).await {
+                Ok(info) => (
+                    Some(info.path.display().to_string()),
+                    Some(info.version),
+                    None,
+                ),
+                Err(e) => (None, None, Some(e.to_string())),
+            };
+        let (running, queued) = self.executor.queue_counts();
+        let out = HealthOutput {
+            status: if claude_error.is_none() {
+                "ok"
+            } else {
+                "degraded"
+            }
+            .into(),
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            claude_path,
+            claude_version,
+            claude_error,
+            running,
+            queued,
+            max_concurrent: config.max_concurrent,
+            uptime_secs: self.executor.uptime().as_secs(),
+            data_dir: config.data_dir.display().to_string(),
+            websocket: "not configured".into(),
+        };
+        let text = format!(
+            "{}: claude {}, {running} running, {queued} queued, up {}s; websocket not configured",
+            out.status,
+            out.claude_version.as_deref().unwrap_or("unavailable"),
+            out.uptime_secs
+        );
+        let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
+        result.content.insert(0, ContentBlock::text(text));
+        Ok(result)
+    }
+}

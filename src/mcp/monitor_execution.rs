@@ -1,0 +1,195 @@
+//! `monitor_execution`: live status of one execution or of all of them, with an optional
+//! long-poll that returns as soon as something changes (phase, tool use, retry, finish).
+//!
+//! `wait_secs` is capped at [`MAX_WAIT_SECS`] — below every host's tool-call limit (Claude Code
+//! backgrounds calls after ~120 s, others cut at 60 s). A larger value is clamped (and said so
+//! in `notes`); a negative one is an error.
+
+use std::time::{Duration, Instant};
+
+use rmcp::handler::server::common::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CcExecutorServer;
+use super::ids::parse_execution_id;
+use crate::exec::registry::{ExecutionStatus, Phase};
+
+/// Longest long-poll.
+pub const MAX_WAIT_SECS: f64 = 50.0;
+/// Finished executions listed when no id is given.
+const RECENT_FINISHED: usize = 10;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorInput {
+    /// The execution to watch. Without it: every queued and running execution plus the most
+    /// recent finished ones.
+    #[serde(default)]
+    pub execution_id: Option<String>,
+    /// Long-poll: wait up to this many seconds (max 50) for a change before answering.
+    #[serde(default)]
+    pub wait_secs: Option<f64>,
+    /// With `wait_secs`: wait for a change after this `version` (from an earlier answer)
+    /// instead of after now, so nothing between two polls is missed.
+    #[serde(default)]
+    pub since_version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct MonitorOutput {
+    /// The requested execution, or all active and recent ones (oldest first).
+    pub executions: Vec<ExecutionStatus>,
+    /// Executions running now.
+    pub running: usize,
+    /// Executions waiting in the queue.
+    pub queued: usize,
+    /// How long this call waited.
+    pub waited_ms: u64,
+    /// Whether something changed during the wait (false: the wait ran out).
+    pub changed: bool,
+    /// Pass back as `since_version` to wait for the next change.
+    pub version: u64,
+    pub notes: Vec<String>,
+}
+
+#[tool_router(router = monitor_execution_router, vis = "pub(crate)")]
+impl CcExecutorServer {
+    /// Live status of an execution started with `cc_execute` (`wait: false`): phase, queue
+    /// position, elapsed time and time left, last event and how long ago, tools used, retries,
+    /// cost, and the full result once finished. Without `execution_id`: all queued and running
+    /// executions plus recent finished ones. With `wait_secs` (≤ 50) it returns as soon as
+    /// something changes, or when the wait ends.
+    #[tool(
+        name = "monitor_execution",
+        output_schema = schema_for_output::<MonitorOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn monitor_execution(
+        &self,
+        Parameters(input): Parameters<MonitorInput>,
+    ) -> Result<CallToolResult, ErrorData> {
+        match self.monitor(input).await {
+            Ok(out) => Ok(structured(&out)),
+            Err(message) => Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
+        }
+    }
+}
+
+impl CcExecutorServer {
+    async fn monitor(&self, input: MonitorInput) -> Result<MonitorOutput, String> {
+        let mut notes = Vec::new();
+        let wait = match input.wait_secs {
+            None => Duration::ZERO,
+            Some(w) if !w.is_finite() || w < 0.0 => {
+                return Err(format!(
+                    "`wait_secs` must be between 0 and {MAX_WAIT_SECS} (got {w})"
+                ));
+            }
+            Some(w) if w > MAX_WAIT_SECS => {
+                notes.push(format!(
+                    "wait_secs {w} was clamped to {MAX_WAIT_SECS}: longer calls are cut or backgrounded by MCP hosts"
+                ));
+                Duration::from_secs_f64(MAX_WAIT_SECS)
+            }
+            Some(w) => Duration::from_secs_f64(w),
+        };
+        let t0 = Instant::now();
+        let exec = &self.executor;
+        let (executions, changed, version) = match &input.execution_id {
+            Some(text) => {
+                let id = parse_execution_id("execution_id", text)?;
+                let now = exec
+                    .status(id)
+                    .ok_or_else(|| format!("unknown execution id {id}: it never ran on this server, or it finished long ago"))?;
+                let seen = input.since_version.unwrap_or(now.version);
+                let status = if wait.is_zero() || now.phase == Phase::Finished || now.version > seen
+                {
+                    now
+                } else {
+                    exec.watch(id, seen, wait).await.unwrap_or(now)
+                };
+                let changed = status.version > seen;
+                let version = status.version;
+                (vec![status], changed, version)
+            }
+            None => {
+                let seen = input.since_version.unwrap_or_else(|| exec.any_version());
+                let version = if wait.is_zero() {
+                    exec.any_version()
+                } else {
+                    exec.watch_any(seen, wait).await
+                };
+                let mut all = exec.list();
+                let finished: Vec<usize> = all
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.phase == Phase::Finished)
+                    .map(|(i, _)| i)
+                    .collect();
+                if finished.len() > RECENT_FINISHED {
+                    let drop: Vec<usize> = finished[..finished.len() - RECENT_FINISHED].to_vec();
+                    let mut i = 0;
+                    all.retain(|_| {
+                        let keep = !drop.contains(&i);
+                        i += 1;
+                        keep
+                    });
+                }
+                // A list can be long: leave the full results to per-id calls.
+                for s in &mut all {
+                    s.result = None;
+                }
+                (all, version > seen, version)
+            }
+        };
+        let (running, queued) = exec.queue_counts();
+        Ok(MonitorOutput {
+            executions,
+            running,
+            queued,
+            waited_ms: t0.elapsed().as_millis() as u64,
+            changed,
+            version,
+            notes,
+        })
+    }
+}
+
+/// Structured content plus a one-line text per execution.
+fn structured(out: &MonitorOutput) -> CallToolResult {
+    let mut result = CallToolResult::structured(serde_json::to_value(out).unwrap_or_default());
+    let lines: Vec<String> = out
+        .executions
+        .iter()
+        .map(|s| {
+            let state = match (s.phase, s.status) {
+                (Phase::Finished, Some(status)) => status.to_string(),
+                (Phase::Queued, _) => format!("queued at {}", s.queue_position.unwrap_or(0)),
+                (phase, _) => serde_json::to_value(phase)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            };
+            format!(
+                "{} {state}, {:.0}s elapsed{}",
+                s.execution_id,
+                s.elapsed_ms as f64 / 1000.0,
+                s.last_event
+                    .as_ref()
+                    .map(|e| format!(", last: {e}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let text = if lines.is_empty() {
+        "no executions".to_string()
+    } else {
+        lines.join("\n")
+    };
+    result.content.insert(0, ContentBlock::text(text));
+    result
+}
