@@ -71,9 +71,10 @@ impl ServerHandler for CcExecutorServer {
         )
         .with_instructions(
             "Runs tasks in fresh Claude Code processes (claude -p), one after another. \
-             Split work into self-contained tasks and call cc_execute for each, in order, \
-             checking each result's status before the next. The prompt `cc_execute` explains \
-             the method in full.",
+             Split work into self-contained tasks and run them in order, checking each result's \
+             status before the next. For anything longer than a minute: cc_execute with \
+             wait=false, then monitor_execution with wait_secs (<= 50) until finished; \
+             cancel_execution to stop. The prompt `cc_execute` explains the method in full.",
         )
     }
 
