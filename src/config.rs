@@ -185,8 +185,41 @@ pub struct Config {
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
     #[serde(serialize_with = "keys_only")]
     pub child_env: BTreeMap<String, String>,
+    /// Redis history store (`redis://…`); `None`: the embedded SQLite store.
+    #[serde(serialize_with = "redacted_url")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key.
+    pub redis_prefix: String,
+    /// Days a record stays in Redis after its last write.
+    pub redis_retention_days: u64,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+}
+
+/// A Redis URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn redacted_url<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_some(&redact_url(u)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Reports which variables are set, never their values (they may be secrets).
@@ -232,6 +265,9 @@ pub struct FileConfig {
     pub max_prompt_tokens: Option<usize>,
     pub max_record_mib: Option<usize>,
     pub pass_api_key: Option<bool>,
+    pub redis_url: Option<String>,
+    pub redis_prefix: Option<String>,
+    pub redis_retention_days: Option<u64>,
     #[serde(default)]
     pub retry: FileRetry,
     #[serde(default)]
@@ -281,6 +317,7 @@ pub struct Overrides {
     pub default_model: Option<String>,
     pub pass_api_key: Option<bool>,
     pub max_retries: Option<u32>,
+    pub redis_url: Option<String>,
 }
 
 /// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
@@ -394,6 +431,13 @@ impl Config {
             },
             policy,
             child_env: file.env,
+            redis_url: o
+                .redis_url
+                .clone()
+                .or(file.redis_url)
+                .filter(|u| !u.is_empty()),
+            redis_prefix: file.redis_prefix.unwrap_or_else(|| "cc_executor".into()),
+            redis_retention_days: file.redis_retention_days.unwrap_or(30),
             config_file: path,
         };
         config.check()?;
@@ -454,6 +498,12 @@ impl Config {
             .find(|k| k.is_empty() || k.contains('=') || k.contains('\0'))
         {
             return invalid("env", format!("`{k}` is not a valid variable name"));
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            return invalid("redis_prefix", "must be non-empty, without spaces".into());
+        }
+        if self.redis_retention_days == 0 {
+            return invalid("redis_retention_days", "must be at least 1".into());
         }
         if p.allowed_roots.is_empty() {
             return invalid(
@@ -547,6 +597,15 @@ mod tests {
             err.to_string().contains("allow_bypass_permissions"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn redis_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("redis://u:secret@h:6379/0"),
+            "redis://u:***@h:6379/0"
+        );
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
     }
 
     #[test]

@@ -142,6 +142,15 @@ pub struct GlobalArgs {
         value_name = "MODEL"
     )]
     pub default_model: Option<String>,
+    /// History in Redis instead of the embedded SQLite store (redis://[user:pass@]host:port[/db]).
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
     /// Pass ANTHROPIC_API_KEY to claude (true) or remove it so claude uses its own login.
     #[arg(long, global = true, env = "CC_EXECUTOR_PASS_API_KEY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub pass_api_key: Option<bool>,
@@ -164,6 +173,7 @@ impl GlobalArgs {
             default_model: self.default_model.clone(),
             pass_api_key: self.pass_api_key,
             max_retries: self.max_retries,
+            redis_url: self.redis_url.clone(),
         }
     }
 }

@@ -38,6 +38,8 @@ use uuid::Uuid;
 use crate::claude::INSTALL_HINT;
 use crate::claude::outcome::classify;
 use crate::config::Config;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{ExecutionRecord, HistoryStore, StoreError};
 use attempt::{AttemptOutput, LaunchError};
 use progress::{ProgressEvent, ProgressSink};
 use queue::{Queue, Ticket};
@@ -54,12 +56,15 @@ pub enum ExecutorError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 struct Inner {
     config: Config,
     queue: Queue,
     registry: Registry,
+    store: Arc<dyn HistoryStore>,
     /// Parent of every execution's token: cancelling it stops everything (shutdown).
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -105,8 +110,16 @@ impl ProgressSink for Tracked {
 }
 
 impl Executor {
-    /// Creates the executor and its data directory (owner-only).
+    /// Creates the executor, its data directory (owner-only) and the embedded history store
+    /// in it. Use [`Executor::with_store`] for another store (e.g. from [`crate::store::open`]).
     pub fn new(config: Config) -> Result<Self, ExecutorError> {
+        prepare_dir(&config.data_dir)?;
+        let store = SqliteStore::open(&config.data_dir.join("history.sqlite3"))?;
+        Self::with_store(config, Arc::new(store))
+    }
+
+    /// Creates the executor with the given history store.
+    pub fn with_store(config: Config, store: Arc<dyn HistoryStore>) -> Result<Self, ExecutorError> {
         prepare_dir(&config.data_dir)?;
         prepare_dir(&config.data_dir.join("raw"))?;
         process::become_subreaper();
@@ -114,6 +127,7 @@ impl Executor {
             inner: Arc::new(Inner {
                 queue: Queue::new(config.max_concurrent),
                 registry: Registry::default(),
+                store,
                 config,
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
@@ -129,6 +143,11 @@ impl Executor {
     /// (running, waiting)
     pub fn queue_counts(&self) -> (usize, usize) {
         self.inner.queue.counts()
+    }
+
+    /// The history store every execution is recorded in.
+    pub fn store(&self) -> &Arc<dyn HistoryStore> {
+        &self.inner.store
     }
 
     pub fn uptime(&self) -> Duration {
@@ -164,9 +183,20 @@ impl Executor {
             next: Box::new(sink),
         });
         let this = self.clone();
+        let submitted_at = chrono::Utc::now();
         self.inner.tracker.spawn(async move {
-            let result = this.run(id, spec, ticket, &sink, token).await;
-            // Recorded before it is announced: whoever is woken by "finished" finds the result.
+            let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
+            let mut result = this.run(id, spec, ticket, &sink, token).await;
+            // Recorded (history, then registry) before it is announced: whoever is woken by
+            // "finished" finds the result, and a crash after this point loses nothing.
+            let record =
+                ExecutionRecord::new(&task, &cwd, None, None, submitted_at, result.clone());
+            if let Err(e) = this.inner.store.record(&record).await {
+                tracing::error!(%id, "execution not recorded in the history: {e}");
+                result
+                    .warnings
+                    .push(format!("not recorded in the history store: {e}"));
+            }
             entry.finish(&result);
             sink.emit(ProgressEvent::Finished {
                 status: result.status,
@@ -212,9 +242,12 @@ impl Executor {
         }
     }
 
-    /// Waits for an execution to finish; `None` for an unknown id.
+    /// Waits for an execution to finish; `None` for an unknown id. Executions of earlier runs
+    /// of the server are found in the history.
     pub async fn wait(&self, id: Uuid) -> Option<ExecutionResult> {
-        let entry = self.inner.registry.get(id)?;
+        let Some(entry) = self.inner.registry.get(id) else {
+            return self.history_record(id).await.map(|r| r.result);
+        };
         loop {
             let seen = entry.version();
             if let Some(r) = entry.result() {
@@ -224,10 +257,32 @@ impl Executor {
         }
     }
 
-    /// The live status of one execution.
+    /// The live status of one execution of this process.
     pub fn status(&self, id: Uuid) -> Option<ExecutionStatus> {
         let entry = self.inner.registry.get(id)?;
         Some(entry.snapshot(self.inner.queue.position(id)))
+    }
+
+    /// The status of an execution of this process, or else of an earlier one from the history
+    /// (so results survive a restart).
+    pub async fn lookup(&self, id: Uuid) -> Option<ExecutionStatus> {
+        match self.status(id) {
+            Some(s) => Some(s),
+            None => self
+                .history_record(id)
+                .await
+                .map(|r| ExecutionStatus::from_record(&r)),
+        }
+    }
+
+    async fn history_record(&self, id: Uuid) -> Option<ExecutionRecord> {
+        match self.inner.store.get(id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%id, "history lookup failed: {e}");
+                None
+            }
+        }
     }
 
     /// Every execution this process knows (active ones and up to 100 recent finished ones),
@@ -262,7 +317,9 @@ impl Executor {
     /// stopped), waits until it has finished, and returns its final status. Cancelling a
     /// finished execution changes nothing. `None` for an unknown id.
     pub async fn cancel(&self, id: Uuid) -> Option<ExecutionStatus> {
-        let entry = self.inner.registry.get(id)?;
+        let Some(entry) = self.inner.registry.get(id) else {
+            return self.lookup(id).await;
+        };
         if !entry.is_finished() {
             entry.cancel.cancel();
             let bound = self.inner.config.kill_grace + Duration::from_secs(10);

@@ -76,6 +76,35 @@ pub struct ExecutionStatus {
     pub result: Option<ExecutionResult>,
 }
 
+impl ExecutionStatus {
+    /// The status of a finished execution known only from the history.
+    pub fn from_record(r: &crate::store::ExecutionRecord) -> Self {
+        let res = &r.result;
+        let since = (Utc::now() - r.submitted_at).num_milliseconds().max(0) as u64;
+        ExecutionStatus {
+            execution_id: r.execution_id,
+            phase: Phase::Finished,
+            status: Some(res.status),
+            queue_position: None,
+            task_preview: crate::claude::collect::truncate_chars(&r.task, 200),
+            submitted_at: r.submitted_at,
+            elapsed_ms: since,
+            timeout_secs: 0,
+            time_left_ms: None,
+            attempt: res.attempts.len() as u32,
+            session_id: res.session_id.clone(),
+            model: res.model.clone(),
+            last_event: Some(format!("finished: {}", res.status)),
+            last_event_ago_ms: Some((Utc::now() - res.finished_at).num_milliseconds().max(0) as u64),
+            tools_used: res.tools_used.clone(),
+            api_retries: res.api_retries,
+            cost_usd_so_far: res.total_cost_usd,
+            version: 0,
+            result: Some(res.clone()),
+        }
+    }
+}
+
 struct State {
     phase: Phase,
     status: Option<Status>,

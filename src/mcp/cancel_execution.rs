@@ -47,7 +47,7 @@ impl CcExecutorServer {
             Ok(id) => id,
             Err(m) => return Ok(CallToolResult::error(vec![ContentBlock::text(m)])),
         };
-        let Some(before) = self.executor.status(id) else {
+        let Some(before) = self.executor.lookup(id).await else {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
                 "unknown execution id {id}: it never ran on this server, or it finished long ago"
             ))]));

@@ -103,7 +103,8 @@ impl CcExecutorServer {
             Some(text) => {
                 let id = parse_execution_id("execution_id", text)?;
                 let now = exec
-                    .status(id)
+                    .lookup(id)
+                    .await
                     .ok_or_else(|| format!("unknown execution id {id}: it never ran on this server, or it finished long ago"))?;
                 let seen = input.since_version.unwrap_or(now.version);
                 let status = if wait.is_zero() || now.phase == Phase::Finished || now.version > seen

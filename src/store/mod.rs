@@ -1,0 +1,378 @@
+//! The history store: every execution, durably — failures, timeouts and cancellations
+//! included — because verification, timeout prediction, task-list resume and people's own
+//! questions ("what did it cost this week?") all read it.
+//!
+//! One trait, [`HistoryStore`], two real backends:
+//! - [`sqlite`]: the embedded default (WAL, safe for several server processes at once);
+//! - [`redis`]: shared across orchestrators and machines, with a local outbox so that nothing
+//!   is lost while Redis is away.
+//!
+//! [`open`] picks the backend from the configuration.
+
+pub mod redis;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::exec::result::{ExecutionResult, Status};
+
+/// Errors of a store. Each names what failed so a person can act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the history database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("history database {path}: {message}")]
+    Sqlite { path: PathBuf, message: String },
+    #[error("invalid Redis URL `{url}`: {message}")]
+    RedisUrl { url: String, message: String },
+    #[error("Redis: {0}")]
+    Redis(String),
+    #[error("corrupt history record {id}: {message}")]
+    Corrupt { id: String, message: String },
+    #[error("invalid filter: {0}")]
+    Filter(String),
+    #[error("history store task failed: {0}")]
+    Internal(String),
+}
+
+/// One execution as the history keeps it: what was asked, where, how it was classified, and
+/// the full result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionRecord {
+    pub execution_id: Uuid,
+    pub task: String,
+    /// SHA-256 of the task text (hex): finds repeats without comparing texts.
+    pub task_hash: String,
+    pub cwd: String,
+    /// From the planner, when it classified the task.
+    pub category: Option<String>,
+    pub complexity: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub result: ExecutionResult,
+}
+
+impl ExecutionRecord {
+    pub fn new(
+        task: &str,
+        cwd: &str,
+        category: Option<String>,
+        complexity: Option<String>,
+        submitted_at: DateTime<Utc>,
+        result: ExecutionResult,
+    ) -> Self {
+        ExecutionRecord {
+            execution_id: result.execution_id,
+            task: task.to_string(),
+            task_hash: task_hash(task),
+            cwd: cwd.to_string(),
+            category,
+            complexity,
+            submitted_at,
+            result,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.result.status
+    }
+
+    /// The time the history is ordered by.
+    pub fn finished_at(&self) -> DateTime<Utc> {
+        self.result.finished_at
+    }
+
+    fn usage_tokens(&self, key: &str) -> Option<u64> {
+        self.result.usage.as_ref()?.get(key)?.as_u64()
+    }
+
+    /// A compact row for lists and CSV.
+    pub fn summary(&self) -> ExecutionSummary {
+        let r = &self.result;
+        ExecutionSummary {
+            execution_id: self.execution_id,
+            status: r.status,
+            task: crate::claude::collect::truncate_chars(&self.task, 200),
+            cwd: self.cwd.clone(),
+            model: r.model.clone(),
+            category: self.category.clone(),
+            complexity: self.complexity.clone(),
+            submitted_at: self.submitted_at,
+            finished_at: r.finished_at,
+            queue_wait_ms: r.queue_wait_ms,
+            duration_ms: r.duration_ms,
+            total_cost_usd: r.total_cost_usd,
+            input_tokens: self.usage_tokens("input_tokens"),
+            output_tokens: self.usage_tokens("output_tokens"),
+            num_turns: r.num_turns,
+            attempts: r.attempts.len() as u32,
+            files_written: r.files_written.len() as u32,
+            permission_denials: r.permission_denials.len() as u32,
+            exit_code: r.exit_code,
+            session_id: r.session_id.clone(),
+        }
+    }
+}
+
+/// SHA-256 of a task text, hex.
+pub fn task_hash(task: &str) -> String {
+    Sha256::digest(task.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One line of history: what lists, the tool and CSV show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionSummary {
+    pub execution_id: Uuid,
+    pub status: Status,
+    /// The first 200 characters of the task.
+    pub task: String,
+    pub cwd: String,
+    pub model: Option<String>,
+    pub category: Option<String>,
+    pub complexity: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub queue_wait_ms: u64,
+    pub duration_ms: u64,
+    pub total_cost_usd: Option<f64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub num_turns: Option<u32>,
+    pub attempts: u32,
+    pub files_written: u32,
+    pub permission_denials: u32,
+    pub exit_code: Option<i32>,
+    pub session_id: Option<String>,
+}
+
+/// Which executions a query is about. Times compare with `finished_at`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryFilter {
+    pub status: Option<Status>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the task text.
+    pub search: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl HistoryFilter {
+    pub fn matches(&self, r: &ExecutionRecord) -> bool {
+        let at = r.finished_at();
+        self.status.is_none_or(|s| r.status() == s)
+            && self.since.is_none_or(|t| at >= t)
+            && self.until.is_none_or(|t| at <= t)
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|q| r.task.to_lowercase().contains(&q.to_lowercase()))
+    }
+}
+
+/// Aggregates over a set of executions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Stats {
+    pub count: u64,
+    pub succeeded: u64,
+    /// succeeded / count (0 when empty).
+    pub success_rate: f64,
+    pub duration_p50_ms: u64,
+    pub duration_p90_ms: u64,
+    pub duration_max_ms: u64,
+    pub total_cost_usd: f64,
+    /// Over executions with a known cost.
+    pub mean_cost_usd: f64,
+}
+
+/// Statistics overall and per category/complexity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryStats {
+    pub overall: Stats,
+    /// Keyed `category/complexity` (`-` when unknown).
+    pub by_category: BTreeMap<String, Stats>,
+}
+
+/// One row as statistics need it.
+#[derive(Debug, Clone, Copy)]
+pub struct StatRow<'a> {
+    pub status: Status,
+    pub duration_ms: u64,
+    pub cost: Option<f64>,
+    pub category: Option<&'a str>,
+    pub complexity: Option<&'a str>,
+}
+
+/// Computes statistics from rows; both backends use it, so their numbers agree.
+pub fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> HistoryStats {
+    let mut groups: BTreeMap<String, Vec<StatRow<'a>>> = BTreeMap::new();
+    let mut all = Vec::new();
+    for row in rows {
+        let key = format!(
+            "{}/{}",
+            row.category.unwrap_or("-"),
+            row.complexity.unwrap_or("-")
+        );
+        groups.entry(key).or_default().push(row);
+        all.push(row);
+    }
+    HistoryStats {
+        overall: stats_of(&all),
+        by_category: groups
+            .iter()
+            .map(|(k, v)| (k.clone(), stats_of(v)))
+            .collect(),
+    }
+}
+
+fn stats_of(rows: &[StatRow<'_>]) -> Stats {
+    if rows.is_empty() {
+        return Stats::default();
+    }
+    let mut durations: Vec<u64> = rows.iter().map(|r| r.duration_ms).collect();
+    durations.sort_unstable();
+    let succeeded = rows
+        .iter()
+        .filter(|r| r.status == Status::Succeeded)
+        .count() as u64;
+    let costs: Vec<f64> = rows.iter().filter_map(|r| r.cost).collect();
+    let total: f64 = costs.iter().sum();
+    Stats {
+        count: rows.len() as u64,
+        succeeded,
+        success_rate: succeeded as f64 / rows.len() as f64,
+        duration_p50_ms: percentile(&durations, 0.5),
+        duration_p90_ms: percentile(&durations, 0.9),
+        duration_max_ms: durations.last().copied().unwrap_or(0),
+        total_cost_usd: total,
+        mean_cost_usd: if costs.is_empty() {
+            0.0
+        } else {
+            total / costs.len() as f64
+        },
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Which backend serves, and whether it is healthy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StoreHealth {
+    /// `sqlite` or `redis`.
+    pub backend: String,
+    /// Path or URL (password redacted).
+    pub location: String,
+    /// `ok`, or `degraded` (Redis unreachable; records wait in the local outbox).
+    pub state: String,
+    /// Records waiting in the outbox for Redis.
+    pub outbox_pending: u64,
+    pub detail: Option<String>,
+}
+
+/// The history of executions.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Stores (or replaces) a record; durable when it returns.
+    async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
+    async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError>;
+    /// Newest first, filtered, paged by `limit`/`offset`.
+    async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError>;
+    /// Statistics over every execution the filter matches (its limit/offset are ignored).
+    async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError>;
+    /// Durations (ms) of the most recent `limit` executions of a category+complexity, newest
+    /// first (for timeout prediction).
+    async fn recent_durations(
+        &self,
+        category: &str,
+        complexity: &str,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError>;
+    async fn health(&self) -> StoreHealth;
+}
+
+/// Opens the configured backend: Redis when a URL is configured, else the embedded store.
+pub async fn open(config: &Config) -> Result<Arc<dyn HistoryStore>, StoreError> {
+    match &config.redis_url {
+        Some(url) => Ok(Arc::new(
+            redis::RedisStore::open(
+                url,
+                &config.redis_prefix,
+                config.redis_retention_days,
+                config.data_dir.join("outbox.sqlite3"),
+            )
+            .await?,
+        )),
+        None => Ok(Arc::new(sqlite::SqliteStore::open(
+            &config.data_dir.join("history.sqlite3"),
+        )?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 0.5), 5);
+        assert_eq!(percentile(&v, 0.9), 9);
+        assert_eq!(percentile(&v, 1.0), 10);
+        assert_eq!(percentile(&[7], 0.9), 7);
+        assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn stats_are_grouped_by_category_and_complexity() {
+        let rows = [
+            StatRow {
+                status: Status::Succeeded,
+                duration_ms: 100,
+                cost: Some(1.0),
+                category: Some("code"),
+                complexity: Some("low"),
+            },
+            StatRow {
+                status: Status::TimedOut,
+                duration_ms: 300,
+                cost: None,
+                category: Some("code"),
+                complexity: Some("low"),
+            },
+            StatRow {
+                status: Status::Succeeded,
+                duration_ms: 50,
+                cost: Some(0.5),
+                category: None,
+                complexity: None,
+            },
+        ];
+        let s = compute_stats(rows);
+        assert_eq!(s.overall.count, 3);
+        assert_eq!(s.overall.succeeded, 2);
+        assert!((s.overall.mean_cost_usd - 0.75).abs() < 1e-9);
+        assert_eq!(s.overall.duration_max_ms, 300);
+        let code = &s.by_category["code/low"];
+        assert_eq!((code.count, code.duration_p50_ms), (2, 100));
+        assert_eq!(s.by_category["-/-"].count, 1);
+    }
+}

@@ -1,0 +1,348 @@
+//! The embedded history store: one SQLite file in the data dir (bundled SQLite, nothing to
+//! install).
+//!
+//! - WAL mode and a busy timeout: several server processes (several Claude Code windows) share
+//!   the file without corruption or lost writes.
+//! - `synchronous = FULL`: a record is on disk when [`HistoryStore::record`] returns.
+//! - Schema migrations are versioned in code (`PRAGMA user_version`); a file from a newer
+//!   version is refused rather than touched.
+//! - An unreadable or corrupt file is an error naming the path; it is never overwritten.
+//!
+//! Each record is kept whole as JSON next to the columns queries filter and aggregate on.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use uuid::Uuid;
+
+use super::{
+    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StoreError, StoreHealth,
+    compute_stats,
+};
+use crate::exec::result::Status;
+
+/// Migrations, in order; `user_version` = how many have been applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: executions
+    "CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        finished_at INTEGER NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        category TEXT,
+        complexity TEXT,
+        duration_ms INTEGER NOT NULL,
+        cost REAL,
+        task TEXT NOT NULL,
+        record TEXT NOT NULL
+     );
+     CREATE INDEX executions_by_time ON executions(finished_at);
+     CREATE INDEX executions_by_class ON executions(category, complexity, finished_at);
+     -- Statistics read only this index (a covering index), not the records.
+     CREATE INDEX executions_stats ON executions(finished_at, status, duration_ms, cost, category, complexity);",
+];
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates, owner-only) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        if path.exists() {
+            let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+            if !meta.is_file() {
+                return Err(err("not a regular file".into()));
+            }
+            // Unreadable (permissions) is reported as such, not as "not a database".
+            std::fs::File::open(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+        } else {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            }
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| err(e.to_string()))?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| err(e.to_string()))?;
+        // The first statement that reads the file tells a corrupt or foreign file apart.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| err(format!("{e} (the file is left untouched)")))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(err(format!("cannot switch to WAL mode (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| err(e.to_string()))?;
+        migrate(&conn).map_err(err)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection in the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&guard).map_err(|e| StoreError::Sqlite {
+                path,
+                message: e.to_string(),
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), String> {
+    let version = |c: &Connection| -> Result<usize, String> {
+        c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map(|v| v as usize)
+            .map_err(|e| e.to_string())
+    };
+    if version(conn)? > MIGRATIONS.len() {
+        return Err(format!(
+            "schema version {} is newer than this cc-executor understands ({}); upgrade cc-executor",
+            version(conn)?,
+            MIGRATIONS.len()
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        // The write lock is taken before the version is read, so two processes opening a new
+        // file at once cannot both apply the same migration.
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| e.to_string())?;
+        let applied = (|| {
+            if version(conn)? <= i {
+                conn.execute_batch(sql)
+                    .map_err(|e| format!("migration {}: {e}", i + 1))?;
+                conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        })();
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| e.to_string())?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// SQL `WHERE` clause and parameters for a filter.
+fn where_clause(f: &HistoryFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut conds = Vec::new();
+    let mut params = Vec::new();
+    if let Some(s) = f.status {
+        conds.push("status = ?");
+        params.push(Value::Text(s.as_str().into()));
+    }
+    if let Some(t) = f.since {
+        conds.push("finished_at >= ?");
+        params.push(Value::Integer(millis(t)));
+    }
+    if let Some(t) = f.until {
+        conds.push("finished_at <= ?");
+        params.push(Value::Integer(millis(t)));
+    }
+    if let Some(q) = &f.search {
+        conds.push("task LIKE ? ESCAPE '\\'");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(Value::Text(format!("%{escaped}%")));
+    }
+    let sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    (sql, params)
+}
+
+fn decode(id: &str, json: &str) -> rusqlite::Result<ExecutionRecord> {
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(std::io::Error::other(format!("record {id}: {e}"))),
+        )
+    })
+}
+
+#[async_trait]
+impl HistoryStore for SqliteStore {
+    async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
+            id: record.execution_id.to_string(),
+            message: e.to_string(),
+        })?;
+        let r = record.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO executions
+                 (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                rusqlite::params![
+                    r.execution_id.to_string(),
+                    millis(r.finished_at()),
+                    millis(r.submitted_at),
+                    r.status().as_str(),
+                    r.category,
+                    r.complexity,
+                    r.result.duration_ms as i64,
+                    r.result.total_cost_usd,
+                    r.task,
+                    json,
+                ],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.with(move |c| {
+            let key = id.to_string();
+            let json: Option<String> = c
+                .query_row("SELECT record FROM executions WHERE id = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            json.map(|j| decode(&key, &j)).transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let (cond, mut params) = where_clause(filter);
+        params.push(rusqlite::types::Value::Integer(filter.limit as i64));
+        params.push(rusqlite::types::Value::Integer(filter.offset as i64));
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT id, record FROM executions {cond} ORDER BY finished_at DESC, id LIMIT ? OFFSET ?"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(params), |r| {
+                let id: String = r.get(0)?;
+                let json: String = r.get(1)?;
+                decode(&id, &json)
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
+        let (cond, params) = where_clause(filter);
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT status, duration_ms, cost, category, complexity FROM executions {cond}"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows = stmt.query(params_from_iter(params))?;
+            let mut owned: Vec<(Status, u64, Option<f64>, Option<String>, Option<String>)> =
+                Vec::new();
+            while let Some(r) = rows.next()? {
+                let status: String = r.get(0)?;
+                let status = serde_json::from_value(serde_json::Value::String(status))
+                    .unwrap_or(Status::Crashed);
+                owned.push((
+                    status,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ));
+            }
+            Ok(compute_stats(owned.iter().map(|(s, d, c, cat, cx)| {
+                StatRow {
+                    status: *s,
+                    duration_ms: *d,
+                    cost: *c,
+                    category: cat.as_deref(),
+                    complexity: cx.as_deref(),
+                }
+            })))
+        })
+        .await
+    }
+
+    async fn recent_durations(
+        &self,
+        category: &str,
+        complexity: &str,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let (cat, cx) = (category.to_string(), complexity.to_string());
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT duration_ms FROM executions WHERE category = ?1 AND complexity = ?2
+                 ORDER BY finished_at DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![cat, cx, limit as i64], |r| {
+                r.get::<_, i64>(0).map(|d| d as u64)
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn health(&self) -> StoreHealth {
+        let ok = self
+            .with(|c| {
+                c.query_row("SELECT count(*) FROM executions", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await;
+        StoreHealth {
+            backend: "sqlite".into(),
+            location: self.path.display().to_string(),
+            state: if ok.is_ok() { "ok" } else { "degraded" }.into(),
+            outbox_pending: 0,
+            detail: match ok {
+                Ok(n) => Some(format!("{n} executions recorded")),
+                Err(e) => Some(e.to_string()),
+            },
+        }
+    }
+}
