@@ -8,12 +8,14 @@
 //! - [`monitor_execution`]: live status and long-poll.
 //! - [`cancel_execution`]: stop a queued or running execution.
 //! - [`check_websocket_status`]: health of the execution service.
+//! - [`get_execution_history`]: the history with filters and statistics.
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 
 pub mod cancel_execution;
 pub mod cc_execute;
 pub mod check_websocket_status;
+pub mod get_execution_history;
 mod ids;
 pub mod monitor_execution;
 pub mod prompt;
@@ -49,7 +51,8 @@ impl CcExecutorServer {
             tool_router: Self::cc_execute_router()
                 + Self::monitor_execution_router()
                 + Self::cancel_execution_router()
-                + Self::check_websocket_status_router(),
+                + Self::check_websocket_status_router()
+                + Self::get_execution_history_router(),
         }
     }
 }
@@ -155,14 +158,22 @@ pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let server = CcExecutorServer::new(executor.clone());
+    // rmcp gives in-flight requests up to 5 s after EOF; a client that closed stdin is gone,
+    // so its tasks are stopped at once.
+    let eof = tokio_util::sync::CancellationToken::new();
+    let stdin = EofSignal {
+        inner: tokio::io::stdin(),
+        eof: eof.clone(),
+    };
     let service = tokio::select! {
-        s = server.serve(rmcp::transport::stdio()) => s.map_err(|e| ServeError::Init(e.to_string()))?,
+        s = server.serve((stdin, tokio::io::stdout())) => s.map_err(|e| ServeError::Init(e.to_string()))?,
         _ = sigint.recv() => return Ok(()),
         _ = sigterm.recv() => return Ok(()),
     };
     let cancel = service.cancellation_token();
     tokio::select! {
         r = service.waiting() => tracing::info!("client disconnected: {r:?}"),
+        _ = eof.cancelled() => tracing::info!("stdin closed: shutting down"),
         _ = sigint.recv() => tracing::info!("SIGINT: shutting down"),
         _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
     }
@@ -176,4 +187,28 @@ pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
         tracing::warn!("some executions did not stop within {grace:?}");
     }
     Ok(())
+}
+
+/// Stdin that cancels a token when it reaches end of file.
+struct EofSignal<R> {
+    inner: R,
+    eof: tokio_util::sync::CancellationToken,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for EofSignal<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &poll
+            && buf.filled().len() == before
+            && buf.remaining() > 0
+        {
+            self.eof.cancel();
+        }
+        poll
+    }
 }

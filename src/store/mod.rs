@@ -9,6 +9,7 @@
 //!
 //! [`open`] picks the backend from the configuration.
 
+pub mod query;
 pub mod redis;
 pub mod sqlite;
 
