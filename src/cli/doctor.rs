@@ -52,8 +52,49 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
     let config_file = config.config_file.as_ref().map(|p| p.display().to_string());
     let policy = config.policy.clone();
     let pass_api_key = config.pass_api_key;
-    checks.push(match Executor::new(config) {
-        Ok(_) => Check {
+    let store = match crate::store::open(&config).await {
+        Ok(store) => {
+            let h = store.health().await;
+            let detail = format!(
+                "{} at {}: {}{}{}",
+                h.backend,
+                h.location,
+                h.state,
+                if h.outbox_pending > 0 {
+                    format!(", {} record(s) waiting in the outbox", h.outbox_pending)
+                } else {
+                    String::new()
+                },
+                h.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+            Some((
+                Check {
+                    name: "store",
+                    ok: h.state == "ok",
+                    detail,
+                },
+                store,
+            ))
+        }
+        Err(e) => {
+            checks.push(Check {
+                name: "store",
+                ok: false,
+                detail: e.to_string(),
+            });
+            None
+        }
+    };
+    let store_check = store.map(|(check, store)| {
+        checks.push(check);
+        store
+    });
+    let ready = match store_check {
+        Some(store) => Executor::with_store(config, store).map(|_| ()),
+        None => Executor::new(config).map(|_| ()),
+    };
+    checks.push(match ready {
+        Ok(()) => Check {
             name: "data_dir",
             ok: true,
             detail: format!("{data_dir} is writable"),

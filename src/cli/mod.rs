@@ -3,12 +3,14 @@
 //! - [`run`]: `cc-executor run` — one task, live progress on stderr.
 //! - [`doctor`]: `cc-executor doctor` — is everything in place?
 //! - [`init`]: `cc-executor init` — how to register the server with Claude Code.
+//! - [`history`]: `cc-executor history list|show|stats|export`.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
 //! 4 timed out; 130 interrupted.
 
 pub mod doctor;
+pub mod history;
 pub mod init;
 pub mod run;
 
@@ -49,6 +51,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print how to register this server with Claude Code.
     Init(init::InitArgs),
+    /// The execution history: list, show, stats, export.
+    History(history::HistoryArgs),
 }
 
 /// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
@@ -211,6 +215,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Run(args) => run::run(config, *args).await,
         Command::Doctor(args) => Ok(doctor::doctor(config, args).await),
         Command::Init(args) => Ok(init::init(args)),
+        Command::History(args) => history::history(config, args).await,
     };
     match result {
         Ok(code) => code,
@@ -221,8 +226,14 @@ async fn dispatch(cli: Cli) -> u8 {
     }
 }
 
+/// The executor with the configured history store (embedded, or Redis).
+pub async fn open_executor(config: Config) -> anyhow::Result<crate::Executor> {
+    let store = crate::store::open(&config).await?;
+    Ok(crate::Executor::with_store(config, store)?)
+}
+
 async fn serve(config: Config) -> anyhow::Result<u8> {
-    let executor = crate::Executor::new(config)?;
+    let executor = open_executor(config).await?;
     crate::mcp::serve_stdio(executor).await?;
     Ok(EXIT_OK)
 }

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CLI, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE};
 use crate::config::Config;
-use crate::exec::Executor;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
 use crate::exec::spec::TaskRequest;
@@ -107,7 +106,7 @@ impl RunArgs {
 
 pub async fn run(config: Config, args: RunArgs) -> anyhow::Result<u8> {
     let (request, json) = args.into_request()?;
-    let executor = Executor::new(config)?;
+    let executor = super::open_executor(config).await?;
     let spec = match executor.prepare(request) {
         Ok(s) => s,
         Err(e) => {

@@ -2,7 +2,6 @@
 //! process tree is stopped: SIGTERM, grace, SIGKILL) and return its final state. Cancelling a
 //! finished execution is a harmless, clear answer.
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
@@ -36,7 +35,8 @@ impl CcExecutorServer {
     /// tree stopped. Returns the final state. Cancelling a finished execution changes nothing.
     #[tool(
         name = "cancel_execution",
-        output_schema = schema_for_output::<CancelOutput>(),
+        output_schema = super::schema::output::<CancelOutput>(),
+        input_schema = super::schema::input::<CancelInput>(),
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
     pub async fn cancel_execution(

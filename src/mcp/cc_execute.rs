@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam};
 use rmcp::service::RequestContext;
@@ -32,6 +31,7 @@ impl CcExecutorServer {
     #[tool(
         name = "cc_execute",
         output_schema = output_schema(),
+        input_schema = super::schema::input::<TaskRequest>(),
         annotations(
             title = "Run a task in a fresh Claude Code process",
             read_only_hint = false,
@@ -45,6 +45,7 @@ impl CcExecutorServer {
         Parameters(request): Parameters<TaskRequest>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let wait = request.wait.unwrap_or(true);
         let spec = match self.executor.prepare(request) {
             Ok(spec) => spec,
             Err(e) => {
@@ -53,6 +54,9 @@ impl CcExecutorServer {
                 )]));
             }
         };
+        if !wait {
+            return Ok(started_result(&self.executor.submit(spec, |_| {})));
+        }
         let (tx, mut rx) = mpsc::unbounded_channel::<ProgressEvent>();
         let forwarder = ctx.meta.get_progress_token().map(|token| {
             let peer = ctx.peer.clone();
@@ -104,7 +108,7 @@ pub enum CcExecuteOutput {
 
 /// Both shapes are objects; say so at the root, as MCP clients expect of an output schema.
 fn output_schema() -> Arc<JsonObject> {
-    let mut schema = (*schema_for_output::<CcExecuteOutput>()).clone();
+    let mut schema = (*super::schema::output::<CcExecuteOutput>()).clone();
     schema
         .entry("type")
         .or_insert_with(|| serde_json::Value::String("object".into()));
@@ -112,7 +116,7 @@ fn output_schema() -> Arc<JsonObject> {
 }
 
 /// The immediate answer to a non-blocking call.
-pub fn started_result(s: &Submission) -> CallToolResult {
+fn started_result(s: &Submission) -> CallToolResult {
     let started = Started {
         execution_id: s.execution_id,
         status: "started".into(),

@@ -2,7 +2,6 @@
 //! version, the queue, uptime, the data dir. The WebSocket service is not part of this version,
 //! and the answer says so.
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 use schemars::JsonSchema;
@@ -13,7 +12,7 @@ use crate::exec::probe;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HealthOutput {
-    /// `ok`, or `degraded` when `claude` cannot be run.
+    /// `ok`, or `degraded` when `claude` cannot be run or the store is degraded.
     pub status: String,
     pub server_version: String,
     pub claude_path: Option<String>,
@@ -25,6 +24,8 @@ pub struct HealthOutput {
     pub max_concurrent: usize,
     pub uptime_secs: u64,
     pub data_dir: String,
+    /// The history store: backend, location, `ok`/`degraded`, outbox backlog.
+    pub store: crate::store::StoreHealth,
     /// `not configured`: the WebSocket service is not part of this version.
     pub websocket: String,
 }
@@ -35,7 +36,7 @@ impl CcExecutorServer {
     /// executions, uptime, data dir, and the WebSocket service (not configured in this version).
     #[tool(
         name = "check_websocket_status",
-        output_schema = schema_for_output::<HealthOutput>(),
+        output_schema = super::schema::output::<HealthOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn check_websocket_status(&self) -> Result<CallToolResult, ErrorData> {
@@ -50,13 +51,10 @@ impl CcExecutorServer {
                 Err(e) => (None, None, Some(e.to_string())),
             };
         let (running, queued) = self.executor.queue_counts();
+        let store = self.executor.store().health().await;
+        let healthy = claude_error.is_none() && store.state == "ok";
         let out = HealthOutput {
-            status: if claude_error.is_none() {
-                "ok"
-            } else {
-                "degraded"
-            }
-            .into(),
+            status: if healthy { "ok" } else { "degraded" }.into(),
             server_version: env!("CARGO_PKG_VERSION").into(),
             claude_path,
             claude_version,
@@ -66,13 +64,16 @@ impl CcExecutorServer {
             max_concurrent: config.max_concurrent,
             uptime_secs: self.executor.uptime().as_secs(),
             data_dir: config.data_dir.display().to_string(),
+            store,
             websocket: "not configured".into(),
         };
         let text = format!(
-            "{}: claude {}, {running} running, {queued} queued, up {}s; websocket not configured",
+            "{}: claude {}, {running} running, {queued} queued, up {}s; store {} {}; websocket not configured",
             out.status,
             out.claude_version.as_deref().unwrap_or("unavailable"),
-            out.uptime_secs
+            out.uptime_secs,
+            out.store.backend,
+            out.store.state
         );
         let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
         result.content.insert(0, ContentBlock::text(text));

@@ -1,7 +1,6 @@
 //! `get_execution_history`: recent executions with filters, plus statistics (count, success
 //! rate, duration percentiles, cost) overall and per category/complexity. Read-only.
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
@@ -30,7 +29,8 @@ impl CcExecutorServer {
     /// cost, overall and per category/complexity.
     #[tool(
         name = "get_execution_history",
-        output_schema = schema_for_output::<HistoryOutput>(),
+        output_schema = super::schema::output::<HistoryOutput>(),
+        input_schema = super::schema::input::<HistoryQuery>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_execution_history(

@@ -19,6 +19,7 @@ pub mod get_execution_history;
 mod ids;
 pub mod monitor_execution;
 pub mod prompt;
+pub mod schema;
 pub mod tasks;
 
 use std::time::Duration;

@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
@@ -65,7 +64,8 @@ impl CcExecutorServer {
     /// something changes, or when the wait ends.
     #[tool(
         name = "monitor_execution",
-        output_schema = schema_for_output::<MonitorOutput>(),
+        output_schema = super::schema::output::<MonitorOutput>(),
+        input_schema = super::schema::input::<MonitorInput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn monitor_execution(
