@@ -1,0 +1,402 @@
+//! Long-running work over MCP, on the built binary with rmcp's client: `cc_execute` with
+//! `wait: false`, `monitor_execution` long-polls, `cancel_execution`, the MCP Tasks extension
+//! for clients that declare it, `check_websocket_status`, and bad input to each.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
+    ClientConfig, GetTaskParams, Implementation, TaskPayload, TaskStatus,
+};
+use rmcp::service::{RoleClient, RunningService, Service};
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+use support::fixtures::{cc_executor_bin, fake_claude_bin, wait_group_gone};
+
+struct Server<S: Service<RoleClient>> {
+    client: RunningService<RoleClient, S>,
+    dir: tempfile::TempDir,
+}
+
+async fn start<S: Service<RoleClient>>(handler: S, extra: &[&str]) -> Server<S> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let mut cmd = tokio::process::Command::new(cc_executor_bin());
+    // The fake claude comes from the environment, so a test can override it with the flag.
+    cmd.env("CC_EXECUTOR_CLAUDE_BIN", fake_claude_bin())
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .arg("--allowed-root")
+        .arg(&root)
+        .args(["--kill-grace-ms", "500"])
+        .args(extra)
+        .arg("mcp")
+        .current_dir(&root)
+        .env("FAKE_CLAUDE_RECORD_DIR", root.join("rec"))
+        .env("XDG_CONFIG_HOME", root.join("config"))
+        .env_remove("REDIS_URL");
+    let transport = TokioChildProcess::new(cmd).unwrap();
+    let client = tokio::time::timeout(Duration::from_secs(20), handler.serve(transport))
+        .await
+        .expect("initialize in time")
+        .expect("initialize");
+    Server { client, dir }
+}
+
+impl<S: Service<RoleClient>> Server<S> {
+    async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        let params = CallToolRequestParams::new(tool.to_string())
+            .with_arguments(serde_json::from_value(args).unwrap());
+        match self.client.peer().call_tool_once(params).await.unwrap() {
+            CallToolResponse::Complete(r) => r,
+            other => panic!("expected a tool result, got {other:?}"),
+        }
+    }
+
+    fn invocations(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("rec/invocations.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    async fn pgid_of(&self, marker: &str) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = self
+                .invocations()
+                .into_iter()
+                .find(|v| v["stdin"].as_str().unwrap_or("").contains(marker))
+            {
+                return v["pgid"].as_i64().unwrap() as i32;
+            }
+            assert!(Instant::now() < deadline, "the fake never ran {marker}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn data(r: &CallToolResult) -> &Value {
+    r.structured_content.as_ref().expect("structured content")
+}
+
+fn message(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_false_returns_at_once_and_monitor_long_polls_to_the_same_result_as_blocking() {
+    let s = start((), &[]).await;
+    let task = "@fake tools pace_ms=300\nedit some files, slowly";
+    let t = Instant::now();
+    let started = s
+        .call("cc_execute", json!({"task": task, "wait": false}))
+        .await;
+    let answered_in = t.elapsed();
+    assert_eq!(data(&started)["status"], "started", "{started:?}");
+    assert!(answered_in < Duration::from_secs(2), "{answered_in:?}");
+    let id = data(&started)["execution_id"].as_str().unwrap().to_string();
+
+    // Long-poll: every answer comes early (a change), never at the 40 s cap.
+    let mut version = 0u64;
+    let mut phases = Vec::new();
+    let finished = loop {
+        let t = Instant::now();
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"execution_id": id, "wait_secs": 40, "since_version": version}),
+            )
+            .await;
+        assert!(m.is_error != Some(true), "{m:?}");
+        let d = data(&m).clone();
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "returned on a change"
+        );
+        assert_eq!(d["changed"], true);
+        version = d["version"].as_u64().unwrap();
+        let e = &d["executions"][0];
+        phases.push(e["phase"].as_str().unwrap().to_string());
+        if e["phase"] == "finished" {
+            break e.clone();
+        }
+        assert!(e["last_event"].is_string() || e["phase"] == "queued" || e["phase"] == "starting");
+    };
+    assert!(phases.iter().any(|p| p == "running"), "{phases:?}");
+    let via_monitor = &finished["result"];
+    assert_eq!(via_monitor["status"], "succeeded");
+
+    let blocking = s.call("cc_execute", json!({"task": task})).await;
+    let b = data(&blocking);
+    for field in [
+        "status",
+        "result",
+        "tools_used",
+        "files_written",
+        "num_turns",
+    ] {
+        assert_eq!(via_monitor[field], b[field], "{field}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_execution_stops_a_running_tree_and_a_queued_task_never_starts() {
+    let s = start((), &[]).await;
+    let running = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake grandchild mode=hang\nrunning marker-r", "wait": false}),
+        )
+        .await;
+    let queued = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake success\nqueued marker-q", "wait": false}),
+        )
+        .await;
+    assert_eq!(data(&queued)["queue_position"], 1);
+    let (rid, qid) = (
+        data(&running)["execution_id"].as_str().unwrap().to_string(),
+        data(&queued)["execution_id"].as_str().unwrap().to_string(),
+    );
+
+    let c = s
+        .call("cancel_execution", json!({"execution_id": qid}))
+        .await;
+    assert_eq!(data(&c)["outcome"], "cancelled");
+    assert_eq!(data(&c)["execution"]["status"], "cancelled");
+
+    let pgid = s.pgid_of("marker-r").await;
+    let c = s
+        .call("cancel_execution", json!({"execution_id": rid}))
+        .await;
+    assert_eq!(data(&c)["outcome"], "cancelled", "{c:?}");
+    assert_eq!(data(&c)["execution"]["status"], "cancelled");
+    let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "survivors: {left:?}");
+
+    // Twice is harmless; the queued one never ran.
+    let again = s
+        .call("cancel_execution", json!({"execution_id": rid}))
+        .await;
+    assert_ne!(again.is_error, Some(true));
+    assert_eq!(data(&again)["outcome"], "already_finished");
+    assert!(
+        s.invocations()
+            .iter()
+            .all(|v| !v["stdin"].as_str().unwrap().contains("marker-q"))
+    );
+
+    // The list shows both, finished.
+    let all = s.call("monitor_execution", json!({})).await;
+    let list = data(&all)["executions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|e| e["phase"] == "finished"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_ids_and_waits_get_clear_answers() {
+    let s = start((), &[]).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for (tool, args, needle) in [
+        (
+            "monitor_execution",
+            json!({"execution_id": unknown}),
+            "unknown execution id",
+        ),
+        (
+            "monitor_execution",
+            json!({"execution_id": "not-a-uuid"}),
+            "must be an execution id",
+        ),
+        ("monitor_execution", json!({"wait_secs": -1}), "wait_secs"),
+        (
+            "cancel_execution",
+            json!({"execution_id": unknown}),
+            "unknown execution id",
+        ),
+        (
+            "cancel_execution",
+            json!({"execution_id": "42"}),
+            "must be an execution id",
+        ),
+    ] {
+        let r = s.call(tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args}");
+        assert!(
+            message(&r).contains(needle),
+            "{tool} {args}: {}",
+            message(&r)
+        );
+    }
+    // Over the cap: clamped, and the answer says so.
+    let t = Instant::now();
+    let r = s.call("monitor_execution", json!({"wait_secs": 0.2})).await;
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(data(&r)["changed"], false);
+    let started = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake slow secs=0.5\nshort", "wait": false}),
+        )
+        .await;
+    let id = data(&started)["execution_id"].as_str().unwrap().to_string();
+    let r = s
+        .call(
+            "monitor_execution",
+            json!({"execution_id": id, "wait_secs": 1000}),
+        )
+        .await;
+    assert!(
+        data(&r)["notes"][0].as_str().unwrap().contains("clamped"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_the_claude_binary_queue_and_store() {
+    let s = start((), &[]).await;
+    let r = s.call("check_websocket_status", json!({})).await;
+    let d = data(&r);
+    assert_eq!(d["status"], "ok", "{d}");
+    assert_eq!(d["claude_version"], "2.1.331 (Claude Code)");
+    assert_eq!(d["websocket"], "not configured");
+    assert_eq!(d["store"]["backend"], "sqlite");
+    assert_eq!(
+        (d["running"].as_u64(), d["queued"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let s = start((), &["--claude-bin", "/nonexistent/claude"]).await;
+    let d = data(&s.call("check_websocket_status", json!({})).await).clone();
+    assert_eq!(d["status"], "degraded");
+    assert!(d["claude_error"].as_str().unwrap().contains("npm install"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_is_served_with_statistics_and_validated_filters() {
+    let s = start((), &[]).await;
+    s.call("cc_execute", json!({"task": "@fake success\nfirst job"}))
+        .await;
+    s.call("cc_execute", json!({"task": "@fake max_turns\nsecond job"}))
+        .await;
+    let r = s.call("get_execution_history", json!({})).await;
+    let d = data(&r);
+    let rows = d["executions"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows[0]["task"].as_str().unwrap().contains("second job"),
+        "newest first"
+    );
+    assert_eq!(d["stats"]["overall"]["count"], 2);
+    assert_eq!(d["stats"]["overall"]["succeeded"], 1);
+    let r = s
+        .call(
+            "get_execution_history",
+            json!({"status": "succeeded", "include_stats": false}),
+        )
+        .await;
+    assert_eq!(data(&r)["executions"].as_array().unwrap().len(), 1);
+    assert!(data(&r)["stats"].is_null());
+    let r = s
+        .call("get_execution_history", json!({"since": "last tuesday"}))
+        .await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(message(&r).contains("`since` is not a time"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_declares_tasks_gets_cc_execute_as_an_mcp_task() {
+    let handler = ClientConfig::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("tasks-test-client", "1.0"),
+    );
+    let s = start(handler, &[]).await;
+    let params = CallToolRequestParams::new("cc_execute").with_arguments(
+        serde_json::from_value(json!({"task": "@fake slow secs=1 text=TASK-OK\nwork"})).unwrap(),
+    );
+    let created = match s.client.peer().call_tool_once(params).await.unwrap() {
+        CallToolResponse::Task(t) => t,
+        other => panic!("expected a task, got {other:?}"),
+    };
+    let task_id = created.task.task_id.clone();
+    assert!(
+        uuid::Uuid::parse_str(&task_id).is_ok(),
+        "the task id is the execution id"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let finished = loop {
+        let got = s
+            .client
+            .peer()
+            .get_task(GetTaskParams::new(task_id.clone()))
+            .await
+            .unwrap();
+        if got.task.task.status != TaskStatus::Working {
+            break got.task;
+        }
+        assert!(Instant::now() < deadline, "the task never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let TaskPayload::Completed { result } = finished.payload else {
+        panic!("expected completed, got {:?}", finished.payload)
+    };
+    assert_eq!(result["structuredContent"]["result"], "TASK-OK");
+    // The same execution is visible to the tools.
+    let m = s
+        .call("monitor_execution", json!({"execution_id": task_id}))
+        .await;
+    assert_eq!(data(&m)["executions"][0]["status"], "succeeded");
+
+    // tasks/cancel stops a running task's tree.
+    let params = CallToolRequestParams::new("cc_execute").with_arguments(
+        serde_json::from_value(json!({"task": "@fake hang\nmarker-task-hang"})).unwrap(),
+    );
+    let CallToolResponse::Task(t) = s.client.peer().call_tool_once(params).await.unwrap() else {
+        panic!("expected a task")
+    };
+    let pgid = s.pgid_of("marker-task-hang").await;
+    s.client
+        .peer()
+        .cancel_task(CancelTaskParams::new(t.task.task_id.clone()))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let got = s
+            .client
+            .peer()
+            .get_task(GetTaskParams::new(t.task.task_id.clone()))
+            .await
+            .unwrap();
+        if got.task.task.status == TaskStatus::Cancelled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reported cancelled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        s.client
+            .peer()
+            .get_task(GetTaskParams::new("nope"))
+            .await
+            .is_err(),
+        "an unknown task id is an error"
+    );
+}
