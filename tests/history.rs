@@ -350,3 +350,34 @@ async fn the_embedded_store_file_is_owner_only_and_schema_versioned() {
     let msg = SqliteStore::open(&path).err().unwrap().to_string();
     assert!(msg.contains("newer"), "{msg}");
 }
+
+#[test]
+fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let garbage = b"not a database at all\n".repeat(200);
+    std::fs::write(data.join("history.sqlite3"), &garbage).unwrap();
+    let mut child = Command::new(cc_executor_bin())
+        .current_dir(dir.path())
+        .args(["--data-dir", data.to_str().unwrap(), "mcp"])
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::piped()) // kept open: only the store failure can stop it
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server kept running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(!status.success());
+    assert!(text(&out.stderr).contains("history.sqlite3"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "nothing but protocol on stdout: {}", text(&out.stdout));
+    assert_eq!(std::fs::read(data.join("history.sqlite3")).unwrap(), garbage);
+}

@@ -90,8 +90,17 @@ impl GroupGuard {
         self.pgid
     }
 
+    /// Whether any process (zombies included) is left in the group. A signal-0 probe: cheap,
+    /// so the common case (the leader was the only member) never scans `/proc`.
+    fn exists(&self) -> bool {
+        killpg(Pid::from_raw(self.pgid), None).is_ok()
+    }
+
     /// Live (non-zombie) members.
     pub fn live_members(&self) -> Vec<i32> {
+        if !self.exists() {
+            return Vec::new();
+        }
         group_members(self.pgid)
             .into_iter()
             .filter(|m| !m.zombie)
@@ -133,6 +142,9 @@ impl GroupGuard {
 
     /// Reaps exited group members that were re-parented to us (we are a subreaper).
     pub fn reap_orphans(&self) {
+        if !self.exists() {
+            return;
+        }
         for m in group_members(self.pgid) {
             if m.zombie && m.pid != self.leader {
                 // Not our child (no subreaper) → ECHILD; init will reap it instead.

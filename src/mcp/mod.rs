@@ -150,11 +150,16 @@ pub enum ServeError {
     Init(String),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    #[error(transparent)]
+    Store(crate::store::StoreError),
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or a SIGINT/SIGTERM arrives, then
 /// stops every running task (process trees killed) and returns.
-pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
+pub async fn serve_stdio(
+    executor: Executor,
+    store: crate::store::DeferredStore,
+) -> Result<(), ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
@@ -166,13 +171,23 @@ pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
         inner: tokio::io::stdin(),
         eof: eof.clone(),
     };
+    // A store that cannot be opened stops the server, before or after the handshake.
+    let store_failed = || async {
+        match store.ready().await {
+            Ok(_) => std::future::pending().await,
+            Err(e) => e,
+        }
+    };
     let service = tokio::select! {
+        e = store_failed() => return Err(ServeError::Store(e)),
         s = server.serve((stdin, tokio::io::stdout())) => s.map_err(|e| ServeError::Init(e.to_string()))?,
         _ = sigint.recv() => return Ok(()),
         _ = sigterm.recv() => return Ok(()),
     };
     let cancel = service.cancellation_token();
+    let mut failure = None;
     tokio::select! {
+        e = store_failed() => failure = Some(ServeError::Store(e)),
         r = service.waiting() => tracing::info!("client disconnected: {r:?}"),
         _ = eof.cancelled() => tracing::info!("stdin closed: shutting down"),
         _ = sigint.recv() => tracing::info!("SIGINT: shutting down"),
@@ -187,7 +202,10 @@ pub async fn serve_stdio(executor: Executor) -> Result<(), ServeError> {
     {
         tracing::warn!("some executions did not stop within {grace:?}");
     }
-    Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Stdin that cancels a token when it reaches end of file.

@@ -44,6 +44,8 @@ pub enum StoreError {
     Filter(String),
     #[error("history store task failed: {0}")]
     Internal(String),
+    #[error("the history store could not be opened: {0}")]
+    Unavailable(String),
 }
 
 /// One execution as the history keeps it: what was asked, where, how it was classified, and
@@ -294,6 +296,14 @@ pub struct StoreHealth {
 pub trait HistoryStore: Send + Sync {
     /// Stores (or replaces) a record; durable when it returns.
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
+    /// Stores many records, in order (imports, replays). Backends may make this one
+    /// transaction; the default records them one by one.
+    async fn record_batch(&self, records: &[ExecutionRecord]) -> Result<(), StoreError> {
+        for r in records {
+            self.record(r).await?;
+        }
+        Ok(())
+    }
     async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError>;
     /// Newest first, filtered, paged by `limit`/`offset`.
     async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError>;
@@ -308,6 +318,88 @@ pub trait HistoryStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<u64>, StoreError>;
     async fn health(&self) -> StoreHealth;
+}
+
+/// A store that opens in the background: the MCP server answers `initialize`/`tools/list`
+/// while the database is being opened (migrations, fsyncs, a Redis connection), and every
+/// store call waits for the open to finish. A failure to open is reported by [`Self::ready`]
+/// (the server exits with it) and by every call.
+#[derive(Clone)]
+pub struct DeferredStore {
+    cell: Arc<tokio::sync::OnceCell<Result<Arc<dyn HistoryStore>, String>>>,
+    config: Arc<Config>,
+}
+
+impl DeferredStore {
+    /// Starts opening the configured store now, in the background.
+    pub fn start(config: &Config) -> Self {
+        let store = DeferredStore {
+            cell: Arc::default(),
+            config: Arc::new(config.clone()),
+        };
+        let opening = store.clone();
+        tokio::spawn(async move {
+            let _ = opening.ready().await;
+        });
+        store
+    }
+
+    /// Waits for the store to be open.
+    pub async fn ready(&self) -> Result<&Arc<dyn HistoryStore>, StoreError> {
+        let config = self.config.clone();
+        self.cell
+            .get_or_init(|| async move { open(&config).await.map_err(|e| e.to_string()) })
+            .await
+            .as_ref()
+            .map_err(|e| StoreError::Unavailable(e.clone()))
+    }
+}
+
+#[async_trait]
+impl HistoryStore for DeferredStore {
+    async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        self.ready().await?.record(record).await
+    }
+    async fn record_batch(&self, records: &[ExecutionRecord]) -> Result<(), StoreError> {
+        self.ready().await?.record_batch(records).await
+    }
+    async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.ready().await?.get(id).await
+    }
+    async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.ready().await?.list(filter).await
+    }
+    async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
+        self.ready().await?.stats(filter).await
+    }
+    async fn recent_durations(
+        &self,
+        category: &str,
+        complexity: &str,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        self.ready()
+            .await?
+            .recent_durations(category, complexity, limit)
+            .await
+    }
+    async fn health(&self) -> StoreHealth {
+        match self.ready().await {
+            Ok(s) => s.health().await,
+            Err(e) => StoreHealth {
+                backend: if self.config.redis_url.is_some() {
+                    "redis"
+                } else {
+                    "sqlite"
+                }
+                .into(),
+                location: String::new(),
+                state: "unavailable".into(),
+                outbox_pending: 0,
+                detail: Some(e.to_string()),
+            },
+        }
+    }
 }
 
 /// Opens the configured backend: Redis when a URL is configured, else the embedded store.

@@ -136,6 +136,9 @@ fn migrate(conn: &Connection) -> Result<(), String> {
             MIGRATIONS.len()
         ));
     }
+    if version(conn)? == MIGRATIONS.len() {
+        return Ok(()); // up to date: no write lock, no transaction
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         // The write lock is taken before the version is read, so two processes opening a new
         // file at once cannot both apply the same migration.
@@ -211,30 +214,46 @@ fn decode(id: &str, json: &str) -> rusqlite::Result<ExecutionRecord> {
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
-            id: record.execution_id.to_string(),
-            message: e.to_string(),
-        })?;
-        let r = record.clone();
+        self.record_batch(std::slice::from_ref(record)).await
+    }
+
+    async fn record_batch(&self, records: &[ExecutionRecord]) -> Result<(), StoreError> {
+        let rows = records
+            .iter()
+            .map(|r| {
+                serde_json::to_string(r)
+                    .map(|json| (r.clone(), json))
+                    .map_err(|e| StoreError::Corrupt {
+                        id: r.execution_id.to_string(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.with(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO executions
-                 (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                rusqlite::params![
-                    r.execution_id.to_string(),
-                    millis(r.finished_at()),
-                    millis(r.submitted_at),
-                    r.status().as_str(),
-                    r.category,
-                    r.complexity,
-                    r.result.duration_ms as i64,
-                    r.result.total_cost_usd,
-                    r.task,
-                    json,
-                ],
-            )
-            .map(|_| ())
+            // One transaction: all or nothing, one fsync.
+            let tx = c.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO executions
+                     (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for (r, json) in &rows {
+                    stmt.execute(rusqlite::params![
+                        r.execution_id.to_string(),
+                        millis(r.finished_at()),
+                        millis(r.submitted_at),
+                        r.status().as_str(),
+                        r.category,
+                        r.complexity,
+                        r.result.duration_ms as i64,
+                        r.result.total_cost_usd,
+                        r.task,
+                        json,
+                    ])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }
