@@ -43,6 +43,23 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in documentation order.
+    pub const ALL: [Status; 13] = [
+        Status::Succeeded,
+        Status::Unverified,
+        Status::RateLimited,
+        Status::Overloaded,
+        Status::AuthFailed,
+        Status::MaxTurns,
+        Status::BudgetExceeded,
+        Status::ApiError,
+        Status::TimedOut,
+        Status::Cancelled,
+        Status::Crashed,
+        Status::CliNotFound,
+        Status::SpawnFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Succeeded => "succeeded",
@@ -64,6 +81,23 @@ impl Status {
     /// Worth another attempt after a pause.
     pub fn is_transient(self) -> bool {
         matches!(self, Status::RateLimited | Status::Overloaded)
+    }
+}
+
+/// Parses the snake_case name (no allocation: stores read it for every row).
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "unknown status `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
     }
 }
 

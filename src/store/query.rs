@@ -74,11 +74,7 @@ impl HistoryQuery {
 
 /// Parses a status name, listing the valid ones when it is not one.
 pub fn parse_status(text: &str) -> Result<Status, String> {
-    serde_json::from_value(serde_json::Value::String(text.trim().to_string())).map_err(|_| {
-        format!(
-            "unknown status `{text}` (expected one of: succeeded, unverified, rate_limited, overloaded, auth_failed, max_turns, budget_exceeded, api_error, timed_out, cancelled, crashed, cli_not_found, spawn_failed)"
-        )
-    })
+    text.trim().parse()
 }
 
 /// RFC 3339, a date, or an age such as `7d`.

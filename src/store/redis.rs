@@ -4,44 +4,50 @@
 //! # Key schema
 //!
 //! Every key starts with the configured prefix `{p}` (`redis_prefix`, default `cc_executor`).
-//! `{id}` is the execution id (UUID, lowercase, hyphenated); times are Unix milliseconds.
+//! `{id}` is the execution id (UUID, lowercase, hyphenated); times are Unix milliseconds; a
+//! *summary* is `finished_ms|status|duration_ms|cost|category|complexity`.
 //!
 //! | key | type | content |
 //! |---|---|---|
-//! | `{p}:exec:{id}` | STRING | the whole [`ExecutionRecord`] as JSON; `EX` = retention (+1 h) |
-//! | `{p}:idx` | ZSET | member `{id}`, score `finished_at`: the time-ordered index (`list`, time filters) |
-//! | `{p}:sum` | HASH | field `{id}` → `finished_ms\|status\|duration_ms\|cost\|category\|complexity`: what `stats` reads |
+//! | `{p}:exec:{id}` | STRING | the whole [`ExecutionRecord`] as JSON (`EX` = retention + 1 h) |
+//! | `{p}:idx` | ZSET | member `{id}`, score `finished_at`: the time-ordered index |
+//! | `{p}:sum` | HASH | field `{id}` → its summary (looked up by the scripts) |
+//! | `{p}:sumb:{hour}` | STRING | summary rows `\n{id}\|{summary}\n…` of the executions that finished in that hour (`finished_ms / 3600000`): what `stats` reads |
+//! | `{p}:buckets` | ZSET | the `{hour}`s that have a `sumb` key (member = score = hour) |
 //! | `{p}:written` | ZSET | member `{id}`, score = time of its last write: the retention clock |
-//! | `{p}:dur:{category}:{complexity}` | ZSET | member `{id}`, score `finished_at`; the 200 newest per class (`recent_durations`) |
+//! | `{p}:dur:{category}:{complexity}` | ZSET | member `{id}`, score `finished_at`: the 200 newest of a class (`recent_durations`) |
 //! | `{p}:counters` | HASH | `count`, `status:{status}`, `duration_ms`, `cost_known`, `cost_usd`: running totals |
 //!
-//! In `{p}:sum` a missing cost is an empty field, a missing category/complexity is empty and a
-//! present one is `+` followed by the text; in summaries and in `dur` key names `%`, `|` and `:`
-//! are escaped as `%25`, `%7C`, `%3A`.
+//! In a summary an unknown cost is an empty field, an unknown category/complexity is empty and
+//! a known one is `+` followed by the text, in which (as in `dur` key names) `%`, `|`, `:` and
+//! newlines are escaped as `%25`, `%7C`, `%3A`, `%0A`.
 //!
 //! # Writes
 //!
-//! One Lua script (`EVALSHA`, atomic) per record: when the summary of `{id}` is new (or changed,
-//! for a replaced record) it updates the counters (undoing the old summary's contribution first),
-//! then it `SET`s the record with `EX`, `ZADD`s the index, the retention clock and the class
-//! list (trimmed to 200 by rank), and refreshes `EXPIRE` on the index, summary, counters and
-//! class keys. Replaying a record is therefore idempotent: counters never count it twice.
-//! Retention: a record lives `redis_retention_days` after its last write; entries of the index
-//! whose last write is older are trimmed (`ZRANGEBYSCORE`/`ZREM` on `{p}:written`, with their
-//! summary, class entry and counters) by every write and once a minute by the background task.
-//! The aggregate keys expire after the retention too, so a history nobody writes to vanishes
-//! whole. Nothing enumerates the keyspace (every key is reachable from the index): no `KEYS`,
-//! no `SCAN`. Standalone Redis (or a primary behind Sentinel), not Redis Cluster: the scripts
-//! touch keys they derive from the summaries.
+//! One Lua script (`EVALSHA`, atomic) per record. When the summary of `{id}` is new, or changed
+//! (a replaced record), it updates the counters (undoing the old summary first), the summary
+//! hash and the hour bucket (`APPEND`; a changed row is cut out of its old bucket); an
+//! identical summary touches none of them, so a replayed record is never counted twice. Then it
+//! `SET`s the record with `EX`, `ZADD`s the index, the retention clock and the class set
+//! (trimmed to the 200 newest with `ZREMRANGEBYRANK`), and refreshes `EXPIRE` on every key it
+//! wrote (index, summaries, buckets, counters, class). Retention: a record lives
+//! `redis_retention_days` after its last write; executions whose last write is older are
+//! trimmed from every structure (`ZRANGEBYSCORE` on `{p}:written`, at most 500 per call) by
+//! every write and once a minute by the background task. A history nobody writes to expires
+//! whole. Nothing enumerates the keyspace (every key is reachable from `{p}:idx` or
+//! `{p}:buckets`): no `KEYS`, and no `SCAN` needed. Standalone Redis ≥ 6 (or a primary behind
+//! Sentinel), not Redis Cluster: the scripts touch keys they derive from summaries.
 //!
 //! # Reads
 //!
-//! `stats` fetches only the summaries of the executions in the time range, in one round trip
-//! (a read script: `ZRANGEBYSCORE` on the index, `HMGET` on `{p}:sum`), and hands them to
-//! [`compute_stats`], the same function the SQLite store uses. `list` without a status or text
-//! filter reads one page of the index; with them it filters the summaries and, for text search,
-//! fetches records in chunks (`MGET`). Order and time comparison follow the SQLite store
-//! (newest first, ties by id; times at millisecond precision).
+//! `stats` reads the hour buckets of the filter's time range (`ZRANGEBYSCORE {p}:buckets`, then
+//! `MGET`: two round trips, a few large strings, no per-execution reply element), filters the
+//! rows by status and exact time, and hands them to [`compute_stats`], the function the SQLite
+//! store uses, so the numbers are the same. `list` without a status or text filter reads one
+//! page of the index; with them it filters the bucket rows and fetches records (`MGET`, in
+//! chunks; the text search reads records until the page is full). `recent_durations` is one
+//! script call (`ZREVRANGE` on the class, `HMGET` on the summaries). Order and time comparison
+//! follow the SQLite store: newest first, ties by id, times at millisecond precision.
 //!
 //! # Outbox: nothing is lost when Redis fails
 //!
@@ -50,12 +56,12 @@
 //! Redis unreachable at start-up is not an error: the store opens *degraded*. While degraded,
 //! or when a write to Redis fails, [`HistoryStore::record`] appends the record to the outbox and
 //! returns `Ok` (the record is on disk). A background task probes Redis every 500 ms while
-//! degraded, then replays the outbox in `seq` order, deleting each entry only after Redis
-//! confirmed its script; every write that reaches Redis replays the outbox first, so order is
-//! kept. An entry that cannot be parsed is moved to `outbox_rejected` (kept, reported in the
-//! log) rather than blocking the rest. While degraded, `get` still finds records waiting in the
-//! outbox; other reads fail with an error that says Redis is unreachable and how many records
-//! wait. Every connection attempt and command is bounded (1 s connect, 2 s response).
+//! degraded, then replays the outbox in `seq` order, deleting entries only after Redis
+//! confirmed their script; every write that reaches Redis replays the outbox first, so order is
+//! kept. An entry that cannot be parsed is moved to `outbox_rejected` (kept, logged) rather than
+//! blocking the rest. While degraded, `get` still finds records waiting in the outbox; other
+//! reads fail with an error that says Redis is unreachable and how many records wait. Every
+//! connection attempt and command is bounded (1 s connect, 2 s response, 3 s overall).
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -103,18 +109,22 @@ const REPLAY_BUDGET: usize = 1000;
 /// Records fetched per `MGET`.
 const FETCH_CHUNK: usize = 200;
 
-/// Helper functions shared by the write and trim scripts. `KEYS[2..5]` are the index, the
-/// retention clock, the summaries and the counters in both; `ARGV[1]` is the key prefix.
+/// Helper functions shared by the write and trim scripts. `KEYS[2..6]` are the index, the
+/// retention clock, the summaries, the counters and the bucket set in both; `ARGV[1]` is the
+/// key prefix, `ARGV[2]` the key TTL (seconds).
 const LUA_PRELUDE: &str = r#"
-local PREFIX = ARGV[1]
-local IDX, WRITTEN, SUM, COUNTERS = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local PREFIX, TTL = ARGV[1], tonumber(ARGV[2])
+local IDX, WRITTEN, SUM, COUNTERS, BUCKETS = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local BUCKET_MS = 3600000
 local function split(s)
   local f = {}
   for part in string.gmatch(s .. '|', '([^|]*)|') do f[#f + 1] = part end
   return f
 end
+-- Negates a decimal string ('-0' is not an integer to Redis).
 local function neg(x)
   if string.sub(x, 1, 1) == '-' then return string.sub(x, 2) end
+  if tonumber(x) == 0 then return '0' end
   return '-' .. x
 end
 local function durkey(f)
@@ -123,14 +133,48 @@ local function durkey(f)
   end
   return nil
 end
--- Adds (sign 1) or removes (sign -1) a summary's contribution to the counters.
+local function bucket(f)
+  return string.format('%d', math.floor(tonumber(f[1]) / BUCKET_MS))
+end
+-- Summary rows of an hour of finished executions: '\n' .. row .. '\n' .. row .. '\n' …
+local function bucket_add(f, row)
+  local b = bucket(f)
+  local key = PREFIX .. ':sumb:' .. b
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('SET', key, '\n' .. row .. '\n')
+  else
+    redis.call('APPEND', key, row .. '\n')
+  end
+  redis.call('EXPIRE', key, TTL)
+  redis.call('ZADD', BUCKETS, b, b)
+end
+local function bucket_remove(f, row)
+  local b = bucket(f)
+  local key = PREFIX .. ':sumb:' .. b
+  local blob = redis.call('GET', key)
+  if not blob then return end
+  local needle = '\n' .. row .. '\n'
+  local at = string.find(blob, needle, 1, true)
+  if not at then return end
+  local rest = string.sub(blob, 1, at) .. string.sub(blob, at + #needle)
+  if rest == '\n' then
+    redis.call('DEL', key)
+    redis.call('ZREM', BUCKETS, b)
+  else
+    redis.call('SET', key, rest, 'KEEPTTL')
+  end
+end
+-- Adds (sign 1) or removes (sign -1) a summary's contribution to the counters. Values a
+-- counter cannot hold are left out of it (an error here would leave the script half done).
 local function apply(f, sign)
   local function s(x) if sign > 0 then return x end return neg(x) end
   redis.call('HINCRBY', COUNTERS, 'count', sign)
   redis.call('HINCRBY', COUNTERS, 'status:' .. f[2], sign)
-  redis.call('HINCRBY', COUNTERS, 'duration_ms', s(f[3]))
+  if #f[3] <= 15 then
+    redis.call('HINCRBY', COUNTERS, 'duration_ms', s(f[3]))
+  end
   local c = tonumber(f[4])
-  if c and c == c and c ~= math.huge and c ~= -math.huge then
+  if c and c == c and c > -1e15 and c < 1e15 then
     redis.call('HINCRBY', COUNTERS, 'cost_known', sign)
     redis.call('HINCRBYFLOAT', COUNTERS, 'cost_usd', s(f[4]))
   end
@@ -138,6 +182,7 @@ end
 local function forget(id, old)
   local f = split(old)
   apply(f, -1)
+  bucket_remove(f, id .. '|' .. old)
   local dk = durkey(f)
   if dk then redis.call('ZREM', dk, id) end
 end
@@ -158,12 +203,12 @@ local function trim(cutoff, batch)
 end
 "#;
 
-/// KEYS: exec, idx, written, sum, counters, dur (or '').
-/// ARGV: prefix, id, json, summary, finished_ms, now_ms, key_ttl_secs, retention_ms, dur_cap,
+/// KEYS: exec, idx, written, sum, counters, buckets, dur (or '').
+/// ARGV: prefix, key_ttl_secs, id, json, summary, finished_ms, now_ms, retention_ms, dur_cap,
 /// trim_batch. Returns 1 (new), 2 (replaced with another summary) or 0 (same summary).
 const LUA_WRITE: &str = r#"
-local id, json, summary = ARGV[2], ARGV[3], ARGV[4]
-local finished, now, ttl = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local id, json, summary = ARGV[3], ARGV[4], ARGV[5]
+local finished, now = ARGV[6], ARGV[7]
 local outcome = 0
 local old = redis.call('HGET', SUM, id)
 if old ~= summary then
@@ -173,45 +218,28 @@ if old ~= summary then
   else
     outcome = 1
   end
-  apply(split(summary), 1)
+  local f = split(summary)
+  apply(f, 1)
+  bucket_add(f, id .. '|' .. summary)
   redis.call('HSET', SUM, id, summary)
 end
-redis.call('SET', KEYS[1], json, 'EX', ttl)
+redis.call('SET', KEYS[1], json, 'EX', TTL)
 redis.call('ZADD', IDX, finished, id)
 redis.call('ZADD', WRITTEN, now, id)
-if KEYS[6] ~= '' then
-  redis.call('ZADD', KEYS[6], finished, id)
-  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -(tonumber(ARGV[9]) + 1))
-  redis.call('EXPIRE', KEYS[6], ttl)
+if KEYS[7] ~= '' then
+  redis.call('ZADD', KEYS[7], finished, id)
+  redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -(tonumber(ARGV[9]) + 1))
+  redis.call('EXPIRE', KEYS[7], TTL)
 end
-for i = 2, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+for i = 2, 6 do redis.call('EXPIRE', KEYS[i], TTL) end
 trim(tonumber(now) - tonumber(ARGV[8]), tonumber(ARGV[10]))
 return outcome
 "#;
 
-/// KEYS: '', idx, written, sum, counters. ARGV: prefix, now_ms, retention_ms, batch.
+/// KEYS: '', idx, written, sum, counters, buckets. ARGV: prefix, key_ttl_secs, now_ms,
+/// retention_ms, batch.
 const LUA_TRIM: &str = r#"
-return trim(tonumber(ARGV[2]) - tonumber(ARGV[3]), tonumber(ARGV[4]))
-"#;
-
-/// Summaries (and ids) of the executions in a time range, oldest first.
-/// KEYS: idx, sum. ARGV: min, max, '1' to include ids. Returns [id,] summary, …
-const LUA_ROWS: &str = r#"
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
-local withids = ARGV[3] == '1'
-local out = {}
-local n = #ids
-for i = 1, n, 4000 do
-  local j = math.min(i + 3999, n)
-  local vals = redis.call('HMGET', KEYS[2], unpack(ids, i, j))
-  for k = 1, #vals do
-    if vals[k] then
-      if withids then out[#out + 1] = ids[i + k - 1] end
-      out[#out + 1] = vals[k]
-    end
-  end
-end
-return out
+return trim(tonumber(ARGV[3]) - tonumber(ARGV[4]), tonumber(ARGV[5]))
 "#;
 
 /// Summaries of the newest executions of a class. KEYS: dur, sum. ARGV: limit.
@@ -241,7 +269,6 @@ impl Drop for RedisStore {
 struct Scripts {
     write: Script,
     trim: Script,
-    rows: Script,
     durations: Script,
 }
 
@@ -313,7 +340,6 @@ impl RedisStore {
             scripts: Scripts {
                 write: Script::new(&format!("{LUA_PRELUDE}{LUA_WRITE}")),
                 trim: Script::new(&format!("{LUA_PRELUDE}{LUA_TRIM}")),
-                rows: Script::new(LUA_ROWS),
                 durations: Script::new(LUA_DURATIONS),
             },
             outbox,
@@ -401,7 +427,7 @@ impl Inner {
             );
         }
         s.degraded = true;
-        s.last_error = Some(e.to_string());
+        s.last_error = Some(inner_message(e));
     }
 
     fn set_ok(&self) {
@@ -419,7 +445,7 @@ impl Inner {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(CALL_GUARD, fut).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError::Redis(format!("{} ({e})", self.location))),
+            Ok(Err(e)) => Err(StoreError::Redis(format!("{}: {e}", self.location))),
             Err(_) => Err(StoreError::Redis(format!(
                 "{}: no answer within {} s",
                 self.location,
@@ -459,14 +485,15 @@ impl Inner {
             .key(self.key("written"))
             .key(self.key("sum"))
             .key(self.key("counters"))
+            .key(self.key("buckets"))
             .key(dur_key)
             .arg(&self.prefix)
+            .arg(self.key_ttl_secs)
             .arg(&id)
             .arg(json)
             .arg(summary_of(r))
             .arg(r.finished_at().timestamp_millis())
             .arg(now_ms())
-            .arg(self.key_ttl_secs)
             .arg(self.retention_ms)
             .arg(DURATIONS_KEPT)
             .arg(TRIM_BATCH);
@@ -521,14 +548,27 @@ impl Inner {
         Ok(false)
     }
 
-    /// Before a read: bring the outbox into Redis if that is possible now (best effort).
-    async fn flush_for_read(&self) {
-        if self.dirty.load(Ordering::SeqCst) && !self.is_degraded() {
-            let _g = self.write_lock.lock().await;
-            if let Err(e) = self.replay_locked(REPLAY_BUDGET).await {
-                self.set_degraded(&e);
-            }
+    /// Brings waiting outbox entries into Redis (up to `budget`) when it is reachable; after
+    /// the last one the store is healthy again. `Err`: Redis does not answer (the caller need
+    /// not try it again right away).
+    async fn try_flush(&self, budget: usize) -> Result<(), StoreError> {
+        if !self.is_degraded() && !self.dirty.load(Ordering::SeqCst) {
+            return Ok(());
         }
+        if self.is_degraded()
+            && let Err(e) = self.ping().await
+        {
+            self.set_degraded(&e);
+            return Err(e);
+        }
+        let _g = self.write_lock.lock().await;
+        match self.replay_locked(budget).await {
+            Ok(true) => self.set_ok(),
+            Ok(false) => {}
+            // Reads go on: Redis answered, this entry (or the connection) failed.
+            Err(e) => self.set_degraded(&e),
+        }
+        Ok(())
     }
 
     /// One round of the background task.
@@ -542,18 +582,7 @@ impl Inner {
                 return;
             }
         }
-        if self.is_degraded()
-            && let Err(e) = self.ping().await
-        {
-            self.set_degraded(&e);
-            return;
-        }
-        let _g = self.write_lock.lock().await;
-        match self.replay_locked(REPLAY_BATCH).await {
-            Ok(true) => self.set_ok(),
-            Ok(false) => {}
-            Err(e) => self.set_degraded(&e),
-        }
+        let _ = self.try_flush(REPLAY_BATCH).await;
     }
 
     async fn trim_if_due(&self) {
@@ -570,7 +599,9 @@ impl Inner {
             .key(self.key("written"))
             .key(self.key("sum"))
             .key(self.key("counters"))
+            .key(self.key("buckets"))
             .arg(&self.prefix)
+            .arg(self.key_ttl_secs)
             .arg(now_ms())
             .arg(self.retention_ms)
             .arg(TRIM_BATCH);
@@ -583,52 +614,47 @@ impl Inner {
     /// An error for a read that needed Redis and could not reach it.
     async fn read_error(&self, e: StoreError) -> StoreError {
         let pending = self.outbox.count().await.unwrap_or(0);
-        if pending > 0 {
-            StoreError::Redis(format!(
-                "cannot read the history from Redis: {e}; {pending} record(s) wait in the local \
-                 outbox {} and will be written when Redis is back",
+        let waiting = if pending > 0 {
+            format!(
+                "; {pending} record(s) wait in the local outbox {} and will be written when \
+                 Redis is back",
                 self.outbox.path.display()
-            ))
+            )
         } else {
-            StoreError::Redis(format!("cannot read the history from Redis: {e}"))
-        }
+            String::new()
+        };
+        StoreError::Redis(format!(
+            "cannot read the history: {}{waiting}",
+            inner_message(&e)
+        ))
     }
 
-    /// `(id, summary)` (ids only when asked) of the executions in the time range, oldest first.
-    async fn rows(
-        &self,
-        filter: &HistoryFilter,
-        with_ids: bool,
-    ) -> Result<Vec<(Option<String>, Summary)>, StoreError> {
-        let (min, max) = score_bounds(filter);
-        let mut inv = self.scripts.rows.prepare_invoke();
-        inv.key(self.key("idx"))
-            .key(self.key("sum"))
-            .arg(min)
-            .arg(max)
-            .arg(if with_ids { "1" } else { "0" });
-        let mut con = self.conn.clone();
-        let flat: Vec<String> = self.call(inv.invoke_async(&mut con)).await?;
-        let mut out = Vec::with_capacity(if with_ids { flat.len() / 2 } else { flat.len() });
-        let mut it = flat.into_iter();
-        while let Some(first) = it.next() {
-            let (id, raw) = if with_ids {
-                match it.next() {
-                    Some(raw) => (Some(first), raw),
-                    None => break,
-                }
-            } else {
-                (None, first)
-            };
-            let s = Summary::parse(&raw).ok_or_else(|| StoreError::Corrupt {
-                id: id.clone().unwrap_or_else(|| "?".into()),
-                message: format!("unreadable summary {raw:?} in {}", self.key("sum")),
-            })?;
-            if filter.status.is_none_or(|st| st == s.status) {
-                out.push((id, s));
-            }
+    /// The summary buckets covering the filter's time range (a bucket is one hour of
+    /// `finished_at`; the rows are filtered exactly by [`rows`]).
+    async fn buckets(&self, f: &HistoryFilter) -> Result<Vec<String>, StoreError> {
+        let hour = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis().div_euclid(BUCKET_MS);
+        // One bucket of slack on each side: the exact bounds are applied row by row.
+        let min = f.since.map_or("-inf".into(), |t| (hour(t) - 1).to_string());
+        let max = f.until.map_or("+inf".into(), |t| (hour(t) + 1).to_string());
+        let names: Vec<String> = self
+            .query(
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(self.key("buckets"))
+                    .arg(min)
+                    .arg(max),
+            )
+            .await?;
+        // Plain MGETs (no script): the server only copies the strings into the reply.
+        let mut blobs = Vec::with_capacity(names.len());
+        for chunk in names.chunks(1000) {
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|n| self.key(&format!("sumb:{n}")))
+                .collect();
+            let got: Vec<Option<String>> = self.query(redis::cmd("MGET").arg(keys)).await?;
+            blobs.extend(got.into_iter().flatten());
         }
-        Ok(out)
+        Ok(blobs)
     }
 
     /// Fetches records by id, in the given order; ids whose record is gone are skipped.
@@ -687,13 +713,14 @@ impl Inner {
                 .collect();
             return self.fetch(&ids).await;
         }
-        let mut rows = self.rows(f, true).await?;
-        rows.sort_by(|a, b| {
-            b.1.finished_ms
-                .cmp(&a.1.finished_ms)
-                .then_with(|| a.0.cmp(&b.0))
+        let blobs = self.buckets(f).await?;
+        let mut rows = rows(&blobs, f)?;
+        rows.sort_unstable_by(|a, b| {
+            b.finished_ms
+                .cmp(&a.finished_ms)
+                .then_with(|| a.id.cmp(b.id))
         });
-        let ids: Vec<String> = rows.into_iter().filter_map(|(id, _)| id).collect();
+        let ids: Vec<String> = rows.into_iter().map(|r| r.id.to_string()).collect();
         match &f.search {
             None => {
                 let page: Vec<String> = ids.into_iter().skip(f.offset).take(f.limit).collect();
@@ -724,11 +751,11 @@ impl Inner {
     }
 
     async fn stats_redis(&self, f: &HistoryFilter) -> Result<HistoryStats, StoreError> {
-        let with_ids = f.search.is_some();
-        let mut rows = self.rows(f, with_ids).await?;
+        let blobs = self.buckets(f).await?;
+        let mut rows = rows(&blobs, f)?;
         if let Some(q) = &f.search {
             let q = q.to_lowercase();
-            let ids: Vec<String> = rows.iter().filter_map(|(id, _)| id.clone()).collect();
+            let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
             let mut keep = std::collections::HashSet::new();
             for chunk in ids.chunks(FETCH_CHUNK) {
                 for r in self.fetch(chunk).await? {
@@ -737,14 +764,14 @@ impl Inner {
                     }
                 }
             }
-            rows.retain(|(id, _)| id.as_ref().is_some_and(|id| keep.contains(id)));
+            rows.retain(|r| keep.contains(r.id));
         }
-        Ok(compute_stats(rows.iter().map(|(_, s)| StatRow {
-            status: s.status,
-            duration_ms: s.duration_ms,
-            cost: s.cost,
-            category: s.category.as_deref(),
-            complexity: s.complexity.as_deref(),
+        Ok(compute_stats(rows.iter().map(|r| StatRow {
+            status: r.s.status,
+            duration_ms: r.s.duration_ms,
+            cost: r.s.cost,
+            category: r.s.category.as_deref(),
+            complexity: r.s.complexity.as_deref(),
         })))
     }
 
@@ -774,6 +801,14 @@ impl Inner {
                     })
             })
             .collect()
+    }
+}
+
+/// The text of an error without the variant's prefix.
+fn inner_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Redis(m) => m.clone(),
+        e => e.to_string(),
     }
 }
 
@@ -840,7 +875,10 @@ impl HistoryStore for RedisStore {
 
     async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError> {
         let i = &self.inner;
-        i.flush_for_read().await;
+        // Read what was written: the outbox first, when Redis is there.
+        if let Err(e) = i.try_flush(REPLAY_BUDGET).await {
+            return Err(i.read_error(e).await);
+        }
         match i.list_redis(filter).await {
             Err(e @ StoreError::Redis(_)) => Err(i.read_error(e).await),
             other => other,
@@ -849,7 +887,10 @@ impl HistoryStore for RedisStore {
 
     async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
         let i = &self.inner;
-        i.flush_for_read().await;
+        // Read what was written: the outbox first, when Redis is there.
+        if let Err(e) = i.try_flush(REPLAY_BUDGET).await {
+            return Err(i.read_error(e).await);
+        }
         match i.stats_redis(filter).await {
             Err(e @ StoreError::Redis(_)) => Err(i.read_error(e).await),
             other => other,
@@ -863,7 +904,10 @@ impl HistoryStore for RedisStore {
         limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
         let i = &self.inner;
-        i.flush_for_read().await;
+        // Read what was written: the outbox first, when Redis is there.
+        if let Err(e) = i.try_flush(REPLAY_BUDGET).await {
+            return Err(i.read_error(e).await);
+        }
         match i.durations_redis(category, complexity, limit).await {
             Err(e @ StoreError::Redis(_)) => Err(i.read_error(e).await),
             other => other,
@@ -908,7 +952,8 @@ impl HistoryStore for RedisStore {
             (Err(e), Ok(n)) => (
                 "degraded",
                 format!(
-                    "Redis unreachable: {e}; {n} record(s) wait in the outbox {}",
+                    "Redis unreachable: {}; {n} record(s) wait in the outbox {}",
+                    inner_message(e),
                     i.outbox.path.display()
                 ),
             ),
@@ -924,15 +969,57 @@ impl HistoryStore for RedisStore {
     }
 }
 
-/// What `stats` needs of one execution, as kept in `{p}:sum`.
+/// What `stats` needs of one execution, as kept in `{p}:sum` (borrowed from the reply).
 #[derive(Debug, Clone, PartialEq)]
-struct Summary {
+struct Summary<'a> {
     finished_ms: i64,
     status: Status,
     duration_ms: u64,
     cost: Option<f64>,
-    category: Option<String>,
-    complexity: Option<String>,
+    category: Option<Cow<'a, str>>,
+    complexity: Option<Cow<'a, str>>,
+}
+
+/// One line of a summary bucket: `{id}|{summary}`.
+#[derive(Debug)]
+struct Row<'a> {
+    id: &'a str,
+    finished_ms: i64,
+    s: Summary<'a>,
+}
+
+/// Width of a summary bucket (`{p}:sumb:{hour}`); the Lua scripts use the same.
+const BUCKET_MS: i64 = 3_600_000;
+
+/// The rows of the buckets that match the filter's status and time bounds (milliseconds, as
+/// the SQLite store compares them). The text search is applied by the caller.
+fn rows<'a>(blobs: &'a [String], f: &HistoryFilter) -> Result<Vec<Row<'a>>, StoreError> {
+    let since = f.since.map(|t| t.timestamp_millis());
+    let until = f.until.map(|t| t.timestamp_millis());
+    let mut out = Vec::new();
+    for blob in blobs {
+        for line in blob.split('\n').filter(|l| !l.is_empty()) {
+            let row = line
+                .split_once('|')
+                .and_then(|(id, rest)| Some((id, Summary::parse(rest)?)))
+                .ok_or_else(|| StoreError::Corrupt {
+                    id: line.split('|').next().unwrap_or("?").to_string(),
+                    message: format!("unreadable summary row {line:?}"),
+                })?;
+            let (id, s) = row;
+            if f.status.is_none_or(|st| st == s.status)
+                && since.is_none_or(|t| s.finished_ms >= t)
+                && until.is_none_or(|t| s.finished_ms <= t)
+            {
+                out.push(Row {
+                    id,
+                    finished_ms: s.finished_ms,
+                    s,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `finished_ms|status|duration_ms|cost|category|complexity` (see the module doc).
@@ -958,8 +1045,8 @@ fn summary_of(r: &ExecutionRecord) -> String {
     )
 }
 
-impl Summary {
-    fn parse(s: &str) -> Option<Summary> {
+impl<'a> Summary<'a> {
+    fn parse(s: &'a str) -> Option<Summary<'a>> {
         let mut f = s.split('|');
         let finished_ms = f.next()?.parse().ok()?;
         let status = parse_status(f.next()?)?;
@@ -968,10 +1055,10 @@ impl Summary {
             "" => None,
             c => Some(c.parse().ok()?),
         };
-        let opt = |x: &str| -> Option<Option<String>> {
+        let opt = |x: &'a str| -> Option<Option<Cow<'a, str>>> {
             match x {
                 "" => Some(None),
-                x => Some(Some(unesc(x.strip_prefix('+')?).into_owned())),
+                x => Some(Some(unesc(x.strip_prefix('+')?))),
             }
         };
         let category = opt(f.next()?)?;
@@ -991,30 +1078,12 @@ impl Summary {
 }
 
 fn parse_status(s: &str) -> Option<Status> {
-    use Status::*;
-    const ALL: [Status; 13] = [
-        Succeeded,
-        Unverified,
-        RateLimited,
-        Overloaded,
-        AuthFailed,
-        MaxTurns,
-        BudgetExceeded,
-        ApiError,
-        TimedOut,
-        Cancelled,
-        Crashed,
-        CliNotFound,
-        SpawnFailed,
-    ];
-    ALL.into_iter()
-        .find(|st| st.as_str() == s)
-        .or_else(|| serde_json::from_value(serde_json::Value::String(s.into())).ok())
+    s.parse().ok()
 }
 
 /// Escapes the characters the summary and key syntax use.
 fn esc(s: &str) -> Cow<'_, str> {
-    if !s.contains(['%', '|', ':']) {
+    if !s.contains(['%', '|', ':', '\n']) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -1023,6 +1092,7 @@ fn esc(s: &str) -> Cow<'_, str> {
             '%' => out.push_str("%25"),
             '|' => out.push_str("%7C"),
             ':' => out.push_str("%3A"),
+            '\n' => out.push_str("%0A"),
             c => out.push(c),
         }
     }
@@ -1036,6 +1106,7 @@ fn unesc(s: &str) -> Cow<'_, str> {
     Cow::Owned(
         s.replace("%7C", "|")
             .replace("%3A", ":")
+            .replace("%0A", "\n")
             .replace("%25", "%"),
     )
 }
@@ -1226,13 +1297,14 @@ mod tests {
     #[test]
     fn summaries_round_trip_with_awkward_text() {
         for (cat, cx, cost) in [
-            (Some("code|x:y%z"), Some("high"), Some(0.1 + 0.2)),
+            (Some("code|x:y%z\nq"), Some("high"), Some(0.1 + 0.2)),
             (None, None, None),
             (Some(""), None, Some(1e-9)),
             (Some("+plus"), Some("-"), Some(12345.678)),
         ] {
             let r = rec(cat, cx, cost);
-            let s = Summary::parse(&summary_of(&r)).expect("parses");
+            let text = summary_of(&r);
+            let s = Summary::parse(&text).expect("parses");
             assert_eq!(s.status, Status::TimedOut);
             assert_eq!(s.duration_ms, 1234);
             assert_eq!(s.cost, cost);
@@ -1247,7 +1319,8 @@ mod tests {
                 .map(|_| ()),
             Some(())
         );
-        let nan = Summary::parse(&summary_of(&rec(None, None, Some(f64::NAN)))).unwrap();
+        let text = summary_of(&rec(None, None, Some(f64::NAN)));
+        let nan = Summary::parse(&text).unwrap();
         assert_eq!(nan.cost, None);
     }
 

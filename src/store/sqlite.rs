@@ -42,6 +42,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX executions_by_class ON executions(category, complexity, finished_at);
      -- Statistics read only this index (a covering index), not the records.
      CREATE INDEX executions_stats ON executions(finished_at, status, duration_ms, cost, category, complexity);",
+    // 2: pages ordered by (finished_at, id) without sorting ties
+    "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
+     DROP INDEX executions_by_time;",
 ];
 
 /// The embedded store.
@@ -298,27 +301,39 @@ impl HistoryStore for SqliteStore {
             );
             let mut stmt = c.prepare(&sql)?;
             let mut rows = stmt.query(params_from_iter(params))?;
-            let mut owned: Vec<(Status, u64, Option<f64>, Option<String>, Option<String>)> =
-                Vec::new();
+            // Categories and complexities are few: intern them instead of allocating a String
+            // per row.
+            let mut names: Vec<String> = Vec::new();
+            let mut intern = |v: rusqlite::types::ValueRef<'_>| -> Option<u32> {
+                let text = v.as_str().ok()?;
+                Some(match names.iter().position(|n| n == text) {
+                    Some(i) => i as u32,
+                    None => {
+                        names.push(text.to_string());
+                        names.len() as u32 - 1
+                    }
+                })
+            };
+            let mut raw: Vec<(Status, u64, Option<f64>, Option<u32>, Option<u32>)> = Vec::new();
             while let Some(r) = rows.next()? {
-                let status: String = r.get(0)?;
-                let status = serde_json::from_value(serde_json::Value::String(status))
+                let status = r
+                    .get_ref(0)?
+                    .as_str()
+                    .ok()
+                    .and_then(|s| s.parse().ok())
                     .unwrap_or(Status::Crashed);
-                owned.push((
-                    status,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ));
+                let cat = intern(r.get_ref(3)?);
+                let cx = intern(r.get_ref(4)?);
+                raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, cat, cx));
             }
-            Ok(compute_stats(owned.iter().map(|(s, d, c, cat, cx)| {
+            let name = |i: Option<u32>| i.map(|i| names[i as usize].as_str());
+            Ok(compute_stats(raw.iter().map(|(s, d, c, cat, cx)| {
                 StatRow {
                     status: *s,
                     duration_ms: *d,
                     cost: *c,
-                    category: cat.as_deref(),
-                    complexity: cx.as_deref(),
+                    category: name(*cat),
+                    complexity: name(*cx),
                 }
             })))
         })

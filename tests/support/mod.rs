@@ -3,3 +3,4 @@
 pub mod fake_anthropic;
 pub mod fixtures;
 pub mod real_claude;
+pub mod redis_server;

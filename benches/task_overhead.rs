@@ -1,0 +1,410 @@
+//! Per-task overhead of `cc_execute` over running the same fake `claude` directly.
+//!
+//! - direct: spawn `fake_claude -p --output-format stream-json --verbose
+//!   --permission-mode=acceptEdits` (the argv the executor builds for a default task), write the
+//!   prompt `@fake success` to its stdin, close it, read stdout to EOF, wait.
+//! - through MCP: one long-lived `cc-executor mcp` (initialized once); a `tools/call` of
+//!   `cc_execute` with the same task, timed from writing the request to reading its response.
+//!   This path does more than the direct one by design: validation, queueing, a process group,
+//!   stream-json parsing, the raw output file written to the data dir, the result as JSON-RPC.
+//!
+//! The two are interleaved (and which goes first alternates) after a warm-up; medians, their
+//! difference (the overhead) and ratio are reported, plus an MCP `ping` round trip for scale.
+//! Needs `cargo build --release --examples` first (or `CC_BENCH_BIN_DIR`: a directory holding
+//! `cc-executor`, `fake_claude` and `bare_mcp_server`). Prints results; asserts nothing.
+//! `CC_BENCH_RUNS` overrides the number of timed runs (default 50, at most 1000).
+//!
+//! The last lines of output are markdown table rows for `scripts/bench`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const DEFAULT_RUNS: usize = 50;
+const WARMUP: usize = 5;
+const PROMPT: &str = "@fake success";
+/// The argv `claude::argv::build_args` produces for a task with default settings.
+const ARGV: &[&str] = &[
+    "-p",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    "--permission-mode=acceptEdits",
+];
+const DIRECT_LIMIT: Duration = Duration::from_secs(20);
+const SERVER_LIMIT: Duration = Duration::from_secs(600);
+const OVERHEAD_TARGET_MS: f64 = 2.0;
+
+fn main() {
+    let bins = Bins::locate();
+    let runs = runs_from_env(DEFAULT_RUNS);
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let data = tmp.path().join("data");
+    println!(
+        "task_overhead: {runs} timed runs per path after {WARMUP} warm-up runs each, interleaved"
+    );
+    println!("  direct: {} {}", bins.fake.display(), ARGV.join(" "));
+    println!(
+        "  mcp:    {} mcp → tools/call cc_execute",
+        bins.ours.display()
+    );
+
+    let mut server = Server::start(&bins, tmp.path(), &data).expect("start cc-executor mcp");
+    let cwd = tmp.path().to_string_lossy().into_owned();
+    for _ in 0..WARMUP {
+        direct(&bins.fake, tmp.path()).expect("warm-up: direct run");
+        server.call(&cwd).expect("warm-up: cc_execute");
+    }
+    let mut d = Vec::with_capacity(runs);
+    let mut m = Vec::with_capacity(runs);
+    let mut failures = 0;
+    for i in 0..runs {
+        let (x, y) = if i % 2 == 0 {
+            let x = direct(&bins.fake, tmp.path());
+            (x, server.call(&cwd))
+        } else {
+            let y = server.call(&cwd);
+            (direct(&bins.fake, tmp.path()), y)
+        };
+        match (x, y) {
+            (Ok(x), Ok(y)) => {
+                d.push(x);
+                m.push(y);
+            }
+            (x, y) => {
+                failures += 1;
+                for e in [x.err(), y.err()].into_iter().flatten() {
+                    eprintln!("run {i}: {e}");
+                }
+            }
+        }
+    }
+    let mut ping = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        if let Ok(t) = server.ping() {
+            ping.push(t);
+        }
+    }
+    let raw_files = std::fs::read_dir(data.join("raw")).map_or(0, |r| r.count());
+    server.stop();
+    if d.is_empty() {
+        eprintln!("task_overhead: no successful run");
+        std::process::exit(1);
+    }
+
+    let (dm, mm) = (median(&d), median(&m));
+    let overhead = mm - dm;
+    let paired: Vec<f64> = m.iter().zip(&d).map(|(a, b)| a - b).collect();
+    println!();
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "path", "median", "p90", "min"
+    );
+    for (name, s) in [
+        ("direct fake claude", &d),
+        ("cc_execute via cc-executor mcp", &m),
+        ("MCP ping round trip (context)", &ping),
+    ] {
+        println!(
+            "{:<34} {:>7.3} ms {:>7.3} ms {:>7.3} ms",
+            name,
+            median(s),
+            p90(s),
+            sorted(s).first().copied().unwrap_or(f64::NAN)
+        );
+    }
+    println!(
+        "overhead (difference of medians): {overhead:.3} ms (target <= {OVERHEAD_TARGET_MS} ms); \
+         median of paired differences: {:.3} ms; ratio of medians: {:.2}x",
+        median(&paired),
+        mm / dm
+    );
+    println!(
+        "{} paired runs, {failures} failed; our path also wrote {raw_files} raw output files \
+         (one per call, incl. warm-up) to the data dir",
+        d.len()
+    );
+
+    println!();
+    println!("table rows:");
+    let verdict = if overhead <= OVERHEAD_TARGET_MS {
+        "✅ pass"
+    } else {
+        "❌ fail"
+    };
+    println!(
+        "| Per-task overhead of `cc_execute` over running the fake `claude` directly (median; ours also writes the raw output file) | ≤ {OVERHEAD_TARGET_MS} ms | {overhead:.2} ms ({mm:.2} vs {dm:.2} ms direct) | {:.2}× direct | {verdict} |",
+        mm / dm
+    );
+}
+
+struct Bins {
+    ours: PathBuf,
+    fake: PathBuf,
+}
+
+impl Bins {
+    fn locate() -> Bins {
+        // `scripts/bench` points this at a snapshot of the binaries, so that a rebuild by
+        // someone else during the run cannot change what is measured.
+        let dir = std::env::var_os("CC_BENCH_BIN_DIR").map(PathBuf::from);
+        let ours = match &dir {
+            Some(d) => d.join("cc-executor"),
+            None => PathBuf::from(env!("CARGO_BIN_EXE_cc-executor")),
+        };
+        let fake = dir
+            .unwrap_or_else(|| {
+                ours.parent()
+                    .expect("the binary has a directory")
+                    .join("examples")
+            })
+            .join("fake_claude");
+        for p in [&ours, &fake] {
+            if !p.is_file() {
+                eprintln!(
+                    "missing {}: run `cargo build --release --bins --examples` first",
+                    p.display()
+                );
+                std::process::exit(2);
+            }
+        }
+        Bins { ours, fake }
+    }
+}
+
+fn runs_from_env(default: usize) -> usize {
+    std::env::var("CC_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=1000).contains(n))
+        .unwrap_or(default)
+}
+
+/// No user config and no inherited settings for either path.
+fn clean_env(cmd: &mut Command, tmp: &Path) {
+    for (k, _) in std::env::vars_os() {
+        let k_str = k.to_string_lossy();
+        if k_str.starts_with("CC_EXECUTOR_") || k_str.starts_with("FAKE_CLAUDE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env_remove("RUST_LOG")
+        .env("XDG_CONFIG_HOME", tmp.join("xdg-config"))
+        .env("XDG_DATA_HOME", tmp.join("xdg-data"));
+}
+
+/// One direct run of the fake claude; milliseconds from spawn to reaped.
+fn direct(fake: &Path, cwd: &Path) -> Result<f64, String> {
+    let mut cmd = Command::new(fake);
+    cmd.args(ARGV)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    clean_env(&mut cmd, cwd);
+    let t0 = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("direct: spawn: {e}"))?;
+    let dog = Watchdog::new(child.id(), DIRECT_LIMIT);
+    let mut out = Vec::new();
+    let io = (|| {
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        stdin
+            .write_all(PROMPT.as_bytes())
+            .map_err(|e| format!("direct: write: {e}"))?;
+        drop(stdin);
+        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        stdout
+            .read_to_end(&mut out)
+            .map_err(|e| format!("direct: read: {e}"))?;
+        Ok::<(), String>(())
+    })();
+    if io.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|e| format!("direct: wait: {e}"));
+    let elapsed = ms(t0.elapsed());
+    drop(dog);
+    io?;
+    let status = status?;
+    if !status.success() || !out.ends_with(b"\n") {
+        return Err(format!("direct: {status}, {} bytes of output", out.len()));
+    }
+    Ok(elapsed)
+}
+
+/// A long-lived `cc-executor mcp`, initialized once.
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    next_id: u64,
+    dog: Option<Watchdog>,
+}
+
+impl Server {
+    fn start(bins: &Bins, tmp: &Path, data: &Path) -> Result<Server, String> {
+        let mut cmd = Command::new(&bins.ours);
+        cmd.arg("mcp")
+            .arg("--claude-bin")
+            .arg(&bins.fake)
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--allowed-root")
+            .arg(tmp)
+            .current_dir(tmp)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        clean_env(&mut cmd, tmp);
+        let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
+        let dog = Some(Watchdog::new(child.id(), SERVER_LIMIT));
+        let mut s = Server {
+            stdin: child.stdin.take(),
+            stdout: BufReader::new(child.stdout.take().ok_or("no stdout")?),
+            child,
+            line: String::new(),
+            next_id: 1,
+            dog,
+        };
+        s.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "cc-executor-bench", "version": "0"}
+            }),
+        )?;
+        s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
+        Ok(s)
+    }
+
+    /// One `cc_execute` of the task; milliseconds from writing the request to its response.
+    fn call(&mut self, cwd: &str) -> Result<f64, String> {
+        let t0 = Instant::now();
+        let v = self.request(
+            "tools/call",
+            json!({"name": "cc_execute", "arguments": {"task": PROMPT, "cwd": cwd}}),
+        )?;
+        let elapsed = ms(t0.elapsed());
+        let r = &v["result"];
+        let status = &r["structuredContent"]["status"];
+        if r["isError"] == json!(true) || status != "succeeded" {
+            return Err(format!("cc_execute did not succeed: {v}"));
+        }
+        Ok(elapsed)
+    }
+
+    fn ping(&mut self) -> Result<f64, String> {
+        let t0 = Instant::now();
+        self.request("ping", json!({}))?;
+        Ok(ms(t0.elapsed()))
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Result<Value, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))?;
+        loop {
+            self.line.clear();
+            let n = self
+                .stdout
+                .read_line(&mut self.line)
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err(format!("EOF before the response to {method} #{id}"));
+            }
+            let v: Value = serde_json::from_str(&self.line)
+                .map_err(|e| format!("not JSON ({e}): {}", self.line.trim_end()))?;
+            if v.get("id").and_then(Value::as_u64) == Some(id) {
+                if v.get("error").is_some() {
+                    return Err(format!("{method}: error response: {v}"));
+                }
+                return Ok(v);
+            }
+        }
+    }
+
+    fn send(&mut self, msg: &Value) -> Result<(), String> {
+        let mut bytes = serde_json::to_vec(msg).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        let w = self.stdin.as_mut().ok_or("stdin closed")?;
+        w.write_all(&bytes)
+            .and_then(|_| w.flush())
+            .map_err(|e| format!("write: {e}"))
+    }
+
+    /// Closes stdin (the server exits on EOF) and reaps it; the watchdog bounds the wait.
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+        drop(self.dog.take());
+    }
+}
+
+/// SIGKILLs `pid` if still armed after `limit`, so nothing can hang the bench.
+struct Watchdog {
+    disarm: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn new(pid: u32, limit: Duration) -> Watchdog {
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!("watchdog: pid {pid} still running after {limit:?}; killing it");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        });
+        Watchdog {
+            disarm: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.disarm.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+fn median(v: &[f64]) -> f64 {
+    let s = sorted(v);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// Nearest-rank 90th percentile.
+fn p90(v: &[f64]) -> f64 {
+    let s = sorted(v);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((0.9 * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[rank - 1]
+}

@@ -1,0 +1,282 @@
+//! One behavioural suite, two backends: the embedded SQLite store and Redis (a real
+//! `redis-server` started on a free loopback port). Every test runs against both.
+
+mod support;
+
+use std::sync::Arc;
+
+use cc_executor::store::redis::RedisStore;
+use cc_executor::store::sqlite::SqliteStore;
+use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore};
+use cc_executor::{ExecutionResult, Status};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use support::redis_server::RedisServer;
+use uuid::Uuid;
+
+/// A backend under test, with whatever keeps it alive.
+struct Backend {
+    store: Arc<dyn HistoryStore>,
+    _dir: tempfile::TempDir,
+    _redis: Option<RedisServer>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.sqlite3")).unwrap();
+    Backend {
+        store: Arc::new(store),
+        _dir: dir,
+        _redis: None,
+    }
+}
+
+async fn redis() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RedisServer::start();
+    let store = RedisStore::open(
+        &server.url(),
+        "cc_test",
+        30,
+        dir.path().join("outbox.sqlite3"),
+    )
+    .await
+    .unwrap();
+    Backend {
+        store: Arc::new(store),
+        _dir: dir,
+        _redis: Some(server),
+    }
+}
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + Duration::minutes(minute)
+}
+
+fn record(
+    task: &str,
+    status: Status,
+    minute: i64,
+    duration_ms: u64,
+    cost: Option<f64>,
+    class: Option<(&str, &str)>,
+) -> ExecutionRecord {
+    let mut result = ExecutionResult::empty(Uuid::new_v4(), status, vec![]);
+    result.started_at = at(minute) - Duration::milliseconds(duration_ms as i64);
+    result.finished_at = at(minute);
+    result.duration_ms = duration_ms;
+    result.total_cost_usd = cost;
+    result.files_written = vec![format!("/w/{minute}.txt")];
+    ExecutionRecord::new(
+        task,
+        "/w",
+        class.map(|c| c.0.to_string()),
+        class.map(|c| c.1.to_string()),
+        result.started_at,
+        result,
+    )
+}
+
+fn all() -> HistoryFilter {
+    HistoryFilter {
+        limit: 100,
+        ..Default::default()
+    }
+}
+
+/// Generates the same test for both backends.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::sqlite().await).await } )* }
+        mod on_redis { $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::redis().await).await } )* }
+    };
+}
+
+contract!(
+    a_recorded_execution_reads_back_whole,
+    recording_again_replaces_instead_of_duplicating,
+    lists_are_newest_first_filtered_and_paged,
+    statistics_cover_every_match_overall_and_per_category,
+    recent_durations_are_per_class_newest_first,
+    health_names_the_backend,
+);
+
+async fn a_recorded_execution_reads_back_whole(b: Backend) {
+    let r = record(
+        "write \"hello\", then test\nline two",
+        Status::Succeeded,
+        1,
+        1500,
+        Some(0.25),
+        Some(("code", "low")),
+    );
+    b.store.record(&r).await.unwrap();
+    let back = b.store.get(r.execution_id).await.unwrap().unwrap();
+    assert_eq!(back, r);
+    assert_eq!(back.task_hash.len(), 64);
+    assert!(b.store.get(Uuid::new_v4()).await.unwrap().is_none());
+}
+
+async fn recording_again_replaces_instead_of_duplicating(b: Backend) {
+    let mut r = record("task", Status::Succeeded, 1, 100, Some(1.0), None);
+    b.store.record(&r).await.unwrap();
+    r.result.warnings.push("amended".into());
+    b.store.record(&r).await.unwrap();
+    let list = b.store.list(&all()).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].result.warnings, vec!["amended".to_string()]);
+    assert_eq!(b.store.stats(&all()).await.unwrap().overall.count, 1);
+}
+
+async fn lists_are_newest_first_filtered_and_paged(b: Backend) {
+    for (i, status) in [
+        Status::Succeeded,
+        Status::TimedOut,
+        Status::Succeeded,
+        Status::Crashed,
+        Status::Succeeded,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let task = if i == 2 {
+            "Refactor the PARSER module"
+        } else {
+            "other work"
+        };
+        b.store
+            .record(&record(task, status, i as i64, 100, None, None))
+            .await
+            .unwrap();
+    }
+    let minutes = |v: &[ExecutionRecord]| -> Vec<i64> {
+        v.iter()
+            .map(|r| (r.finished_at() - at(0)).num_minutes())
+            .collect()
+    };
+    assert_eq!(
+        minutes(&b.store.list(&all()).await.unwrap()),
+        [4, 3, 2, 1, 0]
+    );
+    let f = HistoryFilter {
+        status: Some(Status::Succeeded),
+        ..all()
+    };
+    assert_eq!(minutes(&b.store.list(&f).await.unwrap()), [4, 2, 0]);
+    let f = HistoryFilter {
+        since: Some(at(1)),
+        until: Some(at(3)),
+        ..all()
+    };
+    assert_eq!(minutes(&b.store.list(&f).await.unwrap()), [3, 2, 1]);
+    let f = HistoryFilter {
+        search: Some("parser".into()),
+        ..all()
+    };
+    assert_eq!(minutes(&b.store.list(&f).await.unwrap()), [2]);
+    let f = HistoryFilter {
+        search: Some("50%_off".into()),
+        ..all()
+    };
+    assert!(
+        b.store.list(&f).await.unwrap().is_empty(),
+        "LIKE wildcards are literal"
+    );
+    let f = HistoryFilter {
+        limit: 2,
+        offset: 1,
+        ..all()
+    };
+    assert_eq!(minutes(&b.store.list(&f).await.unwrap()), [3, 2]);
+}
+
+async fn statistics_cover_every_match_overall_and_per_category(b: Backend) {
+    let rows = [
+        (Status::Succeeded, 1000, Some(0.10), Some(("code", "low"))),
+        (Status::Succeeded, 2000, Some(0.30), Some(("code", "low"))),
+        (Status::TimedOut, 9000, None, Some(("code", "low"))),
+        (
+            Status::Succeeded,
+            500,
+            Some(0.05),
+            Some(("docs", "trivial")),
+        ),
+        (Status::ApiError, 100, None, None),
+    ];
+    for (i, (s, d, c, class)) in rows.into_iter().enumerate() {
+        b.store
+            .record(&record("t", s, i as i64, d, c, class))
+            .await
+            .unwrap();
+    }
+    let stats = b
+        .store
+        .stats(&HistoryFilter { limit: 1, ..all() })
+        .await
+        .unwrap();
+    let o = &stats.overall;
+    assert_eq!((o.count, o.succeeded), (5, 3));
+    assert!((o.success_rate - 0.6).abs() < 1e-9);
+    assert_eq!(
+        (o.duration_p50_ms, o.duration_p90_ms, o.duration_max_ms),
+        (1000, 9000, 9000)
+    );
+    assert!((o.total_cost_usd - 0.45).abs() < 1e-9);
+    assert!((o.mean_cost_usd - 0.15).abs() < 1e-9);
+    let code = &stats.by_category["code/low"];
+    assert_eq!((code.count, code.duration_p50_ms), (3, 2000));
+    assert_eq!(stats.by_category["-/-"].count, 1);
+    let only_ok = b
+        .store
+        .stats(&HistoryFilter {
+            status: Some(Status::Succeeded),
+            ..all()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_ok.overall.count, 3);
+}
+
+async fn recent_durations_are_per_class_newest_first(b: Backend) {
+    for (i, d) in [100, 200, 300, 400].into_iter().enumerate() {
+        b.store
+            .record(&record(
+                "t",
+                Status::Succeeded,
+                i as i64,
+                d,
+                None,
+                Some(("test", "medium")),
+            ))
+            .await
+            .unwrap();
+    }
+    b.store
+        .record(&record(
+            "t",
+            Status::Succeeded,
+            9,
+            999,
+            None,
+            Some(("docs", "medium")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.store.recent_durations("test", "medium", 3).await.unwrap(),
+        [400, 300, 200]
+    );
+    assert!(
+        b.store
+            .recent_durations("nope", "x", 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn health_names_the_backend(b: Backend) {
+    let h = b.store.health().await;
+    assert!(h.backend == "sqlite" || h.backend == "redis");
+    assert_eq!(h.state, "ok");
+    assert_eq!(h.outbox_pending, 0);
+}
