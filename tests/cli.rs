@@ -349,3 +349,28 @@ fn init_prints_a_registration_line_and_an_mcp_json_entry() {
     c.arg("init");
     assert!(text(&output(c, None).stdout).contains("claude mcp add"));
 }
+
+#[test]
+fn requests_piped_before_stdin_closes_are_all_answered() {
+    let s = Scratch::new();
+    let msgs = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"pipe","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"check_websocket_status","arguments":{}}}"#,
+    ]
+    .join("\n")
+        + "\n";
+    for round in 0..10 {
+        let mut c = s.cmd();
+        c.arg("mcp");
+        let out = output(c, Some(&msgs));
+        let answered: Vec<i64> = text(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["id"].as_i64())
+            .collect();
+        assert_eq!(answered, [1, 2, 3], "round {round}: {}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0));
+    }
+}

@@ -372,12 +372,26 @@ fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "the server kept running");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server kept running"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let out = child.wait_with_output().unwrap();
     assert!(!status.success());
-    assert!(text(&out.stderr).contains("history.sqlite3"), "{}", text(&out.stderr));
-    assert!(out.stdout.is_empty(), "nothing but protocol on stdout: {}", text(&out.stdout));
-    assert_eq!(std::fs::read(data.join("history.sqlite3")).unwrap(), garbage);
+    assert!(
+        text(&out.stderr).contains("history.sqlite3"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing but protocol on stdout: {}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read(data.join("history.sqlite3")).unwrap(),
+        garbage
+    );
 }

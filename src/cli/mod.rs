@@ -146,7 +146,7 @@ pub struct GlobalArgs {
         value_name = "MODEL"
     )]
     pub default_model: Option<String>,
-    /// History in Redis instead of the embedded SQLite store (redis://[user:pass@]host:port[/db]).
+    /// History in Redis instead of the embedded SQLite store (`redis://[user:pass@]host:port[/db]`).
     #[arg(
         long,
         global = true,

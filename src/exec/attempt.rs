@@ -136,7 +136,9 @@ pub async fn run(
         }
     };
     let saved_raw = raw_file.as_ref().map(|_| raw_path.clone());
-    let (tx, mut rx) = mpsc::channel::<Item>(256);
+    // Records travel in batches (one per read chunk): per-record channel hops would cost
+    // more than the parsing on a fast stream.
+    let (tx, mut rx) = mpsc::channel::<Vec<Item>>(64);
     let stdout_task = child
         .stdout
         .take()
@@ -166,10 +168,12 @@ pub async fn run(
 
     while exit_status.is_none() {
         tokio::select! {
-            item = rx.recv(), if stdout_open => match item {
-                Some(item) => {
+            batch = rx.recv(), if stdout_open => match batch {
+                Some(batch) => {
                     last_event = Instant::now();
-                    handle(item, &mut collector);
+                    for item in batch {
+                        handle(item, &mut collector);
+                    }
                 }
                 None => stdout_open = false,
             },
@@ -212,7 +216,7 @@ pub async fn run(
     let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
-            Ok(Some(item)) => handle(item, &mut collector),
+            Ok(Some(batch)) => batch.into_iter().for_each(|i| handle(i, &mut collector)),
             Ok(None) => stdout_open = false,
             Err(_) => break,
         }
@@ -234,7 +238,7 @@ pub async fn run(
     let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
-            Ok(Some(item)) => handle(item, &mut collector),
+            Ok(Some(batch)) => batch.into_iter().for_each(|i| handle(i, &mut collector)),
             _ => stdout_open = false,
         }
     }
@@ -313,7 +317,7 @@ async fn read_stdout(
     mut out: ChildStdout,
     mut raw: Option<tokio::io::BufWriter<tokio::fs::File>>,
     cap: usize,
-    tx: mpsc::Sender<Item>,
+    tx: mpsc::Sender<Vec<Item>>,
 ) -> io::Result<()> {
     let mut framer = LineFramer::new(cap);
     let mut buf = vec![0u8; READ_CHUNK];
@@ -333,10 +337,8 @@ async fn read_stdout(
         } else {
             framer.push(chunk, &mut |f| items.push(item(f)));
         }
-        for i in items.drain(..) {
-            if tx.send(i).await.is_err() {
-                return Ok(()); // the attempt is over; nobody listens
-            }
+        if !items.is_empty() && tx.send(std::mem::take(&mut items)).await.is_err() {
+            return Ok(()); // the attempt is over; nobody listens
         }
         if n == 0 {
             break;

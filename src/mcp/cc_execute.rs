@@ -80,7 +80,17 @@ impl CcExecutorServer {
             .execute_with_cancel(spec, sink, ctx.ct.clone())
             .await;
         if let Some(f) = forwarder {
-            let _ = f.await; // every progress notification goes out before the response
+            // Every progress notification goes out before the response. Normally that takes
+            // microseconds; once the client has gone (stdin closed), rmcp no longer delivers
+            // notifications, and the response must not wait for them.
+            let abort = f.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_millis(250), f)
+                .await
+                .is_err()
+            {
+                abort.abort();
+                tracing::debug!("progress notifications abandoned: the client is gone");
+            }
         }
         Ok(to_tool_result(&result))
     }

@@ -165,7 +165,7 @@ pub async fn serve_stdio(
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let server = CcExecutorServer::new(executor.clone());
     // rmcp gives in-flight requests up to 5 s after EOF; a client that closed stdin is gone,
-    // so its tasks are stopped at once.
+    // so its tasks are stopped at once (see below).
     let eof = tokio_util::sync::CancellationToken::new();
     let stdin = EofSignal {
         inner: tokio::io::stdin(),
@@ -185,16 +185,45 @@ pub async fn serve_stdio(
         _ = sigterm.recv() => return Ok(()),
     };
     let cancel = service.cancellation_token();
-    let mut failure = None;
-    tokio::select! {
-        e = store_failed() => failure = Some(ServeError::Store(e)),
-        r = service.waiting() => tracing::info!("client disconnected: {r:?}"),
-        _ = eof.cancelled() => tracing::info!("stdin closed: shutting down"),
-        _ = sigint.recv() => tracing::info!("SIGINT: shutting down"),
-        _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
+    enum End {
+        Eof,
+        Other(Option<ServeError>),
     }
-    cancel.cancel();
-    // Every running task's tree is stopped (SIGTERM → grace → SIGKILL) before we return.
+    let waiting = service.waiting();
+    tokio::pin!(waiting);
+    let end = tokio::select! {
+        e = store_failed() => End::Other(Some(ServeError::Store(e))),
+        r = &mut waiting => {
+            tracing::info!("client disconnected: {r:?}");
+            return stop_tasks(&executor).await.map(|_| ());
+        }
+        _ = eof.cancelled() => End::Eof,
+        _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); End::Other(None) }
+        _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); End::Other(None) }
+    };
+    match end {
+        End::Eof => {
+            // The client is gone: its tasks stop at once (their calls then answer
+            // `cancelled`), while rmcp still answers every request it has already read —
+            // a client that pipes requests and closes stdin gets all its answers.
+            tracing::info!("stdin closed: shutting down");
+            let drain = tokio::time::timeout(Duration::from_secs(8), waiting);
+            let (stopped, _) = tokio::join!(stop_tasks(&executor), drain);
+            stopped.map(|_| ())
+        }
+        End::Other(failure) => {
+            cancel.cancel();
+            stop_tasks(&executor).await?;
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Stops every queued and running task (process trees: SIGTERM → grace → SIGKILL), bounded.
+async fn stop_tasks(executor: &Executor) -> Result<(), ServeError> {
     let grace = executor.config().kill_grace + Duration::from_secs(3);
     if tokio::time::timeout(grace, executor.shutdown())
         .await
@@ -202,10 +231,7 @@ pub async fn serve_stdio(
     {
         tracing::warn!("some executions did not stop within {grace:?}");
     }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// Stdin that cancels a token when it reaches end of file.
