@@ -49,6 +49,7 @@ pub mod cli;
 pub mod config;
 pub mod exec;
 pub mod mcp;
+pub mod plan;
 pub mod store;
 
 pub use config::{Config, Overrides, Policy};
