@@ -180,6 +180,9 @@ pub struct Config {
     pub pass_api_key: bool,
     pub retry: RetryPolicy,
     pub policy: Policy,
+    /// A task without `timeout_secs` gets the timeout the planner predicts from the history
+    /// (true), or `default_timeout` (false).
+    pub learned_timeouts: bool,
     /// Extra environment for every `claude` process (e.g. `CLAUDE_CODE_MAX_RETRIES`,
     /// `API_TIMEOUT_MS`, `DISABLE_AUTOUPDATER`). Values are not logged.
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
@@ -268,6 +271,7 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     pub redis_prefix: Option<String>,
     pub redis_retention_days: Option<u64>,
+    pub learned_timeouts: Option<bool>,
     #[serde(default)]
     pub retry: FileRetry,
     #[serde(default)]
@@ -431,6 +435,7 @@ impl Config {
             },
             policy,
             child_env: file.env,
+            learned_timeouts: file.learned_timeouts.unwrap_or(true),
             redis_url: o
                 .redis_url
                 .clone()

@@ -38,7 +38,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use cc_executor::{Config, Executor, TaskRequest};
 //! let executor = Executor::new(Config::load(&Default::default())?)?;
-//! let spec = executor.prepare(TaskRequest::new("What is 2 + 2?"))?;
+//! let spec = executor.prepare(TaskRequest::new("What is 2 + 2?")).await?;
 //! let result = executor.execute(spec, cc_executor::exec::progress::NoProgress).await;
 //! println!("{:?}: {}", result.status, result.result.unwrap_or_default());
 //! # Ok(()) }

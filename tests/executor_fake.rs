@@ -62,7 +62,7 @@ impl Harness {
     }
 
     async fn run_request(&self, req: TaskRequest) -> ExecutionResult {
-        let spec = self.executor.prepare(req).unwrap();
+        let spec = self.executor.prepare(req).await.unwrap();
         self.executor.execute(spec, NoProgress).await
     }
 
@@ -415,6 +415,7 @@ async fn transient_failures_are_retried_with_backoff_and_every_attempt_is_record
     let spec = h
         .executor
         .prepare(TaskRequest::new("@fake flaky fail=2 status=529\ntry hard"))
+        .await
         .unwrap();
     let r = h
         .executor
@@ -470,6 +471,7 @@ async fn cancelling_a_running_task_kills_its_tree() {
     let spec = h
         .executor
         .prepare(TaskRequest::new("@fake grandchild mode=hang\nrun forever"))
+        .await
         .unwrap();
     let cancel = CancellationToken::new();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
@@ -503,12 +505,15 @@ async fn a_cancelled_queued_task_never_starts_and_the_queue_is_fifo() {
     let exec = &h.executor;
     let first = exec
         .prepare(TaskRequest::new("@fake slow secs=1\nfirst task"))
+        .await
         .unwrap();
     let second = exec
         .prepare(TaskRequest::new("@fake success\nsecond task"))
+        .await
         .unwrap();
     let third = exec
         .prepare(TaskRequest::new("@fake success\nthird task"))
+        .await
         .unwrap();
     let cancel_second = CancellationToken::new();
     let (e1, e2, e3) = (exec.clone(), exec.clone(), exec.clone());
@@ -556,6 +561,7 @@ async fn shutdown_stops_running_tasks_and_waits_for_their_trees() {
     let spec = h
         .executor
         .prepare(TaskRequest::new("@fake hang\nrun forever"))
+        .await
         .unwrap();
     let exec = h.executor.clone();
     let task = tokio::spawn(async move { exec.execute(spec, NoProgress).await });
@@ -577,6 +583,7 @@ async fn progress_events_arrive_in_order_with_a_heartbeat_while_claude_is_silent
     let spec = h
         .executor
         .prepare(TaskRequest::new("@fake slow secs=2.5\nthink for a while"))
+        .await
         .unwrap();
     let r = h
         .executor
@@ -616,6 +623,7 @@ mod monitoring {
         let spec = h
             .executor
             .prepare(TaskRequest::new("@fake slow secs=1.5\nsay all-good"))
+            .await
             .unwrap();
         let t = Instant::now();
         let s = h.executor.submit(spec.clone(), NoProgress);
@@ -649,6 +657,7 @@ mod monitoring {
         let spec = h
             .executor
             .prepare(TaskRequest::new("@fake slow secs=1\nthink"))
+            .await
             .unwrap();
         let id = h.executor.submit(spec, NoProgress).execution_id;
         let mut seen = h.executor.status(id).unwrap().version;
@@ -690,12 +699,14 @@ mod monitoring {
         let running = h.executor.submit(
             h.executor
                 .prepare(TaskRequest::new("@fake hang\nforever"))
+                .await
                 .unwrap(),
             NoProgress,
         );
         let queued = h.executor.submit(
             h.executor
                 .prepare(TaskRequest::new("@fake success\nlater"))
+                .await
                 .unwrap(),
             NoProgress,
         );
@@ -739,6 +750,7 @@ mod monitoring {
                         "@fake tools write={0}/a edit={0}/b failed={0}/c pace_ms=200\nedit",
                         root.display()
                     )))
+                    .await
                     .unwrap(),
                 NoProgress,
             )

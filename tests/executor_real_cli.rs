@@ -32,7 +32,7 @@ fn executor(env: &IsolatedEnv, api: &FakeApi) -> Executor {
 
 async fn run(env: &IsolatedEnv, api: &FakeApi, req: TaskRequest) -> ExecutionResult {
     let exec = executor(env, api);
-    let spec = exec.prepare(req).unwrap();
+    let spec = exec.prepare(req).await.unwrap();
     exec.execute(spec, NoProgress).await
 }
 

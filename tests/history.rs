@@ -56,23 +56,25 @@ async fn every_execution_is_recorded_failures_included_and_survives_a_restart() 
         "@fake crash\nboom",
         "@fake max_turns\nloop",
     ] {
-        let spec = first.prepare(TaskRequest::new(task)).unwrap();
+        let spec = first.prepare(TaskRequest::new(task)).await.unwrap();
         ids.push(first.execute(spec, NoProgress).await.execution_id);
     }
     let mut req = TaskRequest::new("@fake hang\nforever");
     req.timeout_secs = Some(1);
-    let spec = first.prepare(req).unwrap();
+    let spec = first.prepare(req).await.unwrap();
     ids.push(first.execute(spec, NoProgress).await.execution_id);
     let queued_then_cancelled = {
         let a = first.submit(
             first
                 .prepare(TaskRequest::new("@fake slow secs=1\nslow"))
+                .await
                 .unwrap(),
             NoProgress,
         );
         let b = first.submit(
             first
                 .prepare(TaskRequest::new("@fake success\nnever"))
+                .await
                 .unwrap(),
             NoProgress,
         );

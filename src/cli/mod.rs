@@ -4,6 +4,7 @@
 //! - [`doctor`]: `cc-executor doctor` — is everything in place?
 //! - [`init`]: `cc-executor init` — how to register the server with Claude Code.
 //! - [`history`]: `cc-executor history list|show|stats|export`.
+//! - [`plan`]: `cc-executor plan FILE` — validate a task list and suggest a strategy.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -12,6 +13,7 @@
 pub mod doctor;
 pub mod history;
 pub mod init;
+pub mod plan;
 pub mod run;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// The execution history: list, show, stats, export.
     History(history::HistoryArgs),
+    /// Validate a task-list file (JSON, YAML, markdown) and suggest an execution strategy.
+    Plan(plan::PlanArgs),
 }
 
 /// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
@@ -216,6 +220,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Doctor(args) => Ok(doctor::doctor(config, args).await),
         Command::Init(args) => Ok(init::init(args)),
         Command::History(args) => history::history(config, args).await,
+        Command::Plan(args) => plan::plan(config, args).await,
     };
     match result {
         Ok(code) => code,

@@ -107,7 +107,7 @@ impl RunArgs {
 pub async fn run(config: Config, args: RunArgs) -> anyhow::Result<u8> {
     let (request, json) = args.into_request()?;
     let executor = super::open_executor(config).await?;
-    let spec = match executor.prepare(request) {
+    let spec = match executor.prepare(request).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cc-executor: {e}");

@@ -90,6 +90,8 @@ impl std::fmt::Debug for Executor {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Submission {
     pub execution_id: Uuid,
+    /// Where the timeout came from (`requested`, or `predicted for code/medium from history …`).
+    pub timeout_basis: String,
     /// 0 when it starts at once, else its place in the FIFO queue (1 = next).
     pub queue_position: usize,
     /// The timeout this execution runs under.
@@ -154,9 +156,37 @@ impl Executor {
         self.inner.started.elapsed()
     }
 
-    /// Validates a request against the configuration and policy.
-    pub fn prepare(&self, request: TaskRequest) -> Result<TaskSpec, SpecError> {
-        request.validate(&self.inner.config)
+    /// Validates a request against the configuration and policy, classifies it (recorded
+    /// with the execution, so predictions learn from every run) and, when it names no
+    /// timeout, gives it the timeout the planner predicts from the history of similar tasks.
+    pub async fn prepare(&self, request: TaskRequest) -> Result<TaskSpec, SpecError> {
+        let config = &self.inner.config;
+        let explicit = request.timeout_secs.is_some();
+        let mut spec = request.validate(config)?;
+        let classification = crate::plan::classify(&spec.prompt);
+        spec.category = Some(classification.category.as_str().to_string());
+        spec.complexity = Some(classification.complexity.as_str().to_string());
+        if !explicit && config.learned_timeouts {
+            let plan = crate::plan::PlanConfig::from_config(config);
+            let predictor = crate::plan::Predictor::new(Some(&*self.inner.store), plan.predictor);
+            let p = predictor.predict_for(&classification).await;
+            let secs = p
+                .suggested_timeout_secs
+                .clamp(1, config.max_timeout.as_secs());
+            spec.timeout = Duration::from_secs(secs);
+            spec.timeout_basis = format!(
+                "predicted for {}/{} from {} ({} sample(s), confidence {:.2})",
+                p.category,
+                p.complexity,
+                serde_json::to_value(p.based_on)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                p.sample_size,
+                p.confidence
+            );
+        }
+        Ok(spec)
     }
 
     /// Queues a task and returns at once. Its place in the FIFO order is fixed by this call.
@@ -170,6 +200,7 @@ impl Executor {
             .register(id, &spec.prompt, spec.timeout, token.clone());
         let submission = Submission {
             execution_id: id,
+            timeout_basis: spec.timeout_basis.clone(),
             queue_position: 0,
             timeout_secs: spec.timeout.as_secs(),
         };
@@ -186,11 +217,18 @@ impl Executor {
         let submitted_at = chrono::Utc::now();
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
+            let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
             let mut result = this.run(id, spec, ticket, &sink, token).await;
             // Recorded (history, then registry) before it is announced: whoever is woken by
             // "finished" finds the result, and a crash after this point loses nothing.
-            let record =
-                ExecutionRecord::new(&task, &cwd, None, None, submitted_at, result.clone());
+            let record = ExecutionRecord::new(
+                &task,
+                &cwd,
+                category,
+                complexity,
+                submitted_at,
+                result.clone(),
+            );
             if let Err(e) = this.inner.store.record(&record).await {
                 tracing::error!(%id, "execution not recorded in the history: {e}");
                 result

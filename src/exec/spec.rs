@@ -87,6 +87,11 @@ pub struct TaskSpec {
     pub resume_session_id: Option<String>,
     /// Things worth telling the caller that do not stop the task.
     pub warnings: Vec<String>,
+    /// The planner's classification, recorded with the execution so predictions learn.
+    pub category: Option<String>,
+    pub complexity: Option<String>,
+    /// Where `timeout` came from: `requested`, `predicted from …`, or `default`.
+    pub timeout_basis: String,
 }
 
 /// Why a request was refused. Messages name the field and, for policy refusals, the setting.
@@ -268,6 +273,14 @@ impl TaskRequest {
             append_system_prompt: self.append_system_prompt,
             json_schema: self.json_schema,
             resume_session_id: self.resume_session_id,
+            category: None,
+            complexity: None,
+            timeout_basis: if self.timeout_secs.is_some() {
+                "requested"
+            } else {
+                "default"
+            }
+            .into(),
         })
     }
 
@@ -377,6 +390,9 @@ impl TaskSpec {
             json_schema: None,
             resume_session_id: None,
             warnings: Vec::new(),
+            category: None,
+            complexity: None,
+            timeout_basis: "requested".into(),
         }
     }
 }

@@ -46,7 +46,7 @@ impl CcExecutorServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let wait = request.wait.unwrap_or(true);
-        let spec = match self.executor.prepare(request) {
+        let spec = match self.executor.prepare(request).await {
             Ok(spec) => spec,
             Err(e) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(
@@ -105,6 +105,8 @@ pub struct Started {
     /// 0 when it started at once, else its place in the queue (1 = next).
     pub queue_position: usize,
     pub timeout_secs: u64,
+    /// `requested`, or how the timeout was predicted from the history.
+    pub timeout_basis: String,
     pub next_step: String,
 }
 
@@ -132,6 +134,7 @@ fn started_result(s: &Submission) -> CallToolResult {
         status: "started".into(),
         queue_position: s.queue_position,
         timeout_secs: s.timeout_secs,
+        timeout_basis: s.timeout_basis.clone(),
         next_step: format!(
             "call monitor_execution with execution_id {} and wait_secs up to 50 until phase is finished",
             s.execution_id

@@ -9,6 +9,8 @@
 //! - [`cancel_execution`]: stop a queued or running execution.
 //! - [`check_websocket_status`]: health of the execution service.
 //! - [`get_execution_history`]: the history with filters and statistics.
+//! - [`get_task_complexity`], [`validate_task_list`], [`suggest_execution_strategy`]: the
+//!   planner (classification, learned timeouts, task-list checks, waves).
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 
@@ -16,11 +18,14 @@ pub mod cancel_execution;
 pub mod cc_execute;
 pub mod check_websocket_status;
 pub mod get_execution_history;
+pub mod get_task_complexity;
 mod ids;
 pub mod monitor_execution;
 pub mod prompt;
 pub mod schema;
+pub mod suggest_execution_strategy;
 pub mod tasks;
+pub mod validate_task_list;
 
 use std::time::Duration;
 
@@ -53,7 +58,10 @@ impl CcExecutorServer {
                 + Self::monitor_execution_router()
                 + Self::cancel_execution_router()
                 + Self::check_websocket_status_router()
-                + Self::get_execution_history_router(),
+                + Self::get_execution_history_router()
+                + Self::get_task_complexity_router()
+                + Self::validate_task_list_router()
+                + Self::suggest_execution_strategy_router(),
         }
     }
 }
@@ -87,7 +95,7 @@ impl ServerHandler for CcExecutorServer {
         request: rmcp::model::CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
-        if let Some(task) = self.start_as_task(&request, &context) {
+        if let Some(task) = self.start_as_task(&request, &context).await {
             return Ok(task);
         }
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);

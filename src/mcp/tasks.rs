@@ -26,7 +26,7 @@ impl CcExecutorServer {
     /// `Some(response)` when this call becomes a task: `cc_execute`, from a client that
     /// declared tasks, with valid arguments. Invalid arguments fall through to the normal path,
     /// which reports them.
-    pub(crate) fn start_as_task(
+    pub(crate) async fn start_as_task(
         &self,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,
@@ -39,7 +39,7 @@ impl CcExecutorServer {
         }
         let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
         let req: TaskRequest = serde_json::from_value(args).ok()?;
-        let spec = self.executor.prepare(req).ok()?;
+        let spec = self.executor.prepare(req).await.ok()?;
         let submission = self.executor.submit(spec, |_| {});
         let status = self.executor.status(submission.execution_id)?;
         let created = status.submitted_at.to_rfc3339();

@@ -1,0 +1,39 @@
+//! `suggest_execution_strategy`: a per-task plan with dependency waves, as data and markdown
+//! (read-only).
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+
+use super::CcExecutorServer;
+use crate::plan::{ExecutionStrategy, PlanConfig, Planner, TaskListRequest};
+
+#[tool_router(router = suggest_execution_strategy_router, vis = "pub(crate)")]
+impl CcExecutorServer {
+    /// Plans a task list: per task the method (`cc_execute` or `direct`), timeout and
+    /// dependencies; the dependency graph as ordered waves (tasks in one wave do not depend on
+    /// each other; sequential execution stays the default); optimisation tips; and the whole
+    /// plan as markdown.
+    #[tool(
+        name = "suggest_execution_strategy",
+        output_schema = super::schema::output::<ExecutionStrategy>(),
+        input_schema = super::schema::input::<TaskListRequest>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn suggest_execution_strategy(
+        &self,
+        Parameters(req): Parameters<TaskListRequest>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let store = self.executor.store();
+        let planner = Planner::new(
+            Some(&**store),
+            PlanConfig::from_config(self.executor.config()),
+        );
+        let strategy = planner.strategy(&req.tasks).await;
+        let text = strategy.markdown.clone();
+        let mut result =
+            CallToolResult::structured(serde_json::to_value(&strategy).unwrap_or_default());
+        result.content.insert(0, ContentBlock::text(text));
+        Ok(result)
+    }
+}

@@ -1,0 +1,47 @@
+//! `validate_task_list`: deterministic pre-flight check of a task list (read-only).
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+
+use super::CcExecutorServer;
+use crate::plan::{PlanConfig, Planner, TaskListRequest, ValidationReport};
+
+#[tool_router(router = validate_task_list_router, vis = "pub(crate)")]
+impl CcExecutorServer {
+    /// Checks a task list before running it: errors (empty list or task, duplicate ids,
+    /// unknown or forward dependencies, cycles with their path), warnings (duplicate texts,
+    /// implicit references such as "task 3" or "the previous step", risky prompts), per-task
+    /// complexity, estimated total duration and risk. `valid` is false exactly when there is
+    /// an error.
+    #[tool(
+        name = "validate_task_list",
+        output_schema = super::schema::output::<ValidationReport>(),
+        input_schema = super::schema::input::<TaskListRequest>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn validate_task_list(
+        &self,
+        Parameters(req): Parameters<TaskListRequest>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let store = self.executor.store();
+        let planner = Planner::new(
+            Some(&**store),
+            PlanConfig::from_config(self.executor.config()),
+        );
+        let report = planner.validate(&req.tasks).await;
+        let text = format!(
+            "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {:?}",
+            if report.valid { "valid" } else { "invalid" },
+            report.total_tasks,
+            report.errors.len(),
+            report.warnings.len(),
+            report.estimated_total_minutes,
+            report.risk.level
+        );
+        let mut result =
+            CallToolResult::structured(serde_json::to_value(&report).unwrap_or_default());
+        result.content.insert(0, ContentBlock::text(text));
+        Ok(result)
+    }
+}
