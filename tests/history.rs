@@ -369,6 +369,15 @@ fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // A client connects (the store is opened once the handshake is answered).
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+"#,
+        )
+        .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -380,6 +389,7 @@ fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
+    drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(!status.success());
     assert!(
@@ -387,11 +397,10 @@ fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
         "{}",
         text(&out.stderr)
     );
-    assert!(
-        out.stdout.is_empty(),
-        "nothing but protocol on stdout: {}",
-        text(&out.stdout)
-    );
+    for line in text(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).expect("nothing but protocol on stdout");
+        assert_eq!(v["jsonrpc"], "2.0");
+    }
     assert_eq!(
         std::fs::read(data.join("history.sqlite3")).unwrap(),
         garbage

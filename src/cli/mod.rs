@@ -238,9 +238,9 @@ pub async fn open_executor(config: Config) -> anyhow::Result<crate::Executor> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<u8> {
-    // The store opens while the client is already being answered (cold start); a store that
-    // cannot be opened still stops the server with a clear error.
-    let store = crate::store::DeferredStore::start(&config);
+    // The store opens once the client has been answered (cold start); a store that cannot be
+    // opened still stops the server with a clear error.
+    let store = crate::store::DeferredStore::new(&config);
     let executor = crate::Executor::with_store(config, std::sync::Arc::new(store.clone()))?;
     crate::mcp::serve_stdio(executor, store).await?;
     Ok(EXIT_OK)

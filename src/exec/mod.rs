@@ -123,7 +123,13 @@ impl Executor {
     /// Creates the executor with the given history store.
     pub fn with_store(config: Config, store: Arc<dyn HistoryStore>) -> Result<Self, ExecutorError> {
         prepare_dir(&config.data_dir)?;
-        prepare_dir(&config.data_dir.join("raw"))?;
+        let raw = config.data_dir.join("raw");
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&raw)
+            .map_err(|source| ExecutorError::DataDir { path: raw, source })?;
         process::become_subreaper();
         Ok(Executor {
             inner: Arc::new(Inner {

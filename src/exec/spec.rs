@@ -260,7 +260,7 @@ impl TaskRequest {
         }
 
         Ok(TaskSpec {
-            warnings: prompt_warnings(&self.task),
+            warnings: prompt_warnings(&self.task, config.max_prompt_tokens),
             prompt: self.task,
             timeout,
             cwd,
@@ -347,29 +347,17 @@ fn check_token(field: &'static str, value: &str) -> Result<(), SpecError> {
     Ok(())
 }
 
-/// Phrasing that tends to stall or mislead a non-interactive `claude -p`.
-fn prompt_warnings(task: &str) -> Vec<String> {
-    let lower = task.to_lowercase();
-    let mut w = Vec::new();
-    for phrase in [
-        "guide me",
-        "help me",
-        "walk me through",
-        "ask me",
-        "let me know",
-        "wait for my",
-    ] {
-        if lower.contains(phrase) {
-            w.push(format!(
-                "the task asks for interaction (`{phrase}`), but the Claude process runs non-interactively and cannot ask back"
-            ));
-            break;
-        }
-    }
-    if task.split_whitespace().count() < 3 {
-        w.push("the task is very short; a fresh process knows nothing of your context, so spell out what to do".into());
-    }
-    w
+/// Phrasing that tends to stall or mislead a non-interactive `claude -p`: the planner's
+/// prompt checks (one list for the whole product), less what cannot matter here — a leading
+/// `-` is harmless on stdin, and an over-long or NUL-carrying prompt was already refused.
+fn prompt_warnings(task: &str, max_prompt_tokens: usize) -> Vec<String> {
+    use crate::plan::PromptWarningKind as K;
+    let scan = crate::plan::text::Scan::new(task);
+    crate::plan::complexity::prompt_warnings(task, &scan, max_prompt_tokens)
+        .into_iter()
+        .filter(|w| !matches!(w.kind, K::LeadingDash | K::TooLong | K::ContainsNul))
+        .map(|w| w.message)
+        .collect()
 }
 
 /// Lets tests build a spec without a config.

@@ -179,20 +179,19 @@ pub async fn serve_stdio(
         inner: tokio::io::stdin(),
         eof: eof.clone(),
     };
-    // A store that cannot be opened stops the server, before or after the handshake.
+    let service = tokio::select! {
+        s = server.serve((stdin, tokio::io::stdout())) => s.map_err(|e| ServeError::Init(e.to_string()))?,
+        _ = sigint.recv() => return Ok(()),
+        _ = sigterm.recv() => return Ok(()),
+    };
+    let cancel = service.cancellation_token();
+    // The store opens now (after the handshake); one that cannot be opened stops the server.
     let store_failed = || async {
         match store.ready().await {
             Ok(_) => std::future::pending().await,
             Err(e) => e,
         }
     };
-    let service = tokio::select! {
-        e = store_failed() => return Err(ServeError::Store(e)),
-        s = server.serve((stdin, tokio::io::stdout())) => s.map_err(|e| ServeError::Init(e.to_string()))?,
-        _ = sigint.recv() => return Ok(()),
-        _ = sigterm.recv() => return Ok(()),
-    };
-    let cancel = service.cancellation_token();
     enum End {
         Eof,
         Other(Option<ServeError>),

@@ -370,10 +370,10 @@ pub trait HistoryStore: Send + Sync {
     async fn health(&self) -> StoreHealth;
 }
 
-/// A store that opens in the background: the MCP server answers `initialize`/`tools/list`
-/// while the database is being opened (migrations, fsyncs, a Redis connection), and every
-/// store call waits for the open to finish. A failure to open is reported by [`Self::ready`]
-/// (the server exits with it) and by every call.
+/// A store opened after start-up: the MCP server answers `initialize` first and opens the
+/// database (migrations, fsyncs, a Redis connection) right after — on a 2-core machine an
+/// open racing the handshake doubled the cold start. Every store call waits for the open; a
+/// failure to open is reported by [`Self::ready`] (the server exits with it) and by every call.
 #[derive(Clone)]
 pub struct DeferredStore {
     cell: Arc<tokio::sync::OnceCell<Result<Arc<dyn HistoryStore>, String>>>,
@@ -381,17 +381,12 @@ pub struct DeferredStore {
 }
 
 impl DeferredStore {
-    /// Starts opening the configured store now, in the background.
-    pub fn start(config: &Config) -> Self {
-        let store = DeferredStore {
+    /// A store that opens on first use (or when [`Self::ready`] is first awaited).
+    pub fn new(config: &Config) -> Self {
+        DeferredStore {
             cell: Arc::default(),
             config: Arc::new(config.clone()),
-        };
-        let opening = store.clone();
-        tokio::spawn(async move {
-            let _ = opening.ready().await;
-        });
-        store
+        }
     }
 
     /// Waits for the store to be open.

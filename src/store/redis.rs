@@ -1337,21 +1337,7 @@ mod tests {
 
     #[test]
     fn every_status_parses_back() {
-        for st in [
-            Status::Succeeded,
-            Status::Unverified,
-            Status::RateLimited,
-            Status::Overloaded,
-            Status::AuthFailed,
-            Status::MaxTurns,
-            Status::BudgetExceeded,
-            Status::ApiError,
-            Status::TimedOut,
-            Status::Cancelled,
-            Status::Crashed,
-            Status::CliNotFound,
-            Status::SpawnFailed,
-        ] {
+        for st in Status::ALL {
             assert_eq!(parse_status(st.as_str()), Some(st));
         }
     }

@@ -73,12 +73,17 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
             }
             use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
+            match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| err(e.to_string()))?;
+            {
+                Ok(_) => {}
+                // Another process (a second server) created it a moment ago: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(err(e.to_string())),
+            }
         }
         let conn = Connection::open_with_flags(
             path,
@@ -88,9 +93,23 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| err(e.to_string()))?;
         // The first statement that reads the file tells a corrupt or foreign file apart.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| err(format!("{e} (the file is left untouched)")))?;
+        // Switching a new file to WAL needs an exclusive lock, and SQLite does not always run
+        // the busy handler for it: two servers starting together would fail. Retry, bounded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Ok(mode) => break mode,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5 + fastrand::u64(0..20)));
+                }
+                Err(e) => return Err(err(format!("{e} (the file is left untouched)"))),
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(err(format!("cannot switch to WAL mode (got {mode})")));
         }
