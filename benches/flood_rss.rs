@@ -16,10 +16,15 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+use common::*;
 
 const DEFAULT_BYTES: u64 = 1_000_000_000;
 const POLL: Duration = Duration::from_millis(5);
@@ -140,18 +145,6 @@ impl Bins {
         }
         Bins { ours, fake }
     }
-}
-
-fn clean_env(cmd: &mut Command, tmp: &Path) {
-    for (k, _) in std::env::vars_os() {
-        let k_str = k.to_string_lossy();
-        if k_str.starts_with("CC_EXECUTOR_") || k_str.starts_with("FAKE_CLAUDE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env_remove("RUST_LOG")
-        .env("XDG_CONFIG_HOME", tmp.join("xdg-config"))
-        .env("XDG_DATA_HOME", tmp.join("xdg-data"));
 }
 
 /// The fake's flood read straight into a 64 KiB buffer: (seconds, bytes).
@@ -309,38 +302,4 @@ fn cpu_secs(pid: u32) -> Option<(f64, f64)> {
     let utime: f64 = f.get(11)?.parse().ok()?;
     let stime: f64 = f.get(12)?.parse().ok()?;
     Some((utime / 100.0, stime / 100.0))
-}
-
-/// SIGKILLs `pid` if still armed after `limit`, so nothing can hang the bench.
-struct Watchdog {
-    disarm: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Watchdog {
-    fn new(pid: u32, limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("watchdog: pid {pid} still running after {limit:?}; killing it");
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        });
-        Watchdog {
-            disarm: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        drop(self.disarm.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

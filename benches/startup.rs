@@ -21,10 +21,15 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+#[path = "common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+use common::*;
 
 const DEFAULT_RUNS: usize = 30;
 const WARMUP: usize = 3;
@@ -212,14 +217,6 @@ impl Bins {
     }
 }
 
-fn runs_from_env(default: usize) -> usize {
-    std::env::var("CC_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| (1..=1000).contains(n))
-        .unwrap_or(default)
-}
-
 /// The same environment for both servers: no user config, no inherited settings. `data`:
 /// cc-executor with this data dir (under `tmp`), else the baseline.
 fn server_command(bins: &Bins, tmp: &Path, data: Option<&str>) -> Command {
@@ -358,67 +355,4 @@ fn memory_mib(pid: u32) -> Option<(f64, f64)> {
         Some(kb / 1024.0)
     };
     Some((field("VmHWM:")?, field("VmRSS:")?))
-}
-
-/// SIGKILLs `pid` if still armed after `limit`, so no run can hang the bench.
-struct Watchdog {
-    disarm: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Watchdog {
-    fn new(pid: u32, limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("watchdog: pid {pid} still running after {limit:?}; killing it");
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        });
-        Watchdog {
-            disarm: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        drop(self.disarm.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn sorted(v: &[f64]) -> Vec<f64> {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s
-}
-
-fn median(v: &[f64]) -> f64 {
-    let s = sorted(v);
-    match s.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => s[n / 2],
-        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
-    }
-}
-
-/// Nearest-rank 90th percentile.
-fn p90(v: &[f64]) -> f64 {
-    let s = sorted(v);
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((0.9 * s.len() as f64).ceil() as usize).clamp(1, s.len());
-    s[rank - 1]
 }
