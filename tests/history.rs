@@ -406,3 +406,54 @@ fn the_mcp_server_stops_with_a_clear_error_when_its_store_cannot_be_opened() {
         garbage
     );
 }
+
+#[tokio::test]
+async fn statistics_are_never_stale_after_a_write_here_or_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite3");
+    let here = SqliteStore::open(&path).unwrap();
+    let elsewhere = SqliteStore::open(&path).unwrap(); // its own connection, like another server
+    let rec = |status| {
+        ExecutionRecord::new(
+            "t",
+            "/",
+            None,
+            None,
+            chrono::Utc::now(),
+            cc_executor::ExecutionResult::empty(uuid::Uuid::new_v4(), status, vec![]),
+        )
+    };
+    let all = HistoryFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    here.record(&rec(Status::Succeeded)).await.unwrap();
+    assert_eq!(here.stats(&all).await.unwrap().overall.count, 1);
+    assert_eq!(
+        here.stats(&all).await.unwrap().overall.count,
+        1,
+        "cached, same answer"
+    );
+    here.record(&rec(Status::TimedOut)).await.unwrap();
+    assert_eq!(
+        here.stats(&all).await.unwrap().overall.count,
+        2,
+        "our own write"
+    );
+    elsewhere.record(&rec(Status::Crashed)).await.unwrap();
+    let s = here.stats(&all).await.unwrap();
+    assert_eq!(
+        (s.overall.count, s.overall.succeeded),
+        (3, 1),
+        "another connection's write"
+    );
+    let only_ok = HistoryFilter {
+        status: Some(Status::Succeeded),
+        ..all.clone()
+    };
+    assert_eq!(
+        here.stats(&only_ok).await.unwrap().overall.count,
+        1,
+        "per filter"
+    );
+}

@@ -52,6 +52,18 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     path: PathBuf,
     conn: Arc<Mutex<Connection>>,
+    /// Bumped by every write of this process.
+    generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Statistics of the last filter asked for, valid while nothing was written: by us
+    /// (`generation`) or by another process (`PRAGMA data_version` changes on their commits).
+    stats_cache: Arc<Mutex<Option<(StatsKey, HistoryStats)>>>,
+}
+
+#[derive(Clone, PartialEq)]
+struct StatsKey {
+    filter: (Option<Status>, Option<i64>, Option<i64>, Option<String>),
+    generation: u64,
+    data_version: i64,
 }
 
 impl SqliteStore {
@@ -119,6 +131,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
+            generation: Arc::default(),
+            stats_cache: Arc::default(),
         })
     }
 
@@ -277,7 +291,10 @@ impl HistoryStore for SqliteStore {
             }
             tx.commit()
         })
-        .await
+        .await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -314,26 +331,38 @@ impl HistoryStore for SqliteStore {
 
     async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
         let (cond, params) = where_clause(filter);
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let filter_key = (
+            filter.status,
+            filter.since.map(millis),
+            filter.until.map(millis),
+            filter.search.clone(),
+        );
+        let cache = self.stats_cache.clone();
         self.with(move |c| {
+            let data_version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let cache_key = StatsKey {
+                filter: filter_key,
+                generation,
+                data_version,
+            };
+            if let Some((k, stats)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+                && *k == cache_key
+            {
+                return Ok(stats.clone());
+            }
             let sql = format!(
                 "SELECT status, duration_ms, cost, category, complexity FROM executions {cond}"
             );
             let mut stmt = c.prepare(&sql)?;
             let mut rows = stmt.query(params_from_iter(params))?;
-            // Categories and complexities are few: intern them instead of allocating a String
-            // per row.
-            let mut names: Vec<String> = Vec::new();
-            let mut intern = |v: rusqlite::types::ValueRef<'_>| -> Option<u32> {
-                let text = v.as_str().ok()?;
-                Some(match names.iter().position(|n| n == text) {
-                    Some(i) => i as u32,
-                    None => {
-                        names.push(text.to_string());
-                        names.len() as u32 - 1
-                    }
-                })
-            };
-            let mut raw: Vec<(Status, u64, Option<f64>, Option<u32>, Option<u32>)> = Vec::new();
+            // Classes are few: intern each (category, complexity) pair once, with one hashed
+            // lookup per row, instead of allocating or scanning per row.
+            let mut classes: Vec<(Option<String>, Option<String>)> = Vec::new();
+            let mut index: std::collections::HashMap<Vec<u8>, u32> =
+                std::collections::HashMap::new();
+            let mut key: Vec<u8> = Vec::with_capacity(64);
+            let mut raw: Vec<(Status, u64, Option<f64>, u32)> = Vec::new();
             while let Some(r) = rows.next()? {
                 let status = r
                     .get_ref(0)?
@@ -341,20 +370,42 @@ impl HistoryStore for SqliteStore {
                     .ok()
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(Status::Crashed);
-                let cat = intern(r.get_ref(3)?);
-                let cx = intern(r.get_ref(4)?);
-                raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, cat, cx));
+                let cat = r.get_ref(3)?.as_str().ok();
+                let cx = r.get_ref(4)?.as_str().ok();
+                key.clear();
+                for part in [cat, cx] {
+                    match part {
+                        Some(t) => {
+                            key.push(1);
+                            key.extend_from_slice(t.as_bytes());
+                            key.push(0);
+                        }
+                        None => key.push(2),
+                    }
+                }
+                let class = match index.get(key.as_slice()) {
+                    Some(c) => *c,
+                    None => {
+                        classes.push((cat.map(str::to_string), cx.map(str::to_string)));
+                        let c = classes.len() as u32 - 1;
+                        index.insert(key.clone(), c);
+                        c
+                    }
+                };
+                raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, class));
             }
-            let name = |i: Option<u32>| i.map(|i| names[i as usize].as_str());
-            Ok(compute_stats(raw.iter().map(|(s, d, c, cat, cx)| {
+            let stats = compute_stats(raw.iter().map(|(s, d, c, class)| {
+                let (cat, cx) = &classes[*class as usize];
                 StatRow {
                     status: *s,
                     duration_ms: *d,
                     cost: *c,
-                    category: name(*cat),
-                    complexity: name(*cx),
+                    category: cat.as_deref(),
+                    complexity: cx.as_deref(),
                 }
-            })))
+            }));
+            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((cache_key, stats.clone()));
+            Ok(stats)
         })
         .await
     }
