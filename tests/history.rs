@@ -456,4 +456,22 @@ async fn statistics_are_never_stale_after_a_write_here_or_in_another_process() {
         1,
         "per filter"
     );
+
+    // Statistics kept up to date write by write equal statistics computed from scratch.
+    let _ = here.stats(&all).await.unwrap();
+    for i in 0..40u64 {
+        let mut r = rec(if i % 3 == 0 {
+            Status::TimedOut
+        } else {
+            Status::Succeeded
+        });
+        r.result.duration_ms = (i * 7919) % 5000;
+        r.result.total_cost_usd = (i % 4 != 0).then_some(i as f64 / 100.0);
+        r.category = Some(["code", "docs", "test"][(i % 3) as usize].into());
+        r.complexity = Some(["low", "high"][(i % 2) as usize].into());
+        here.record(&r).await.unwrap();
+    }
+    let incremental = here.stats(&all).await.unwrap();
+    let fresh = SqliteStore::open(&path).unwrap().stats(&all).await.unwrap();
+    assert_eq!(incremental, fresh);
 }

@@ -219,54 +219,73 @@ pub struct StatRow<'a> {
 }
 
 /// Computes statistics from rows; both backends use it, so their numbers agree.
+pub fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> HistoryStats {
+    let mut b = StatsBuilder::default();
+    for row in rows {
+        b.add(&row);
+    }
+    b.finish()
+}
+
+/// Statistics built up row by row — and kept, so that a store can add new executions to them
+/// instead of reading everything again.
 ///
 /// One pass accumulates counts, costs and durations per category/complexity (groups are few:
-/// a linear lookup that compares pointers first beats hashing 100 000 keys); percentiles then
-/// come from selection (`select_nth_unstable`, linear) rather than sorting.
-pub fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> HistoryStats {
-    let mut groups: Vec<(Option<&'a str>, Option<&'a str>, Acc)> = Vec::new();
-    let mut overall = Acc::default();
-    let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
-        (Some(a), Some(b)) => std::ptr::eq(a, b) || a == b,
-        (None, None) => true,
-        _ => false,
-    };
-    let mut last = usize::MAX;
-    for row in rows {
-        overall.add(&row);
-        let hit = groups
-            .get(last)
-            .is_some_and(|g| same(g.0, row.category) && same(g.1, row.complexity));
-        if !hit {
-            last = match groups
-                .iter()
-                .position(|g| same(g.0, row.category) && same(g.1, row.complexity))
-            {
+/// a linear lookup, remembering the last hit, beats hashing 100 000 keys); percentiles come
+/// from selection (`select_nth_unstable`, linear) rather than sorting.
+#[derive(Debug, Clone, Default)]
+pub struct StatsBuilder {
+    overall: Acc,
+    groups: Vec<(Option<String>, Option<String>, Acc)>,
+    last: usize,
+}
+
+impl StatsBuilder {
+    pub fn add(&mut self, row: &StatRow<'_>) {
+        self.overall.add(row);
+        let same = |g: &(Option<String>, Option<String>, Acc)| {
+            g.0.as_deref() == row.category && g.1.as_deref() == row.complexity
+        };
+        if !self.groups.get(self.last).is_some_and(same) {
+            self.last = match self.groups.iter().position(same) {
                 Some(i) => i,
                 None => {
-                    groups.push((row.category, row.complexity, Acc::default()));
-                    groups.len() - 1
+                    self.groups.push((
+                        row.category.map(str::to_string),
+                        row.complexity.map(str::to_string),
+                        Acc::default(),
+                    ));
+                    self.groups.len() - 1
                 }
             };
         }
-        groups[last].2.add(&row);
+        self.groups[self.last].2.add(row);
     }
-    HistoryStats {
-        overall: overall.finish(),
-        by_category: groups
-            .into_iter()
-            .map(|(cat, cx, acc)| {
-                (
-                    format!("{}/{}", cat.unwrap_or("-"), cx.unwrap_or("-")),
-                    acc.finish(),
-                )
-            })
-            .collect(),
+
+    /// The statistics of everything added so far (the builder stays usable).
+    pub fn finish(&self) -> HistoryStats {
+        HistoryStats {
+            overall: self.overall.stats(),
+            by_category: self
+                .groups
+                .iter()
+                .map(|(cat, cx, acc)| {
+                    (
+                        format!(
+                            "{}/{}",
+                            cat.as_deref().unwrap_or("-"),
+                            cx.as_deref().unwrap_or("-")
+                        ),
+                        acc.stats(),
+                    )
+                })
+                .collect(),
+        }
     }
 }
 
 /// Running aggregates of one group.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Acc {
     succeeded: u64,
     durations: Vec<u64>,
@@ -284,13 +303,14 @@ impl Acc {
         }
     }
 
-    fn finish(mut self) -> Stats {
+    fn stats(&self) -> Stats {
         let n = self.durations.len();
         if n == 0 {
             return Stats::default();
         }
-        let p50 = select_percentile(&mut self.durations, 0.5);
-        let p90 = select_percentile(&mut self.durations, 0.9);
+        let mut durations = self.durations.clone();
+        let p50 = select_percentile(&mut durations, 0.5);
+        let p90 = select_percentile(&mut durations, 0.9);
         let max = self.durations.iter().copied().max().unwrap_or(0);
         Stats {
             count: n as u64,

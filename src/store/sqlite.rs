@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
 use super::{
-    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StoreError, StoreHealth,
-    compute_stats,
+    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
+    StoreHealth,
 };
 use crate::exec::result::Status;
 
@@ -52,18 +52,45 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     path: PathBuf,
     conn: Arc<Mutex<Connection>>,
-    /// Bumped by every write of this process.
-    generation: Arc<std::sync::atomic::AtomicU64>,
-    /// Statistics of the last filter asked for, valid while nothing was written: by us
-    /// (`generation`) or by another process (`PRAGMA data_version` changes on their commits).
-    stats_cache: Arc<Mutex<Option<(StatsKey, HistoryStats)>>>,
+    /// The statistics of the last filter asked for, kept as a builder. Our own new records
+    /// are added to it as they are written (under the connection lock); a commit by another
+    /// process (`PRAGMA data_version` changes), a replaced record or a text search make the
+    /// next call read everything again.
+    stats_cache: Arc<Mutex<Option<StatsCache>>>,
 }
 
-#[derive(Clone, PartialEq)]
-struct StatsKey {
-    filter: (Option<Status>, Option<i64>, Option<i64>, Option<String>),
-    generation: u64,
+struct StatsCache {
+    /// The filter, with `limit`/`offset` zeroed (statistics ignore them).
+    filter: HistoryFilter,
     data_version: i64,
+    builder: StatsBuilder,
+}
+
+fn stats_filter(f: &HistoryFilter) -> HistoryFilter {
+    HistoryFilter {
+        limit: 0,
+        offset: 0,
+        ..f.clone()
+    }
+}
+
+/// Whether the `WHERE` clause of [`where_clause`] selects `r` (times in whole milliseconds,
+/// as stored). Text search is never applied incrementally.
+fn matches_sql(f: &HistoryFilter, r: &ExecutionRecord) -> bool {
+    let at = millis(r.finished_at());
+    f.status.is_none_or(|s| r.status() == s)
+        && f.since.is_none_or(|t| at >= millis(t))
+        && f.until.is_none_or(|t| at <= millis(t))
+}
+
+fn stat_row(r: &ExecutionRecord) -> StatRow<'_> {
+    StatRow {
+        status: r.status(),
+        duration_ms: r.result.duration_ms,
+        cost: r.result.total_cost_usd,
+        category: r.category.as_deref(),
+        complexity: r.complexity.as_deref(),
+    }
 }
 
 impl SqliteStore {
@@ -131,7 +158,6 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
-            generation: Arc::default(),
             stats_cache: Arc::default(),
         })
     }
@@ -265,9 +291,23 @@ impl HistoryStore for SqliteStore {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let cache = self.stats_cache.clone();
         self.with(move |c| {
-            // One transaction: all or nothing, one fsync.
-            let tx = c.unchecked_transaction()?;
+            // One transaction: all or nothing, one fsync. IMMEDIATE takes the write lock up
+            // front (waiting out other processes through the busy timeout): a transaction that
+            // reads first and upgrades later fails at once in WAL mode when another process
+            // committed in between.
+            let tx = rusqlite::Transaction::new_unchecked(
+                c,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            let mut replaced = false;
+            {
+                let mut exists = tx.prepare_cached("SELECT 1 FROM executions WHERE id = ?1")?;
+                for (r, _) in &rows {
+                    replaced |= exists.exists([r.execution_id.to_string()])?;
+                }
+            }
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT OR REPLACE INTO executions
@@ -289,12 +329,22 @@ impl HistoryStore for SqliteStore {
                     ])?;
                 }
             }
-            tx.commit()
+            tx.commit()?;
+            // Still under the connection lock: no other write or read can interleave.
+            let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_mut() {
+                Some(sc) if !replaced && sc.filter.search.is_none() => {
+                    for (r, _) in &rows {
+                        if matches_sql(&sc.filter, r) {
+                            sc.builder.add(&stat_row(r));
+                        }
+                    }
+                }
+                _ => *cached = None,
+            }
+            Ok(())
         })
-        .await?;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
+        .await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -331,25 +381,15 @@ impl HistoryStore for SqliteStore {
 
     async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
         let (cond, params) = where_clause(filter);
-        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
-        let filter_key = (
-            filter.status,
-            filter.since.map(millis),
-            filter.until.map(millis),
-            filter.search.clone(),
-        );
+        let wanted = stats_filter(filter);
         let cache = self.stats_cache.clone();
         self.with(move |c| {
             let data_version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-            let cache_key = StatsKey {
-                filter: filter_key,
-                generation,
-                data_version,
-            };
-            if let Some((k, stats)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-                && *k == cache_key
+            if let Some(sc) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+                && sc.filter == wanted
+                && sc.data_version == data_version
             {
-                return Ok(stats.clone());
+                return Ok(sc.builder.finish());
             }
             let sql = format!(
                 "SELECT status, duration_ms, cost, category, complexity FROM executions {cond}"
@@ -394,17 +434,23 @@ impl HistoryStore for SqliteStore {
                 };
                 raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, class));
             }
-            let stats = compute_stats(raw.iter().map(|(s, d, c, class)| {
+            let mut builder = StatsBuilder::default();
+            for (s, d, c, class) in &raw {
                 let (cat, cx) = &classes[*class as usize];
-                StatRow {
+                builder.add(&StatRow {
                     status: *s,
                     duration_ms: *d,
                     cost: *c,
                     category: cat.as_deref(),
                     complexity: cx.as_deref(),
-                }
-            }));
-            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((cache_key, stats.clone()));
+                });
+            }
+            let stats = builder.finish();
+            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(StatsCache {
+                filter: wanted,
+                data_version,
+                builder,
+            });
             Ok(stats)
         })
         .await
