@@ -72,7 +72,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::{
@@ -1140,40 +1140,7 @@ impl Outbox {
             path: path.to_path_buf(),
             message: format!("Redis outbox: {message}"),
         };
-        if !path.exists() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-            }
-            use std::os::unix::fs::OpenOptionsExt;
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-            {
-                Ok(_) => {}
-                // Another process created it in between.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(err(e.to_string())),
-            }
-        } else if !path.is_file() {
-            return Err(err("not a regular file".into()));
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(|e| err(e.to_string()))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| err(format!("{e} (the file is left untouched)")))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(err(format!("cannot switch to WAL mode (got {mode})")));
-        }
-        conn.execute_batch("PRAGMA synchronous = FULL;")
-            .map_err(|e| err(e.to_string()))?;
+        let conn = super::sqlite::open_connection(path)?;
         conn.execute_batch(OUTBOX_SCHEMA)
             .map_err(|e| err(e.to_string()))?;
         Ok(Outbox {

@@ -96,65 +96,11 @@ fn stat_row(r: &ExecutionRecord) -> StatRow<'_> {
 impl SqliteStore {
     /// Opens (or creates, owner-only) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let err = |message: String| StoreError::Open {
+        let conn = open_connection(path)?;
+        migrate(&conn).map_err(|message| StoreError::Open {
             path: path.to_path_buf(),
             message,
-        };
-        if path.exists() {
-            let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-            if !meta.is_file() {
-                return Err(err("not a regular file".into()));
-            }
-            // Unreadable (permissions) is reported as such, not as "not a database".
-            std::fs::File::open(path).map_err(|e| err(format!("cannot read it: {e}")))?;
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-            }
-            use std::os::unix::fs::OpenOptionsExt;
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-            {
-                Ok(_) => {}
-                // Another process (a second server) created it a moment ago: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(err(e.to_string())),
-            }
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| err(e.to_string()))?;
-        // The first statement that reads the file tells a corrupt or foreign file apart.
-        // Switching a new file to WAL needs an exclusive lock, and SQLite does not always run
-        // the busy handler for it: two servers starting together would fail. Retry, bounded.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let mode: String = loop {
-            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
-                Ok(mode) => break mode,
-                Err(rusqlite::Error::SqliteFailure(f, _))
-                    if matches!(
-                        f.code,
-                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                    ) && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(5 + fastrand::u64(0..20)));
-                }
-                Err(e) => return Err(err(format!("{e} (the file is left untouched)"))),
-            }
-        };
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(err(format!("cannot switch to WAL mode (got {mode})")));
-        }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(|e| err(e.to_string()))?;
-        migrate(&conn).map_err(err)?;
+        })?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
@@ -183,6 +129,72 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
+}
+
+/// Opens (or creates, owner-only) a SQLite file for durable shared use: a corrupt or foreign
+/// file is an error naming the path and is never overwritten; busy timeout; WAL (retried: a
+/// new file's switch to WAL can race another process); `synchronous = FULL`. Both the history
+/// and the Redis outbox open their files through here.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let err = |message: String| StoreError::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+    if path.exists() {
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(err("not a regular file".into()));
+        }
+        // Unreadable (permissions) is reported as such, not as "not a database".
+        std::fs::File::open(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+    } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            // Another process (a second server) created it a moment ago: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| err(e.to_string()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| err(e.to_string()))?;
+    // The first statement that reads the file tells a corrupt or foreign file apart.
+    // Switching a new file to WAL needs an exclusive lock, and SQLite does not always run
+    // the busy handler for it: two servers starting together would fail. Retry, bounded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mode: String = loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Ok(mode) => break mode,
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5 + fastrand::u64(0..20)));
+            }
+            Err(e) => return Err(err(format!("{e} (the file is left untouched)"))),
+        }
+    };
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(err(format!("cannot switch to WAL mode (got {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| err(e.to_string()))?;
+    Ok(conn)
 }
 
 fn migrate(conn: &Connection) -> Result<(), String> {
