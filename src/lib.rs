@@ -12,7 +12,10 @@
 //! MCP tool call (mcp/) / CLI (cli/) / library
 //!         │  TaskRequest ── validated against the Policy (config) ──► TaskSpec (exec::spec)
 //!         ▼
-//!    Executor (exec/) ── FIFO queue (exec::queue) ── retries (exec::retry)
+//!    Planner (plan/) ── classifies, predicts the timeout from the history
+//!         │
+//!         ▼
+//!    Executor (exec/) ── FIFO queue (exec::queue) ── retries (exec::retry) ── registry
 //!         │
 //!         ▼
 //!    claude process (exec::process: own process group, argv from claude::argv, prompt on stdin)
@@ -21,14 +24,22 @@
 //!    framing (claude::framing) ─► events (claude::events) ─► collector (claude::collect)
 //!         │                                   └─► progress sink (exec::progress)
 //!         ▼
-//!    outcome (claude::outcome) ─► ExecutionResult (exec::result) back to the caller
+//!    outcome (claude::outcome) ─► ExecutionResult (exec::result)
+//!         │
+//!         ▼
+//!    history (store/) ─► back to the caller
 //! ```
 //!
 //! - [`config`]: configuration (flags > env > file > defaults) and the [`config::Policy`]
 //!   that bounds every task.
 //! - [`claude`]: everything that knows about the Claude Code CLI: how to call it, how to read
 //!   its stream-json, how to classify how a run ended. Pure code, no processes.
-//! - [`exec`]: the [`Executor`]: queueing, spawning, deadlines, killing, retries, results.
+//! - [`exec`]: the [`Executor`]: queueing, spawning, deadlines, killing, retries, results,
+//!   and the live registry behind monitoring and cancellation.
+//! - [`plan`]: the one estimator — classification, durations and timeouts learned from the
+//!   history, task-list validation, strategy waves, task-list files.
+//! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
+//!   local outbox) when configured.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
 //! - [`cli`]: the terminal commands (`run`, `doctor`, …); another thin adapter.
 //!
