@@ -153,6 +153,15 @@ impl Executor {
         self.inner.queue.counts()
     }
 
+    /// The planner over this executor's history and configuration: the one estimator the
+    /// executor, the MCP planning tools and `plan FILE` all use.
+    pub fn planner(&self) -> crate::plan::Planner<'_> {
+        crate::plan::Planner::new(
+            Some(&*self.inner.store),
+            crate::plan::PlanConfig::from_config(&self.inner.config),
+        )
+    }
+
     /// The history store every execution is recorded in.
     pub fn store(&self) -> &Arc<dyn HistoryStore> {
         &self.inner.store
@@ -173,9 +182,11 @@ impl Executor {
         spec.category = Some(classification.category.as_str().to_string());
         spec.complexity = Some(classification.complexity.as_str().to_string());
         if !explicit && config.learned_timeouts {
-            let plan = crate::plan::PlanConfig::from_config(config);
-            let predictor = crate::plan::Predictor::new(Some(&*self.inner.store), plan.predictor);
-            let p = predictor.predict_for(&classification).await;
+            let p = self
+                .planner()
+                .predictor()
+                .predict_for(&classification)
+                .await;
             let secs = p
                 .suggested_timeout_secs
                 .clamp(1, config.max_timeout.as_secs());

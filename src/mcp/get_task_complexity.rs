@@ -6,7 +6,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{PlanConfig, Planner, TaskComplexity, TaskComplexityRequest};
+use crate::plan::{TaskComplexity, TaskComplexityRequest};
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
@@ -24,11 +24,7 @@ impl CcExecutorServer {
         &self,
         Parameters(req): Parameters<TaskComplexityRequest>,
     ) -> Result<CallToolResult, ErrorData> {
-        let store = self.executor.store();
-        let planner = Planner::new(
-            Some(&**store),
-            PlanConfig::from_config(self.executor.config()),
-        );
+        let planner = self.executor.planner();
         let answer = planner.task_complexity(&req.task).await;
         let text = format!(
             "{} / {} (score {}): predicted {}s, suggested timeout {}s (based on {:?}, confidence {:.2}); method {:?}",

@@ -6,7 +6,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{ExecutionStrategy, PlanConfig, Planner, TaskListRequest};
+use crate::plan::{ExecutionStrategy, TaskListRequest};
 
 #[tool_router(router = suggest_execution_strategy_router, vis = "pub(crate)")]
 impl CcExecutorServer {
@@ -24,11 +24,7 @@ impl CcExecutorServer {
         &self,
         Parameters(req): Parameters<TaskListRequest>,
     ) -> Result<CallToolResult, ErrorData> {
-        let store = self.executor.store();
-        let planner = Planner::new(
-            Some(&**store),
-            PlanConfig::from_config(self.executor.config()),
-        );
+        let planner = self.executor.planner();
         let strategy = planner.strategy(&req.tasks).await;
         let text = strategy.markdown.clone();
         let mut result =

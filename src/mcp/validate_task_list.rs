@@ -5,7 +5,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{PlanConfig, Planner, TaskListRequest, ValidationReport};
+use crate::plan::{TaskListRequest, ValidationReport};
 
 #[tool_router(router = validate_task_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
@@ -24,11 +24,7 @@ impl CcExecutorServer {
         &self,
         Parameters(req): Parameters<TaskListRequest>,
     ) -> Result<CallToolResult, ErrorData> {
-        let store = self.executor.store();
-        let planner = Planner::new(
-            Some(&**store),
-            PlanConfig::from_config(self.executor.config()),
-        );
+        let planner = self.executor.planner();
         let report = planner.validate(&req.tasks).await;
         let text = format!(
             "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {:?}",
