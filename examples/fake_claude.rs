@@ -37,9 +37,10 @@
 //!   `permission_denied [path=]`, `structured [answer=42]` (needs `--json-schema`).
 //! - exit 1: `max_turns`, `budget`, `api_error [status=400 retries=0]`,
 //!   `rate_limited|overloaded|auth_failed [retries=2 sleep_ms=0]`, `not_logged_in`,
-//!   `usage_limit [resets=now+3600]`, `rate_limit_event [resets=now+3600 text=…]`,
-//!   `flaky [fail=1 status=429 key=flaky]` (needs `FAKE_CLAUDE_STATE_DIR`; exit 0 once
-//!   the first `fail` invocations have failed).
+//!   `usage_limit [resets=now+3600 | resets_in=SECS]`, `rate_limit_event [resets=now+3600 text=…]`,
+//!   `flaky [fail=1 status=429 key=flaky fail_with=usage_limit resets_in=SECS]` (needs
+//!   `FAKE_CLAUDE_STATE_DIR`; exit 0 once the first `fail` invocations have failed).
+//! - Any scenario with a result line: `cost=USD` sets its `total_cost_usd`.
 //! - Unknown scenario: message on stderr, exit 2, no stdout.
 
 use std::collections::BTreeMap;
@@ -491,6 +492,14 @@ impl Ctx {
         self.opt(k).and_then(|v| v.parse().ok()).unwrap_or(default)
     }
 
+    /// `resets=EPOCH_SECS`, or `resets_in=SECS` from now; default in an hour.
+    fn resets_at(&self) -> u64 {
+        match self.opt("resets_in").and_then(|v| v.parse::<u64>().ok()) {
+            Some(d) => now_secs() + d,
+            None => self.opt_u64("resets", now_secs() + 3600),
+        }
+    }
+
     fn opt_f64(&self, k: &str, default: f64) -> f64 {
         self.opt(k).and_then(|v| v.parse().ok()).unwrap_or(default)
     }
@@ -756,7 +765,7 @@ impl Ctx {
         fields.extend([
             ("stop_reason", r.stop_reason),
             ("session_id", json!(self.session_id)),
-            ("total_cost_usd", json!(cost)),
+            ("total_cost_usd", json!(self.opt_f64("cost", cost))),
             ("usage", usage),
             ("modelUsage", model_usage),
             ("permission_denials", json!(r.permission_denials)),
@@ -1016,7 +1025,7 @@ impl Ctx {
                 None,
             ),
             "usage_limit" => {
-                let resets = self.opt_u64("resets", now_secs() + 3600);
+                let resets = self.resets_at();
                 let text = format!("Claude AI usage limit reached|{resets}");
                 self.text_failure(&text, "rate_limit", None)
             }
@@ -1475,7 +1484,13 @@ impl Ctx {
             n + 1
         ));
         if n < fail {
-            self.api_failure(status, 0)
+            match self.opt("fail_with") {
+                Some("usage_limit") => {
+                    let text = format!("Claude AI usage limit reached|{}", self.resets_at());
+                    self.text_failure(&text, "rate_limit", None)
+                }
+                _ => self.api_failure(status, 0),
+            }
         } else {
             let t = self
                 .opt("text")

@@ -61,6 +61,7 @@ pub mod config;
 pub mod exec;
 pub mod mcp;
 pub mod plan;
+pub mod runs;
 pub mod store;
 
 pub use config::{Config, Overrides, Policy};

@@ -5,6 +5,8 @@
 //! - [`init`]: `cc-executor init` — how to register the server with Claude Code.
 //! - [`history`]: `cc-executor history list|show|stats|export`.
 //! - [`plan`]: `cc-executor plan FILE` — validate a task list and suggest a strategy.
+//! - [`run_list`]: `cc-executor run-list FILE|--resume RUN_ID` — a task list as a durable run.
+//! - [`runs`]: `cc-executor runs list|show` — runs in the store.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -15,6 +17,8 @@ pub mod history;
 pub mod init;
 pub mod plan;
 pub mod run;
+pub mod run_list;
+pub mod runs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +53,10 @@ pub enum Command {
     Mcp,
     /// Run one task in a fresh Claude Code process.
     Run(Box<run::RunArgs>),
+    /// Run a task list (JSON, YAML, markdown) as one durable, resumable run.
+    RunList(Box<run_list::RunListArgs>),
+    /// Task-list runs: list, show.
+    Runs(runs::RunsArgs),
     /// Check the installation: claude binary and version, data dir, policy.
     Doctor(doctor::DoctorArgs),
     /// Print how to register this server with Claude Code.
@@ -217,6 +225,8 @@ async fn dispatch(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Mcp => serve(config).await,
         Command::Run(args) => run::run(config, *args).await,
+        Command::RunList(args) => run_list::run_list(config, *args).await,
+        Command::Runs(args) => runs::runs(config, args).await,
         Command::Doctor(args) => Ok(doctor::doctor(config, args).await),
         Command::Init(args) => Ok(init::init(args)),
         Command::History(args) => history::history(config, args).await,

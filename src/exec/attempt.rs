@@ -72,6 +72,7 @@ enum Item {
 /// Runs `spec` once. `cancel` stops it (cancellation or shutdown).
 pub async fn run(
     config: &Config,
+    execution_id: uuid::Uuid,
     spec: &TaskSpec,
     raw_path: PathBuf,
     attempt: u32,
@@ -96,6 +97,7 @@ pub async fn run(
         cmd.env_remove("ANTHROPIC_API_KEY");
     }
     cmd.envs(&config.child_env);
+    cmd.env(super::process::EXECUTION_ENV, execution_id.to_string());
     let mut child = cmd.spawn().map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             LaunchError::NotFound(config.claude_bin.clone())

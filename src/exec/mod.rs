@@ -383,6 +383,20 @@ impl Executor {
         self.status(id)
     }
 
+    /// Runs `work` as part of this executor: [`Executor::shutdown`] waits for it. Task-list
+    /// drivers use it, so a shutdown lets them record where their run stopped.
+    pub fn spawn_tracked<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.tracker.spawn(work);
+    }
+
+    /// Cancelled when the executor shuts down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
     /// Stops every execution (queued ones never start; running ones are terminated) and
     /// waits until all their processes are gone.
     pub async fn shutdown(&self) {
@@ -436,7 +450,7 @@ impl Executor {
                 .data_dir
                 .join("raw")
                 .join(format!("{id}.{number}.jsonl"));
-            let out = match attempt::run(config, &spec, raw, number, sink, &cancel).await {
+            let out = match attempt::run(config, id, &spec, raw, number, sink, &cancel).await {
                 Ok(out) => out,
                 Err(e) => {
                     let status = match e {

@@ -171,3 +171,51 @@ impl Drop for GroupGuard {
         }
     }
 }
+
+/// The variable every `claude` process (and so every process it starts) gets: which execution
+/// it belongs to. It outlives us: after a crash, [`kill_leftovers`] finds the processes of an
+/// interrupted execution by it, pid reuse notwithstanding.
+pub const EXECUTION_ENV: &str = "CC_EXECUTOR_EXECUTION_ID";
+
+/// Kills (SIGKILL, whole process groups) whatever is still running of execution `id` — the
+/// `claude` of a run whose driver crashed, and everything it started. Returns how many
+/// processes were found. Processes of other users are out of reach and skipped.
+#[cfg(target_os = "linux")]
+pub fn kill_leftovers(id: &uuid::Uuid) -> usize {
+    let needle = format!("{EXECUTION_ENV}={id}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut groups = std::collections::BTreeSet::new();
+    let mut found = 0;
+    for pid in dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    {
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if !env.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
+            continue;
+        }
+        found += 1;
+        match nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
+            Ok(pg) if pg.as_raw() > 1 && pg != nix::unistd::getpgrp() => {
+                groups.insert(pg.as_raw());
+            }
+            _ => {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+    for pg in groups {
+        let _ = killpg(Pid::from_raw(pg), Signal::SIGKILL);
+    }
+    found
+}
+
+/// Without `/proc` leftovers cannot be found.
+#[cfg(not(target_os = "linux"))]
+pub fn kill_leftovers(_id: &uuid::Uuid) -> usize {
+    0
+}

@@ -12,12 +12,17 @@ use super::CcExecutorServer;
 use super::ids::parse_execution_id;
 use crate::exec::registry::{ExecutionStatus, Phase};
 use crate::exec::result::Status;
+use crate::runs::RunStatus;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
-    /// The execution to cancel.
-    pub execution_id: String,
+    /// The execution — or task-list run (`run_id` from `cc_execute_list`) — to cancel.
+    #[serde(default)]
+    pub execution_id: Option<String>,
+    /// The same as `execution_id`, for a run.
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -25,8 +30,11 @@ pub struct CancelOutput {
     /// `cancelled` when this call stopped it; `already_finished` when there was nothing to stop.
     pub outcome: String,
     pub message: String,
-    /// Its final state (with the result).
-    pub execution: ExecutionStatus,
+    /// The execution's final state (with the result).
+    pub execution: Option<ExecutionStatus>,
+    /// For a run: its state after the cancel (resumable with `cc_execute_list`
+    /// `resume_run_id`).
+    pub run: Option<RunStatus>,
 }
 
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
@@ -43,13 +51,29 @@ impl CcExecutorServer {
         &self,
         Parameters(input): Parameters<CancelInput>,
     ) -> Result<CallToolResult, ErrorData> {
-        let id = match parse_execution_id("execution_id", &input.execution_id) {
+        let parsed = match (&input.execution_id, &input.run_id) {
+            (Some(t), None) => parse_execution_id("execution_id", t),
+            (None, Some(t)) => parse_execution_id("run_id", t),
+            _ => Err("give exactly one of `execution_id` and `run_id`".to_string()),
+        };
+        let id = match parsed {
             Ok(id) => id,
             Err(m) => return Ok(CallToolResult::error(vec![ContentBlock::text(m)])),
         };
+        if input.run_id.is_some() || self.executor.status(id).is_none() {
+            match self.runs.status(id).await {
+                Ok(Some(before)) => return Ok(self.cancel_run(id, before).await),
+                Ok(None) => {}
+                Err(e) => {
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(
+                        e.to_string(),
+                    )]));
+                }
+            }
+        }
         let Some(before) = self.executor.lookup(id).await else {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "unknown execution id {id}: it never ran on this server, or it finished long ago"
+                "unknown execution or run id {id}: it never ran on this server, or it finished long ago"
             ))]));
         };
         let was_finished = before.phase == Phase::Finished;
@@ -74,10 +98,45 @@ impl CcExecutorServer {
         let out = CancelOutput {
             outcome: outcome.into(),
             message: message.clone(),
-            execution: after,
+            execution: Some(after),
+            run: None,
         };
         let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
         result.content.insert(0, ContentBlock::text(message));
         Ok(result)
     }
+}
+
+impl CcExecutorServer {
+    async fn cancel_run(&self, id: uuid::Uuid, before: RunStatus) -> CallToolResult {
+        if before.run.state.is_final() {
+            let message = format!(
+                "run {id} had already finished ({}); nothing to cancel",
+                before.run.state
+            );
+            return cancel_output("already_finished", message, before);
+        }
+        match self.runs.cancel(id).await {
+            Ok(after) => {
+                let message = format!(
+                    "run {id} was stopped: {} ({} of {} task(s) done); resume it with cc_execute_list resume_run_id",
+                    after.run.state, after.done, after.total
+                );
+                cancel_output("cancelled", message, after)
+            }
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+        }
+    }
+}
+
+fn cancel_output(outcome: &str, message: String, run: RunStatus) -> CallToolResult {
+    let out = CancelOutput {
+        outcome: outcome.into(),
+        message: message.clone(),
+        execution: run.current_execution.clone(),
+        run: Some(run),
+    };
+    let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
+    result.content.insert(0, ContentBlock::text(message));
+    result
 }

@@ -5,7 +5,8 @@
 //! but failed returns `isError` with a clear message, protocol misuse is a JSON-RPC error.
 //!
 //! - [`cc_execute`]: run one task in a fresh `claude -p` (blocking, or `wait: false`).
-//! - [`monitor_execution`]: live status and long-poll.
+//! - [`cc_execute_list`]: run a task list as one durable run (or resume one).
+//! - [`monitor_execution`]: live status and long-poll (executions and runs).
 //! - [`cancel_execution`]: stop a queued or running execution.
 //! - [`check_websocket_status`]: health of the execution service.
 //! - [`get_execution_history`]: the history with filters and statistics.
@@ -16,6 +17,7 @@
 
 pub mod cancel_execution;
 pub mod cc_execute;
+pub mod cc_execute_list;
 pub mod check_websocket_status;
 pub mod get_execution_history;
 pub mod get_task_complexity;
@@ -39,6 +41,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::exec::Executor;
+use crate::runs::RunService;
 
 /// Server name reported to clients.
 pub const SERVER_NAME: &str = "cc-executor";
@@ -47,14 +50,17 @@ pub const SERVER_NAME: &str = "cc-executor";
 #[derive(Clone)]
 pub struct CcExecutorServer {
     executor: Executor,
+    runs: RunService,
     tool_router: ToolRouter<Self>,
 }
 
 impl CcExecutorServer {
     pub fn new(executor: Executor) -> Self {
         CcExecutorServer {
+            runs: RunService::new(executor.clone()),
             executor,
             tool_router: Self::cc_execute_router()
+                + Self::cc_execute_list_router()
                 + Self::monitor_execution_router()
                 + Self::cancel_execution_router()
                 + Self::check_websocket_status_router()

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::CcExecutorServer;
 use super::ids::parse_execution_id;
 use crate::exec::registry::{ExecutionStatus, Phase};
+use crate::runs::RunStatus;
 
 /// Longest long-poll.
 pub const MAX_WAIT_SECS: f64 = 50.0;
@@ -25,10 +26,14 @@ const RECENT_FINISHED: usize = 10;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorInput {
-    /// The execution to watch. Without it: every queued and running execution plus the most
-    /// recent finished ones.
+    /// The execution — or task-list run (a `run_id` from `cc_execute_list`) — to watch.
+    /// Without it: every queued and running execution, the most recent finished ones, and the
+    /// runs in progress.
     #[serde(default)]
     pub execution_id: Option<String>,
+    /// The same as `execution_id`, for a run.
+    #[serde(default)]
+    pub run_id: Option<String>,
     /// Long-poll: wait up to this many seconds (max 50) for a change before answering.
     #[serde(default)]
     pub wait_secs: Option<f64>,
@@ -40,8 +45,12 @@ pub struct MonitorInput {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MonitorOutput {
-    /// The requested execution, or all active and recent ones (oldest first).
+    /// The requested execution, or all active and recent ones (oldest first). For a run: the
+    /// execution of its current task, if one is running.
     pub executions: Vec<ExecutionStatus>,
+    /// The requested run (state, per-task states, current task, done/total, cost so far), or
+    /// every run in progress in this server.
+    pub runs: Vec<RunStatus>,
     /// Executions running now.
     pub running: usize,
     /// Executions waiting in the queue.
@@ -99,30 +108,35 @@ impl CcExecutorServer {
         };
         let t0 = Instant::now();
         let exec = &self.executor;
-        let (executions, changed, version) = match &input.execution_id {
-            Some(text) => {
-                let id = parse_execution_id("execution_id", text)?;
-                let now = exec
-                    .lookup(id)
-                    .await
-                    .ok_or_else(|| format!("unknown execution id {id}: it never ran on this server, or it finished long ago"))?;
-                let seen = input.since_version.unwrap_or(now.version);
-                let status = if wait.is_zero() || now.phase == Phase::Finished || now.version > seen
-                {
-                    now
-                } else {
-                    exec.watch(id, seen, wait).await.unwrap_or(now)
-                };
-                let changed = status.version > seen;
-                let version = status.version;
-                (vec![status], changed, version)
+        let target = match (&input.execution_id, &input.run_id) {
+            (Some(_), Some(_)) => {
+                return Err("give `execution_id` or `run_id`, not both".into());
             }
+            (Some(text), None) => Some(parse_execution_id("execution_id", text)?),
+            (None, Some(text)) => Some(parse_execution_id("run_id", text)?),
+            (None, None) => None,
+        };
+        let mut runs = Vec::new();
+        let (executions, changed, version) = match target {
+            Some(id) if input.run_id.is_some() || exec.status(id).is_none() => {
+                match self.monitor_run(id, wait, input.since_version).await? {
+                    Some((run, changed)) => {
+                        let version = run.version;
+                        let current: Vec<ExecutionStatus> =
+                            run.current_execution.iter().cloned().collect();
+                        runs.push(run);
+                        (current, changed, version)
+                    }
+                    None => self.monitor_one(id, wait, input.since_version).await?,
+                }
+            }
+            Some(id) => self.monitor_one(id, wait, input.since_version).await?,
             None => {
-                let seen = input.since_version.unwrap_or_else(|| exec.any_version());
+                let seen = input.since_version.unwrap_or_else(|| self.any_version());
                 let version = if wait.is_zero() {
-                    exec.any_version()
+                    self.any_version()
                 } else {
-                    exec.watch_any(seen, wait).await
+                    self.watch_any(seen, wait).await
                 };
                 let mut all = exec.list();
                 let finished: Vec<usize> = all
@@ -144,12 +158,14 @@ impl CcExecutorServer {
                 for s in &mut all {
                     s.result = None;
                 }
+                runs = self.runs.active();
                 (all, version > seen, version)
             }
         };
         let (running, queued) = exec.queue_counts();
         Ok(MonitorOutput {
             executions,
+            runs,
             running,
             queued,
             waited_ms: t0.elapsed().as_millis() as u64,
@@ -157,6 +173,75 @@ impl CcExecutorServer {
             version,
             notes,
         })
+    }
+
+    /// Executions and runs of this server change independently; the list view's version is
+    /// the sum of both counters (each only grows).
+    fn any_version(&self) -> u64 {
+        self.executor.any_version() + self.runs.any_version()
+    }
+
+    async fn watch_any(&self, seen: u64, max: Duration) -> u64 {
+        let deadline = tokio::time::Instant::now() + max;
+        loop {
+            let (e, r) = (self.executor.any_version(), self.runs.any_version());
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if e + r > seen || left.is_zero() {
+                return e + r;
+            }
+            tokio::select! {
+                _ = self.executor.watch_any(e, left) => {}
+                _ = self.runs.watch_any(r, left) => {}
+            }
+        }
+    }
+
+    /// A run's status, after a long-poll for its next change. `None`: no such run.
+    async fn monitor_run(
+        &self,
+        id: uuid::Uuid,
+        wait: Duration,
+        since: Option<u64>,
+    ) -> Result<Option<(RunStatus, bool)>, String> {
+        let now = self.runs.status(id).await.map_err(|e| e.to_string())?;
+        let Some(now) = now else {
+            return Ok(None);
+        };
+        let seen = since.unwrap_or(now.version);
+        let status = if wait.is_zero() || !now.live || now.version > seen {
+            now
+        } else {
+            self.runs
+                .watch(id, seen, wait)
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or(now)
+        };
+        let changed = status.version > seen;
+        Ok(Some((status, changed)))
+    }
+
+    async fn monitor_one(
+        &self,
+        id: uuid::Uuid,
+        wait: Duration,
+        since: Option<u64>,
+    ) -> Result<(Vec<ExecutionStatus>, bool, u64), String> {
+        let exec = &self.executor;
+        let now = exec.lookup(id).await.ok_or_else(|| {
+            format!(
+                "unknown execution or run id {id}: it never ran on this server, or it finished long ago"
+            )
+        })?;
+        let seen = since.unwrap_or(now.version);
+        let status = if wait.is_zero() || now.phase == Phase::Finished || now.version > seen {
+            now
+        } else {
+            exec.watch(id, seen, wait).await.unwrap_or(now)
+        };
+        let changed = status.version > seen;
+        let version = status.version;
+        Ok((vec![status], changed, version))
     }
 }
 
@@ -186,6 +271,29 @@ fn structured(out: &MonitorOutput) -> CallToolResult {
             )
         })
         .collect();
+    let mut lines = lines;
+    for r in &out.runs {
+        let run = &r.run;
+        lines.insert(
+            0,
+            format!(
+                "run {} {}: {}/{} done, ${:.4}{}{}",
+                run.run_id,
+                run.state,
+                r.done,
+                r.total,
+                run.cost_usd,
+                run.current_task
+                    .as_ref()
+                    .map(|t| format!(", current task `{t}`"))
+                    .unwrap_or_default(),
+                run.reason
+                    .as_ref()
+                    .map(|t| format!(" — {t}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
     let text = if lines.is_empty() {
         "no executions".to_string()
     } else {

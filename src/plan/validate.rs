@@ -146,6 +146,8 @@ pub enum ErrorKind {
     ForwardDependency,
     /// Dependencies form a cycle (a task depending on itself included).
     Cycle,
+    /// A `{{tasks.<id>.…}}` reference in a task text is malformed (task-list runs).
+    InvalidReference,
 }
 
 /// One error, with where it is.

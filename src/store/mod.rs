@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::exec::result::{ExecutionResult, Status};
+use crate::runs::Run;
 
 /// Errors of a store. Each names what failed so a person can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -388,6 +389,13 @@ pub trait HistoryStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<u64>, StoreError>;
     async fn health(&self) -> StoreHealth;
+
+    /// Saves a task-list run (durable when it returns). A snapshot never replaces a newer
+    /// revision of the same run, so a late or replayed write cannot roll a run back.
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError>;
+    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError>;
+    /// The most recently updated runs first.
+    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError>;
 }
 
 /// A store opened after start-up: the MCP server answers `initialize` first and opens the
@@ -447,6 +455,15 @@ impl HistoryStore for DeferredStore {
             .await?
             .recent_durations(category, complexity, limit)
             .await
+    }
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        self.ready().await?.save_run(run).await
+    }
+    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError> {
+        self.ready().await?.get_run(id).await
+    }
+    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
+        self.ready().await?.list_runs(limit).await
     }
     async fn health(&self) -> StoreHealth {
         match self.ready().await {

@@ -17,6 +17,8 @@
 //! | `{p}:written` | ZSET | member `{id}`, score = time of its last write: the retention clock |
 //! | `{p}:dur:{category}:{complexity}` | ZSET | member `{id}`, score `finished_at`: the 200 newest of a class (`recent_durations`) |
 //! | `{p}:counters` | HASH | `count`, `status:{status}`, `duration_ms`, `cost_known`, `cost_usd`: running totals |
+//! | `{p}:run:{run_id}` | HASH | `rev` (revision) and `json` (the whole task-list [`Run`]) (`EX` = retention + 1 h) |
+//! | `{p}:runs` | ZSET | member `{run_id}`, score = time of its last update: runs newest first |
 //!
 //! In a summary an unknown cost is an empty field, an unknown category/complexity is empty and
 //! a known one is `+` followed by the text, in which (as in `dur` key names) `%`, `|`, `:` and
@@ -37,6 +39,11 @@
 //! whole. Nothing enumerates the keyspace (every key is reachable from `{p}:idx` or
 //! `{p}:buckets`): no `KEYS`, and no `SCAN` needed. Standalone Redis ≥ 6 (or a primary behind
 //! Sentinel), not Redis Cluster: the scripts touch keys they derive from summaries.
+//!
+//! Task-list runs are saved by a second script that writes `{p}:run:{id}` only when the
+//! revision it brings is newer than the stored one (a replayed or late snapshot never rolls a
+//! run back), `ZADD`s `{p}:runs`, drops runs older than the retention from it and refreshes
+//! both keys' `EXPIRE`.
 //!
 //! # Reads
 //!
@@ -60,7 +67,10 @@
 //! confirmed their script; every write that reaches Redis replays the outbox first, so order is
 //! kept. An entry that cannot be parsed is moved to `outbox_rejected` (kept, logged) rather than
 //! blocking the rest. While degraded, `get` still finds records waiting in the outbox; other
-//! reads fail with an error that says Redis is unreachable and how many records wait. Every
+//! reads fail with an error that says Redis is unreachable and how many records wait. Run
+//! snapshots wait in a second table, `outbox_runs(run_id PRIMARY KEY, revision, queued_at,
+//! run)`, which keeps only the newest revision of each run; they are replayed after the
+//! execution records, and `get_run` reads them first. Every
 //! connection attempt and command is bounded (1 s connect, 2 s response, 3 s overall).
 
 use std::borrow::Cow;
@@ -74,6 +84,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script};
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
+
+use crate::runs::Run;
 
 use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StoreError, StoreHealth,
@@ -254,6 +266,19 @@ end
 return out
 "#;
 
+/// Saves a run unless a newer revision is stored. KEYS: run, runs. ARGV: id, revision, json,
+/// updated_ms, key_ttl_secs, oldest_kept_ms.
+const LUA_SAVE_RUN: &str = r#"
+local cur = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if cur >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'json', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+"#;
+
 /// The Redis store. See the [module documentation](self) for the key schema and the outbox.
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -270,6 +295,7 @@ struct Scripts {
     write: Script,
     trim: Script,
     durations: Script,
+    save_run: Script,
 }
 
 #[derive(Default)]
@@ -341,6 +367,7 @@ impl RedisStore {
                 write: Script::new(&format!("{LUA_PRELUDE}{LUA_WRITE}")),
                 trim: Script::new(&format!("{LUA_PRELUDE}{LUA_TRIM}")),
                 durations: Script::new(LUA_DURATIONS),
+                save_run: Script::new(LUA_SAVE_RUN),
             },
             outbox,
             write_lock: tokio::sync::Mutex::new(()),
@@ -501,6 +528,51 @@ impl Inner {
         self.call(inv.invoke_async(&mut con)).await
     }
 
+    fn run_key(&self, id: &str) -> String {
+        self.key(&format!("run:{id}"))
+    }
+
+    /// Writes one run snapshot with the save script. `Ok(false)`: a newer revision is stored.
+    async fn write_run(
+        &self,
+        id: &str,
+        revision: u64,
+        updated_ms: i64,
+        json: &str,
+    ) -> Result<bool, StoreError> {
+        let mut inv = self.scripts.save_run.prepare_invoke();
+        inv.key(self.run_key(id))
+            .key(self.key("runs"))
+            .arg(id)
+            .arg(revision)
+            .arg(json)
+            .arg(updated_ms)
+            .arg(self.key_ttl_secs)
+            .arg(now_ms().saturating_sub(self.retention_ms));
+        let mut con = self.conn.clone();
+        let written: i64 = self.call(inv.invoke_async(&mut con)).await?;
+        Ok(written == 1)
+    }
+
+    /// Replays waiting run snapshots; the caller holds `write_lock`.
+    async fn replay_runs(&self) -> Result<(), StoreError> {
+        for (id, revision, json) in self.outbox.runs().await? {
+            match serde_json::from_str::<Run>(&json) {
+                Ok(run) => {
+                    self.write_run(&id, revision, run.updated_at.timestamp_millis(), &json)
+                        .await?;
+                }
+                Err(e) => tracing::error!(
+                    run = %id,
+                    error = %e,
+                    "unreadable run snapshot in the outbox dropped"
+                ),
+            }
+            self.outbox.delete_run(id, revision).await?;
+        }
+        Ok(())
+    }
+
     /// Replays waiting outbox entries in order, up to `budget`; the caller holds `write_lock`.
     /// `Ok(true)`: the outbox is empty.
     async fn replay_locked(&self, budget: usize) -> Result<bool, StoreError> {
@@ -514,6 +586,7 @@ impl Inner {
                 .batch(REPLAY_BATCH.min(budget - replayed))
                 .await?;
             if batch.is_empty() {
+                self.replay_runs().await?;
                 self.dirty.store(false, Ordering::SeqCst);
                 return Ok(true);
             }
@@ -822,6 +895,13 @@ fn score_bounds(f: &HistoryFilter) -> (String, String) {
     )
 }
 
+fn decode_run(id: &str, json: &str) -> Result<Run, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        id: format!("run {id}"),
+        message: e.to_string(),
+    })
+}
+
 fn decode(id: &str, json: &str) -> Result<ExecutionRecord, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
         id: id.to_string(),
@@ -912,6 +992,87 @@ impl HistoryStore for RedisStore {
             Err(e @ StoreError::Redis(_)) => Err(i.read_error(e).await),
             other => other,
         }
+    }
+
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
+            id: run.run_id.to_string(),
+            message: e.to_string(),
+        })?;
+        let id = run.run_id.to_string();
+        let i = &self.inner;
+        let _g = i.write_lock.lock().await;
+        if !i.is_degraded() {
+            match i.replay_locked(REPLAY_BUDGET).await {
+                Ok(true) => {
+                    match i
+                        .write_run(&id, run.revision, run.updated_at.timestamp_millis(), &json)
+                        .await
+                    {
+                        Ok(_) => return Ok(()),
+                        Err(e) => i.set_degraded(&e),
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => i.set_degraded(&e),
+            }
+        }
+        i.outbox.push_run(id, run.revision, json).await?;
+        i.dirty.store(true, Ordering::SeqCst);
+        i.wake.notify_one();
+        Ok(())
+    }
+
+    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError> {
+        let i = &self.inner;
+        let key = id.to_string();
+        if i.dirty.load(Ordering::SeqCst)
+            && let Some(json) = i.outbox.run(&key).await?
+        {
+            return decode_run(&key, &json).map(Some);
+        }
+        match i
+            .query::<Option<String>>(redis::cmd("HGET").arg(i.run_key(&key)).arg("json"))
+            .await
+        {
+            Ok(json) => json.map(|j| decode_run(&key, &j)).transpose(),
+            Err(e) => Err(i.read_error(e).await),
+        }
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
+        let i = &self.inner;
+        if let Err(e) = i.try_flush(REPLAY_BUDGET).await {
+            return Err(i.read_error(e).await);
+        }
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = match i
+            .query(
+                redis::cmd("ZREVRANGE")
+                    .arg(i.key("runs"))
+                    .arg(0)
+                    .arg(limit.min(isize::MAX as usize) as isize - 1),
+            )
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => return Err(i.read_error(e).await),
+        };
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("HGET").arg(i.run_key(id)).arg("json");
+        }
+        let mut con = i.conn.clone();
+        let blobs: Vec<Option<String>> = match i.call(pipe.query_async(&mut con)).await {
+            Ok(b) => b,
+            Err(e) => return Err(i.read_error(e).await),
+        };
+        ids.iter()
+            .zip(blobs)
+            .filter_map(|(id, json)| json.map(|j| decode_run(id, &j)))
+            .collect()
     }
 
     async fn health(&self) -> StoreHealth {
@@ -1132,6 +1293,12 @@ const OUTBOX_SCHEMA: &str = "
         record TEXT NOT NULL,
         error TEXT NOT NULL,
         rejected_at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS outbox_runs (
+        run_id TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        queued_at INTEGER NOT NULL,
+        run TEXT NOT NULL
     );";
 
 impl Outbox {
@@ -1177,10 +1344,64 @@ impl Outbox {
         .await
     }
 
+    /// Records and run snapshots waiting.
     async fn count(&self) -> Result<u64, StoreError> {
         self.with(|c| {
-            c.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
+            c.query_row(
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM outbox_runs)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
+    /// Keeps the newest revision of a run.
+    async fn push_run(&self, id: String, revision: u64, json: String) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO outbox_runs (run_id, revision, queued_at, run) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(run_id) DO UPDATE SET revision = excluded.revision,
+                    queued_at = excluded.queued_at, run = excluded.run
+                 WHERE excluded.revision > outbox_runs.revision",
+                rusqlite::params![id, revision as i64, now_ms(), json],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn run(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let id = id.to_string();
+        self.with(move |c| {
+            c.query_row("SELECT run FROM outbox_runs WHERE run_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn runs(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT run_id, revision, run FROM outbox_runs")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Deletes a replayed snapshot unless a newer one arrived meanwhile.
+    async fn delete_run(&self, id: String, revision: u64) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM outbox_runs WHERE run_id = ?1 AND revision = ?2",
+                rusqlite::params![id, revision as i64],
+            )
+            .map(|_| ())
         })
         .await
     }

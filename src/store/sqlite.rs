@@ -22,6 +22,7 @@ use super::{
     StoreHealth,
 };
 use crate::exec::result::Status;
+use crate::runs::Run;
 
 /// Migrations, in order; `user_version` = how many have been applied.
 const MIGRATIONS: &[&str] = &[
@@ -45,6 +46,15 @@ const MIGRATIONS: &[&str] = &[
     // 2: pages ordered by (finished_at, id) without sorting ties
     "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
      DROP INDEX executions_by_time;",
+    // 3: task-list runs, one row per run (the newest revision)
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        run TEXT NOT NULL
+     );
+     CREATE INDEX runs_by_update ON runs(updated_at, id);",
 ];
 
 /// The embedded store.
@@ -285,6 +295,16 @@ fn decode(id: &str, json: &str) -> rusqlite::Result<ExecutionRecord> {
     })
 }
 
+fn decode_run(id: &str, json: &str) -> rusqlite::Result<Run> {
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(std::io::Error::other(format!("run {id}: {e}"))),
+        )
+    })
+}
+
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
@@ -482,6 +502,57 @@ impl HistoryStore for SqliteStore {
             )?;
             let rows = stmt.query_map(rusqlite::params![cat, cx, limit as i64], |r| {
                 r.get::<_, i64>(0).map(|d| d as u64)
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
+            id: run.run_id.to_string(),
+            message: e.to_string(),
+        })?;
+        let (id, revision, updated, state) = (
+            run.run_id.to_string(),
+            run.revision as i64,
+            millis(run.updated_at),
+            run.state.as_str(),
+        );
+        self.with(move |c| {
+            // An older revision (a late writer) never replaces a newer one.
+            c.execute(
+                "INSERT INTO runs (id, revision, updated_at, state, run) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,
+                    updated_at = excluded.updated_at, state = excluded.state, run = excluded.run
+                 WHERE excluded.revision > runs.revision",
+                rusqlite::params![id, revision, updated, state, json],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError> {
+        self.with(move |c| {
+            let key = id.to_string();
+            let json: Option<String> = c
+                .query_row("SELECT run FROM runs WHERE id = ?1", [&key], |r| r.get(0))
+                .optional()?;
+            json.map(|j| decode_run(&key, &j)).transpose()
+        })
+        .await
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, run FROM runs ORDER BY updated_at DESC, id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit.min(i64::MAX as usize) as i64], |r| {
+                let id: String = r.get(0)?;
+                let json: String = r.get(1)?;
+                decode_run(&id, &json)
             })?;
             rows.collect()
         })

@@ -1,0 +1,543 @@
+//! The loop that runs a run, task by task.
+//!
+//! Order: the first unfinished task in list order (validation guarantees dependencies point
+//! backwards, so every dependency is settled by then). Before each task: dependencies must
+//! have succeeded (else it is `skipped`), the budget must allow another task, and its
+//! references are expanded from the history. Every transition is saved before the driver
+//! waits on anything, so the stored run is never behind what really happened.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::template::{self, Field};
+use super::{ActiveRun, RunEvent, RunService, RunSink, lock};
+use crate::exec::progress::ProgressEvent;
+use crate::exec::result::{ExecutionResult, Status};
+use crate::runs::model::{FailurePolicy, Run, RunState, RunTask, TaskState};
+
+pub(crate) struct Driver {
+    pub(crate) service: RunService,
+    pub(crate) active: Arc<ActiveRun>,
+    pub(crate) sink: Arc<dyn RunSink>,
+}
+
+/// What the driver does after a task's execution.
+enum Next {
+    Continue,
+    /// Wait for a usage limit to reset, then run the same task again.
+    WaitUntil(chrono::DateTime<Utc>),
+    Stop(RunState, String),
+}
+
+/// Adds an execution's cost and time to its task and its run.
+pub(crate) fn account(
+    task: &mut RunTask,
+    run_cost: &mut f64,
+    run_ms: &mut u64,
+    r: &ExecutionResult,
+) {
+    if let Some(c) = r.total_cost_usd {
+        *task.cost_usd.get_or_insert(0.0) += c;
+        *run_cost += c;
+    }
+    task.duration_ms += r.duration_ms;
+    *run_ms += r.duration_ms;
+    task.status = Some(r.status);
+    task.execution_id = Some(r.execution_id);
+}
+
+/// Marks a task succeeded with what its execution produced.
+pub(crate) fn settle_success(task: &mut RunTask, r: &ExecutionResult) {
+    task.state = TaskState::Succeeded;
+    task.error = None;
+    task.result_summary = r
+        .result
+        .as_deref()
+        .map(|t| crate::claude::collect::truncate_chars(t, 200));
+    task.files_written = r.files_written.clone();
+    task.finished_at = Some(r.finished_at);
+}
+
+/// Why the budget does not allow another task, if it does not.
+fn budget_stop(run: &Run) -> Option<String> {
+    let cap = run.budget_usd?;
+    let spent = run.cost_usd;
+    if spent >= cap {
+        return Some(format!(
+            "the budget is spent: ${spent:.4} of ${cap:.4}; resume with a higher budget to go on"
+        ));
+    }
+    let costs: Vec<f64> = run.tasks.iter().filter_map(|t| t.cost_usd).collect();
+    if costs.is_empty() {
+        return None;
+    }
+    let mean = costs.iter().sum::<f64>() / costs.len() as f64;
+    (spent + mean > cap).then(|| {
+        format!(
+            "the next task would go over the budget: ${spent:.4} spent of ${cap:.4}, and a task has cost ${mean:.4} on average; resume with a higher budget to go on"
+        )
+    })
+}
+
+impl Driver {
+    fn run(&self) -> Run {
+        self.active.snapshot()
+    }
+
+    /// Applies a change, saves the run (a new revision), wakes watchers.
+    async fn save(&self, change: impl FnOnce(&mut Run)) {
+        let snapshot = {
+            let mut run = lock(&self.active.run);
+            change(&mut run);
+            run.revision += 1;
+            run.updated_at = Utc::now();
+            run.clone()
+        };
+        if let Err(e) = self.service.executor.store().save_run(&snapshot).await {
+            tracing::error!(run = %snapshot.run_id, "run state not saved: {e}");
+        }
+        self.active.version.send_modify(|v| *v += 1);
+        self.service.bump_any();
+    }
+
+    pub(crate) async fn drive(self) {
+        let id = self.run().run_id;
+        self.save(|r| {
+            r.state = RunState::Running;
+            r.reason = None;
+            r.owner = Some(super::owner::current());
+        })
+        .await;
+        let (state, reason) = self.go().await;
+        self.save(|r| {
+            r.state = state;
+            r.reason = reason.clone();
+            r.current_task = None;
+            r.waiting_until = None;
+            if state.is_final() {
+                r.finished_at = Some(Utc::now());
+            }
+        })
+        .await;
+        self.sink.emit(RunEvent::Finished { state, reason });
+        self.service.finished(id);
+    }
+
+    /// Runs tasks until none is left or the run stops; returns its final state and why.
+    async fn go(&self) -> (RunState, Option<String>) {
+        let shutdown = self.service.executor.shutdown_token();
+        loop {
+            if self.active.cancel.is_cancelled() {
+                return stopped_by(&shutdown, None);
+            }
+            let run = self.run();
+            let Some(i) = run.tasks.iter().position(|t| t.state.is_unfinished()) else {
+                return end_state(&run);
+            };
+            let task = &run.tasks[i];
+            if let Some((dep, state)) = task.depends_on.iter().find_map(|d| {
+                run.task(d)
+                    .filter(|t| t.state != TaskState::Succeeded)
+                    .map(|t| (d.clone(), t.state))
+            }) {
+                let why = format!("not run: it depends on `{dep}`, which {}", verb(state));
+                self.skip(i, why).await;
+                continue;
+            }
+            if let Some(why) = budget_stop(&run) {
+                return (RunState::BudgetExceeded, Some(why));
+            }
+            let next = match self.start_task(i, &run).await {
+                Ok(result) => self.settle(i, &result, &shutdown).await,
+                Err(why) => self.fail(i, why, None).await,
+            };
+            match next {
+                Next::Continue => {}
+                Next::Stop(state, why) => return (state, Some(why)),
+                Next::WaitUntil(until) => {
+                    let task_id = self.run().tasks[i].id.clone();
+                    self.sink.emit(RunEvent::WaitingForUsageReset {
+                        task_id: task_id.clone(),
+                        until,
+                    });
+                    let delay = (until - Utc::now()).to_std().unwrap_or_default();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.active.cancel.cancelled() => {
+                            return stopped_by(&shutdown, Some(format!("while waiting for the usage limit to reset before `{task_id}`")));
+                        }
+                    }
+                    self.save(|r| {
+                        r.state = RunState::Running;
+                        r.waiting_until = None;
+                    })
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// Expands the task's references, submits it, records it as running (saved), waits for
+    /// its result. `Err`: it could not start (the reason is the task's error).
+    async fn start_task(&self, i: usize, run: &Run) -> Result<ExecutionResult, String> {
+        let exec = &self.service.executor;
+        let task = &run.tasks[i];
+        let text = self.expand(task, run).await?;
+        let mut request = run.defaults.request(text);
+        if let Some(cap) = run.budget_usd {
+            // No single task may spend more than what is left.
+            request.max_budget_usd = Some((cap - run.cost_usd).max(0.0001));
+        }
+        let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        let task_id = task.id.clone();
+        let sink = self.sink.clone();
+        let forward_id = task_id.clone();
+        let submission = exec.submit(spec, move |event: ProgressEvent| {
+            sink.emit(RunEvent::Execution {
+                task_id: forward_id.clone(),
+                event,
+            })
+        });
+        let eid = submission.execution_id;
+        self.save(|r| {
+            let t = &mut r.tasks[i];
+            t.state = TaskState::Running;
+            t.execution_id = Some(eid);
+            t.executions.push(eid);
+            t.status = None;
+            t.error = None;
+            t.started_at.get_or_insert_with(Utc::now);
+            r.current_task = Some(task_id.clone());
+        })
+        .await;
+        self.sink.emit(RunEvent::TaskStarted {
+            position: task.position,
+            total: run.tasks.len(),
+            task_id,
+            execution_id: eid,
+        });
+        let result = tokio::select! {
+            r = exec.wait(eid) => r,
+            _ = self.active.cancel.cancelled() => {
+                exec.cancel(eid).await;
+                exec.wait(eid).await
+            }
+        };
+        Ok(result.unwrap_or_else(|| {
+            ExecutionResult::empty(
+                eid,
+                Status::Crashed,
+                vec!["internal error: the execution was lost".into()],
+            )
+        }))
+    }
+
+    /// The task text with its references replaced by earlier tasks' results (full text, from
+    /// the history) and written files.
+    async fn expand(&self, task: &RunTask, run: &Run) -> Result<String, String> {
+        let refs = template::references(&task.task)?;
+        let mut results: HashMap<String, String> = HashMap::new();
+        for r in &refs {
+            let Some(dep) = run.task(&r.task_id) else {
+                return Err(format!(
+                    "`{{{{tasks.{}.…}}}}` names no task of this run",
+                    r.task_id
+                ));
+            };
+            if dep.state != TaskState::Succeeded {
+                return Err(format!(
+                    "it refers to the result of `{}`, which has not succeeded (it is {})",
+                    dep.id, dep.state
+                ));
+            }
+            if r.field == Field::Result && !results.contains_key(&dep.id) {
+                let eid = dep
+                    .execution_id
+                    .ok_or_else(|| format!("task `{}` has no execution on record", dep.id))?;
+                let record = self
+                    .service
+                    .executor
+                    .store()
+                    .get(eid)
+                    .await
+                    .map_err(|e| format!("the result of `{}` cannot be read: {e}", dep.id))?
+                    .ok_or_else(|| {
+                        format!(
+                            "the result of `{}` (execution {eid}) is not in the history",
+                            dep.id
+                        )
+                    })?;
+                results.insert(dep.id.clone(), record.result.result.unwrap_or_default());
+            }
+        }
+        template::expand(&task.task, |id, field| match field {
+            Field::Result => Ok(results.get(id).cloned().unwrap_or_default()),
+            Field::FilesWritten => Ok(template::files_text(
+                run.task(id)
+                    .map(|t| t.files_written.as_slice())
+                    .unwrap_or(&[]),
+            )),
+        })
+    }
+
+    /// Folds an execution's result into the run and says what comes next.
+    async fn settle(
+        &self,
+        i: usize,
+        r: &ExecutionResult,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Next {
+        let run = self.run();
+        let task_id = run.tasks[i].id.clone();
+        let cancelled_run = self.active.cancel.is_cancelled();
+        let usage_wait = match (r.status, r.resets_at) {
+            (Status::RateLimited, Some(at)) => {
+                let wait = (at - Utc::now()).num_seconds().max(0) as u64;
+                Some((at, wait <= run.max_usage_wait_secs, wait))
+            }
+            _ => None,
+        };
+        let budget_hit = r.status == Status::BudgetExceeded && run.budget_usd.is_some();
+        let mut next = Next::Continue;
+        let mut detail = r.warnings.first().cloned();
+        let max_wait = run.max_usage_wait_secs;
+        self.save(|run| {
+            let (task, cost, ms) = {
+                let Run {
+                    tasks,
+                    cost_usd,
+                    duration_ms,
+                    ..
+                } = run;
+                (&mut tasks[i], cost_usd, duration_ms)
+            };
+            account(task, cost, ms, r);
+            match r.status {
+                Status::Succeeded => settle_success(task, r),
+                Status::Cancelled => {
+                    task.state = TaskState::Cancelled;
+                    task.error = Some("its execution was cancelled".into());
+                    task.finished_at = Some(Utc::now());
+                    next = match stopped_by(
+                        shutdown,
+                        Some(format!("while `{task_id}` ran")),
+                    ) {
+                        (s, Some(why)) if cancelled_run || shutdown.is_cancelled() => {
+                            Next::Stop(s, why)
+                        }
+                        _ => Next::Stop(
+                            RunState::Cancelled,
+                            format!(
+                                "the execution of `{task_id}` was cancelled; resume to run it again"
+                            ),
+                        ),
+                    };
+                }
+                _ if matches!(usage_wait, Some((_, true, _))) => {
+                    let Some((at, _, _)) = usage_wait else {
+                        return;
+                    };
+                    task.state = TaskState::Pending;
+                    task.error = Some(format!(
+                        "usage limit reached; run again after it resets at {}",
+                        at.to_rfc3339()
+                    ));
+                    run.state = RunState::WaitingForUsageReset;
+                    run.waiting_until = Some(at);
+                    detail = task.error.clone();
+                    next = Next::WaitUntil(at);
+                }
+                _ if budget_hit => {
+                    task.state = TaskState::Pending;
+                    task.error = Some(
+                        "stopped at the run's budget; it runs again when the run is resumed with a higher budget".into(),
+                    );
+                    next = Next::Stop(
+                        RunState::BudgetExceeded,
+                        format!("`{task_id}` reached the rest of the run's budget"),
+                    );
+                }
+                status => {
+                    let mut why = format!("{status}: {}", r.warnings.first().map(String::as_str).unwrap_or("no detail"));
+                    if let Some((at, false, wait)) = usage_wait {
+                        why = format!(
+                            "usage limit resets at {} (in {wait} s), later than the run waits (max_usage_wait_secs {max_wait})",
+                            at.to_rfc3339()
+                        );
+                    }
+                    task.state = TaskState::Failed;
+                    task.error = Some(why.clone());
+                    task.finished_at = Some(Utc::now());
+                    detail = Some(why.clone());
+                    if run.failure_policy == FailurePolicy::Stop {
+                        skip_rest(run, &task_id);
+                        next = Next::Stop(
+                            RunState::Failed,
+                            format!("task `{task_id}` failed ({why}); failure policy `stop`"),
+                        );
+                    }
+                }
+            }
+        })
+        .await;
+        let after = self.run();
+        let t = &after.tasks[i];
+        self.sink.emit(RunEvent::TaskFinished {
+            task_id,
+            state: t.state,
+            status: Some(r.status),
+            cost_usd: r.total_cost_usd,
+            detail,
+        });
+        next
+    }
+
+    /// A task that could not start: failed, with the failure policy applied.
+    async fn fail(&self, i: usize, why: String, status: Option<Status>) -> Next {
+        let mut next = Next::Continue;
+        let task_id = self.run().tasks[i].id.clone();
+        self.save(|run| {
+            let t = &mut run.tasks[i];
+            t.state = TaskState::Failed;
+            t.status = status;
+            t.error = Some(why.clone());
+            t.finished_at = Some(Utc::now());
+            if run.failure_policy == FailurePolicy::Stop {
+                skip_rest(run, &task_id);
+                next = Next::Stop(
+                    RunState::Failed,
+                    format!("task `{task_id}` could not run: {why}; failure policy `stop`"),
+                );
+            }
+        })
+        .await;
+        self.sink.emit(RunEvent::TaskFinished {
+            task_id,
+            state: TaskState::Failed,
+            status,
+            cost_usd: None,
+            detail: Some(why),
+        });
+        next
+    }
+
+    async fn skip(&self, i: usize, why: String) {
+        let task_id = self.run().tasks[i].id.clone();
+        self.save(|run| {
+            let t = &mut run.tasks[i];
+            t.state = TaskState::Skipped;
+            t.error = Some(why.clone());
+        })
+        .await;
+        self.sink.emit(RunEvent::TaskFinished {
+            task_id,
+            state: TaskState::Skipped,
+            status: None,
+            cost_usd: None,
+            detail: Some(why),
+        });
+    }
+}
+
+/// With policy `stop`: every task not run yet is skipped, saying why.
+fn skip_rest(run: &mut Run, failed: &str) {
+    for t in run
+        .tasks
+        .iter_mut()
+        .filter(|t| t.state == TaskState::Pending)
+    {
+        t.state = TaskState::Skipped;
+        t.error = Some(format!(
+            "not run: the run stopped after `{failed}` failed (failure policy `stop`)"
+        ));
+    }
+}
+
+/// The state of a run that was stopped by a cancel: by a caller, or by a shutdown.
+fn stopped_by(
+    shutdown: &tokio_util::sync::CancellationToken,
+    context: Option<String>,
+) -> (RunState, Option<String>) {
+    let who = if shutdown.is_cancelled() {
+        "the server shut down"
+    } else {
+        "cancelled"
+    };
+    let when = context.map(|c| format!(" {c}")).unwrap_or_default();
+    (
+        RunState::Cancelled,
+        Some(format!("{who}{when}; resume the run to go on")),
+    )
+}
+
+/// The state of a run with no unfinished task left.
+fn end_state(run: &Run) -> (RunState, Option<String>) {
+    let failed = run.count(TaskState::Failed);
+    let skipped = run.count(TaskState::Skipped);
+    if failed + skipped == 0 {
+        (RunState::Succeeded, None)
+    } else {
+        (
+            RunState::Failed,
+            Some(format!(
+                "{failed} task(s) failed and {skipped} were skipped; the others succeeded"
+            )),
+        )
+    }
+}
+
+fn verb(state: TaskState) -> &'static str {
+    match state {
+        TaskState::Failed => "failed",
+        TaskState::Skipped => "was skipped",
+        TaskState::Cancelled => "was cancelled",
+        _ => "has not succeeded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_budget_stops_before_the_task_that_would_go_over_it() {
+        let mut run: Run = serde_json::from_value(serde_json::json!({
+            "run_id": Uuid::nil(), "state": "running", "tasks": [], "failure_policy": "stop",
+            "budget_usd": 1.0, "max_usage_wait_secs": 60, "defaults": {}, "cost_usd": 0.0,
+            "duration_ms": 0, "current_task": null, "waiting_until": null, "reason": null,
+            "source": null, "owner": null, "created_at": Utc::now(), "updated_at": Utc::now(),
+            "finished_at": null, "revision": 1
+        }))
+        .unwrap();
+        assert_eq!(budget_stop(&run), None, "nothing spent, nothing known");
+        let task = |cost| RunTask {
+            id: "t".into(),
+            position: 1,
+            task: "x".into(),
+            depends_on: vec![],
+            state: TaskState::Succeeded,
+            execution_id: None,
+            executions: vec![],
+            status: None,
+            result_summary: None,
+            files_written: vec![],
+            cost_usd: Some(cost),
+            duration_ms: 0,
+            error: None,
+            started_at: None,
+            finished_at: None,
+        };
+        run.tasks = vec![task(0.4)];
+        run.cost_usd = 0.4;
+        assert_eq!(budget_stop(&run), None, "0.4 + 0.4 fits in 1.0");
+        run.tasks.push(task(0.4));
+        run.cost_usd = 0.8;
+        let why = budget_stop(&run).unwrap();
+        assert!(why.contains("would go over"), "{why}");
+        run.cost_usd = 1.0;
+        assert!(budget_stop(&run).unwrap().contains("spent"));
+    }
+}
