@@ -61,7 +61,7 @@ pub(crate) fn settle_success(task: &mut RunTask, r: &ExecutionResult) {
 }
 
 /// Why the budget does not allow another task, if it does not.
-fn budget_stop(run: &Run) -> Option<String> {
+pub(crate) fn budget_stop(run: &Run) -> Option<String> {
     let cap = run.budget_usd?;
     let spent = run.cost_usd;
     if spent >= cap {

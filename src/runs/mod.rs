@@ -81,7 +81,7 @@ pub enum RunError {
     )]
     OtherHost { id: Uuid, pid: u32, host: String },
     #[error(
-        "run {id} stopped at its budget (${spent:.4} spent of ${cap:.4}); resume it with a higher budget"
+        "run {id} stopped at its budget (${spent:.4} spent of ${cap:.4}) and would stop again at once; resume it with a higher budget"
     )]
     BudgetSpent { id: Uuid, spent: f64, cap: f64 },
     #[error(transparent)]
@@ -422,9 +422,10 @@ impl RunService {
             check_budget(options.budget_usd)?;
             run.budget_usd = options.budget_usd;
         }
+        // Going on under the same cap would stop again at once.
         if run.state == RunState::BudgetExceeded
             && let Some(cap) = run.budget_usd
-            && run.cost_usd >= cap
+            && driver::budget_stop(&run).is_some()
         {
             return Err(RunError::BudgetSpent {
                 id,

@@ -1060,6 +1060,9 @@ impl HistoryStore for RedisStore {
             Ok(ids) => ids,
             Err(e) => return Err(i.read_error(e).await),
         };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.cmd("HGET").arg(i.run_key(id)).arg("json");
