@@ -98,7 +98,57 @@ contract!(
     statistics_cover_every_match_overall_and_per_category,
     recent_durations_are_per_class_newest_first,
     health_names_the_backend,
+    runs_are_saved_read_back_and_listed_newest_first,
+    an_older_revision_of_a_run_never_replaces_a_newer_one,
 );
+
+/// A run as the store sees it (the driver's bookkeeping is not the store's business).
+fn a_run(minute: i64, revision: u64, state: &str) -> cc_executor::runs::Run {
+    serde_json::from_value(serde_json::json!({
+        "run_id": Uuid::new_v4(), "state": state, "failure_policy": "stop",
+        "tasks": [{"id": "1", "position": 1, "task": "do it", "depends_on": [],
+                   "state": "pending", "execution_id": null, "status": null,
+                   "result_summary": null, "cost_usd": null, "duration_ms": 0,
+                   "error": null, "started_at": null, "finished_at": null}],
+        "budget_usd": 2.5, "max_usage_wait_secs": 60, "defaults": {"model": "sonnet"},
+        "cost_usd": 0.0, "duration_ms": 0, "current_task": null, "waiting_until": null,
+        "reason": null, "source": "list.md", "owner": null,
+        "created_at": at(minute), "updated_at": at(minute), "finished_at": null,
+        "revision": revision
+    }))
+    .unwrap()
+}
+
+async fn runs_are_saved_read_back_and_listed_newest_first(b: Backend) {
+    assert!(b.store.list_runs(10).await.unwrap().is_empty());
+    let old = a_run(1, 1, "succeeded");
+    let new = a_run(2, 1, "running");
+    b.store.save_run(&old).await.unwrap();
+    b.store.save_run(&new).await.unwrap();
+    assert_eq!(b.store.get_run(old.run_id).await.unwrap().as_ref(), Some(&old));
+    assert!(b.store.get_run(Uuid::new_v4()).await.unwrap().is_none());
+    let listed = b.store.list_runs(10).await.unwrap();
+    assert_eq!(listed, vec![new.clone(), old.clone()]);
+    assert_eq!(b.store.list_runs(1).await.unwrap(), vec![new]);
+    // Runs are not executions: the history of executions is untouched.
+    assert!(b.store.list(&all()).await.unwrap().is_empty());
+}
+
+async fn an_older_revision_of_a_run_never_replaces_a_newer_one(b: Backend) {
+    let mut run = a_run(1, 5, "running");
+    b.store.save_run(&run).await.unwrap();
+    let mut stale = run.clone();
+    stale.revision = 4;
+    stale.state = cc_executor::runs::RunState::Pending;
+    b.store.save_run(&stale).await.unwrap();
+    assert_eq!(b.store.get_run(run.run_id).await.unwrap().unwrap().revision, 5);
+    run.revision = 6;
+    run.state = cc_executor::runs::RunState::Succeeded;
+    run.updated_at = at(3);
+    b.store.save_run(&run).await.unwrap();
+    assert_eq!(b.store.get_run(run.run_id).await.unwrap().as_ref(), Some(&run));
+    assert_eq!(b.store.list_runs(10).await.unwrap().len(), 1);
+}
 
 async fn a_recorded_execution_reads_back_whole(b: Backend) {
     let r = record(

@@ -441,3 +441,45 @@ async fn replaying_a_record_never_changes_the_counters() {
     );
     assert_eq!(store.get(z.execution_id).await.unwrap(), Some(z2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_snapshots_saved_while_redis_is_away_wait_in_the_outbox_and_are_replayed() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&url, &dir).await;
+    let mut run: cc_executor::runs::Run = serde_json::from_value(serde_json::json!({
+        "run_id": Uuid::new_v4(), "state": "running", "failure_policy": "continue",
+        "tasks": [], "budget_usd": null, "max_usage_wait_secs": 60, "defaults": {},
+        "cost_usd": 0.0, "duration_ms": 0, "current_task": null, "waiting_until": null,
+        "reason": null, "source": null, "owner": null, "created_at": Utc::now(),
+        "updated_at": Utc::now(), "finished_at": null, "revision": 1
+    }))
+    .unwrap();
+    store.save_run(&run).await.unwrap();
+    server.save();
+    server.stop();
+    // Every step of a run is saved while Redis is down; only the newest waits, readable.
+    for rev in 2..=4 {
+        run.revision = rev;
+        run.cost_usd = rev as f64;
+        let t = Instant::now();
+        store.save_run(&run).await.unwrap();
+        assert!(t.elapsed() < CALL_BOUND, "save_run took {:?}", t.elapsed());
+    }
+    let h = store.health().await;
+    assert_eq!((h.state.as_str(), h.outbox_pending), ("degraded", 1), "{h:?}");
+    assert_eq!(store.get_run(run.run_id).await.unwrap().as_ref(), Some(&run));
+    server.restart();
+    wait_healthy(&store, Duration::from_secs(15)).await;
+    // In Redis now, newest revision, and an old snapshot cannot roll it back.
+    let mut con = redis(&url).await;
+    let rev: String = redis::cmd("HGET")
+        .arg(format!("{PREFIX}:run:{}", run.run_id))
+        .arg("rev")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(rev, "4");
+    assert_eq!(store.list_runs(5).await.unwrap(), vec![run]);
+}
