@@ -213,7 +213,7 @@ async fn bad_ids_and_waits_get_clear_answers() {
         (
             "monitor_execution",
             json!({"execution_id": unknown}),
-            "unknown execution id",
+            "unknown execution or run id",
         ),
         (
             "monitor_execution",
@@ -224,7 +224,7 @@ async fn bad_ids_and_waits_get_clear_answers() {
         (
             "cancel_execution",
             json!({"execution_id": unknown}),
-            "unknown execution id",
+            "unknown execution or run id",
         ),
         (
             "cancel_execution",

@@ -125,7 +125,10 @@ async fn runs_are_saved_read_back_and_listed_newest_first(b: Backend) {
     let new = a_run(2, 1, "running");
     b.store.save_run(&old).await.unwrap();
     b.store.save_run(&new).await.unwrap();
-    assert_eq!(b.store.get_run(old.run_id).await.unwrap().as_ref(), Some(&old));
+    assert_eq!(
+        b.store.get_run(old.run_id).await.unwrap().as_ref(),
+        Some(&old)
+    );
     assert!(b.store.get_run(Uuid::new_v4()).await.unwrap().is_none());
     let listed = b.store.list_runs(10).await.unwrap();
     assert_eq!(listed, vec![new.clone(), old.clone()]);
@@ -141,12 +144,18 @@ async fn an_older_revision_of_a_run_never_replaces_a_newer_one(b: Backend) {
     stale.revision = 4;
     stale.state = cc_executor::runs::RunState::Pending;
     b.store.save_run(&stale).await.unwrap();
-    assert_eq!(b.store.get_run(run.run_id).await.unwrap().unwrap().revision, 5);
+    assert_eq!(
+        b.store.get_run(run.run_id).await.unwrap().unwrap().revision,
+        5
+    );
     run.revision = 6;
     run.state = cc_executor::runs::RunState::Succeeded;
     run.updated_at = at(3);
     b.store.save_run(&run).await.unwrap();
-    assert_eq!(b.store.get_run(run.run_id).await.unwrap().as_ref(), Some(&run));
+    assert_eq!(
+        b.store.get_run(run.run_id).await.unwrap().as_ref(),
+        Some(&run)
+    );
     assert_eq!(b.store.list_runs(10).await.unwrap().len(), 1);
 }
 

@@ -468,8 +468,15 @@ async fn run_snapshots_saved_while_redis_is_away_wait_in_the_outbox_and_are_repl
         assert!(t.elapsed() < CALL_BOUND, "save_run took {:?}", t.elapsed());
     }
     let h = store.health().await;
-    assert_eq!((h.state.as_str(), h.outbox_pending), ("degraded", 1), "{h:?}");
-    assert_eq!(store.get_run(run.run_id).await.unwrap().as_ref(), Some(&run));
+    assert_eq!(
+        (h.state.as_str(), h.outbox_pending),
+        ("degraded", 1),
+        "{h:?}"
+    );
+    assert_eq!(
+        store.get_run(run.run_id).await.unwrap().as_ref(),
+        Some(&run)
+    );
     server.restart();
     wait_healthy(&store, Duration::from_secs(15)).await;
     // In Redis now, newest revision, and an old snapshot cannot roll it back.

@@ -2,5 +2,6 @@
 
 pub mod fake_anthropic;
 pub mod fixtures;
+pub mod mcp_client;
 pub mod real_claude;
 pub mod redis_server;
