@@ -1,0 +1,107 @@
+//! A task-list run driving the REAL Claude Code CLI against the fake Anthropic API (isolated
+//! HOME): task 2 writes a file with the Write tool, task 3's prompt is built from task 2's
+//! answer and written files — what reaches the model is checked on the wire.
+
+mod support;
+
+use cc_executor::config::{FileConfig, Overrides, PermissionMode};
+use cc_executor::plan::validate::parse_tasks;
+use cc_executor::runs::{RunRequest, RunService, RunState, TaskDefaults, TaskState};
+use cc_executor::{Config, Executor};
+use serde_json::json;
+use support::fake_anthropic::{FakeApi, Reply, Script, all_text, tool_results};
+use support::real_claude::{IsolatedEnv, claude_bin};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
+    let env = IsolatedEnv::new();
+    let notes = env.workdir().join("notes.txt");
+    let notes_path = notes.display().to_string();
+    let api = FakeApi::start(Script::respond(move |body| {
+        let text = all_text(body);
+        let answered_tool = !tool_results(body).is_empty();
+        if text.contains("TASK-ONE") {
+            Reply::text("The codename is BLUEBIRD.")
+        } else if text.contains("TASK-TWO") && !answered_tool {
+            Reply::write_file(notes_path.clone(), "release notes for BLUEBIRD\n")
+        } else if text.contains("TASK-TWO") {
+            Reply::text("I wrote the release notes to notes.txt.")
+        } else {
+            Reply::text("Summary received.")
+        }
+    }))
+    .await;
+
+    let work = env.workdir().to_path_buf();
+    let o = Overrides {
+        claude_bin: Some(claude_bin()),
+        data_dir: Some(env.root().join("data")),
+        allowed_roots: Some(vec![work.clone()]),
+        allowed_permission_modes: Some(PermissionMode::ALL.to_vec()),
+        max_retries: Some(0),
+        kill_grace_ms: Some(2000),
+        ..Default::default()
+    };
+    let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
+    config.policy.default_cwd = work;
+    config.child_env = env.env_vars(&api.base_url).into_iter().collect();
+    let runs = RunService::new(Executor::new(config).unwrap());
+
+    let tasks = parse_tasks(&json!([
+        {"id": "name", "task": "TASK-ONE: what is the project codename?"},
+        {"id": "notes", "task": "TASK-TWO: write release notes for {{tasks.name.result}} to notes.txt"},
+        {"id": "summary", "task": "TASK-THREE: check this claim: {{tasks.notes.result}}\nFiles: {{tasks.notes.files_written}}"}
+    ]))
+    .unwrap();
+    let run = runs
+        .create(RunRequest {
+            tasks,
+            defaults: TaskDefaults {
+                permission_mode: Some("acceptEdits".into()),
+                timeout_secs: Some(90),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = runs.start(run, |_| {});
+    let run = runs.wait(id).await.unwrap();
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    assert!(run.tasks.iter().all(|t| t.state == TaskState::Succeeded));
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "release notes for BLUEBIRD\n"
+    );
+    assert_eq!(
+        run.tasks[1].files_written,
+        vec![notes.display().to_string()]
+    );
+
+    // What the model saw: task 2 got task 1's answer, task 3 task 2's answer and file.
+    let requests = api.main_requests();
+    let two = requests
+        .iter()
+        .find(|r| all_text(r).contains("TASK-TWO"))
+        .unwrap();
+    assert!(
+        all_text(two).contains("write release notes for The codename is BLUEBIRD. to notes.txt"),
+        "{}",
+        all_text(two)
+    );
+    let three = requests
+        .iter()
+        .find(|r| all_text(r).contains("TASK-THREE"))
+        .unwrap();
+    let text = all_text(three);
+    assert!(
+        text.contains("check this claim: I wrote the release notes to notes.txt."),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Files: {}", notes.display())),
+        "{text}"
+    );
+    assert!(!text.contains("{{tasks."), "{text}");
+    assert!(run.cost_usd > 0.0);
+}
