@@ -30,6 +30,9 @@
 //!    history (store/) ─► back to the caller
 //! ```
 //!
+//! A task list (`runs/`) is a loop over that flow: each task is prepared, submitted and
+//! awaited in turn, and the run itself is saved in the store at every step.
+//!
 //! - [`config`]: configuration (flags > env > file > defaults) and the [`config::Policy`]
 //!   that bounds every task.
 //! - [`claude`]: everything that knows about the Claude Code CLI: how to call it, how to read
@@ -38,6 +41,9 @@
 //!   and the live registry behind monitoring and cancellation.
 //! - [`plan`]: the one estimator — classification, durations and timeouts learned from the
 //!   history, task-list validation, strategy waves, task-list files.
+//! - [`runs`]: task lists as durable runs — dependency order through the same queue, failure
+//!   policy, budget, usage-limit waits, `{{tasks.<id>.result}}` references, resume after a
+//!   crash without repeating finished work.
 //! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
 //!   local outbox) when configured.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.

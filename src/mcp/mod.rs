@@ -92,7 +92,9 @@ impl ServerHandler for CcExecutorServer {
              Split work into self-contained tasks and run them in order, checking each result's \
              status before the next. For anything longer than a minute: cc_execute with \
              wait=false, then monitor_execution with wait_secs (<= 50) until finished; \
-             cancel_execution to stop. The prompt `cc_execute` explains the method in full.",
+             cancel_execution to stop. For a whole list: cc_execute_list (a durable, \
+             resumable run; {{tasks.<id>.result}} passes results on), then monitor_execution \
+             with its run_id. The prompt `cc_execute` explains the method in full.",
         )
     }
 
