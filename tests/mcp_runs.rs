@@ -251,3 +251,53 @@ async fn bad_input_to_the_run_tools_is_an_error_result_and_runs_nothing() {
     }
     assert!(s.invocations().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_shuts_down_records_where_its_run_stopped() {
+    let s = start((), &[]).await;
+    let started = s
+        .call(
+            "cc_execute_list",
+            json!({"tasks": ["@fake success\nfirst", "@fake hang\nsecond", "@fake success\nthird"]}),
+        )
+        .await;
+    let run_id: uuid::Uuid = data(&started)["run_id"].as_str().unwrap().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.invocations().len() < 2 {
+        assert!(Instant::now() < deadline, "the second task never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let root = s.root();
+    let hung = s.invocations()[1]["pgid"].as_i64().unwrap() as i32;
+    // The client goes away: stdin closes, the server stops its work and exits.
+    let support::mcp_client::Server { client, dir } = s;
+    client.cancel().await.unwrap();
+    let store =
+        cc_executor::store::sqlite::SqliteStore::open(&root.join("data/history.sqlite3")).unwrap();
+    use cc_executor::store::HistoryStore;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        let run = store.get_run(run_id).await.unwrap().unwrap();
+        if run.state.as_str() == "cancelled" {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "never recorded: {run:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        run.reason
+            .as_deref()
+            .unwrap()
+            .contains("the server shut down"),
+        "{:?}",
+        run.reason
+    );
+    assert_eq!(run.tasks[0].state.as_str(), "succeeded");
+    assert_eq!(run.tasks[1].state.as_str(), "cancelled");
+    assert_eq!(run.tasks[2].state.as_str(), "pending");
+    assert!(
+        support::fixtures::wait_group_gone(hung, 10).is_empty(),
+        "the hung task's processes survived the shutdown"
+    );
+    drop(dir);
+}

@@ -390,7 +390,16 @@ async fn a_cancelled_run_resumes_without_repeating_finished_tasks(b: Backend) {
     assert_eq!(status.run.tasks[1].state, TaskState::Cancelled);
     assert_eq!(status.run.tasks[2].state, TaskState::Pending);
 
-    let resumed = h.runs.resume(id, ResumeOptions::default()).await.unwrap();
+    // Two resumes at once: exactly one wins.
+    let (a, b) = tokio::join!(
+        h.runs.resume(id, ResumeOptions::default()),
+        h.runs.resume(id, ResumeOptions::default())
+    );
+    let (resumed, lost) = match (a, b) {
+        (Ok(r), Err(e)) | (Err(e), Ok(r)) => (r, e),
+        other => panic!("exactly one resume must win: {other:?}"),
+    };
+    assert!(matches!(lost, RunError::AlreadyActive(_)), "{lost}");
     assert_eq!(resumed.resumes, 1);
     let done = h.run(resumed).await;
     assert_eq!(done.run_id, id);

@@ -254,6 +254,8 @@ impl ActiveRun {
 pub struct RunService {
     executor: Executor,
     active: Arc<Mutex<HashMap<Uuid, Arc<ActiveRun>>>>,
+    /// Runs a `resume` has reserved until its `start`: two resumes of one run never both pass.
+    claimed: Arc<Mutex<std::collections::HashSet<Uuid>>>,
     any: Arc<watch::Sender<u64>>,
 }
 
@@ -270,6 +272,7 @@ impl RunService {
         RunService {
             executor,
             active: Arc::default(),
+            claimed: Arc::default(),
             any: Arc::new(watch::channel(0).0),
         }
     }
@@ -390,11 +393,31 @@ impl RunService {
     /// and runs a live process drives; settles the task that was running when its driver
     /// stopped (kills what is left of its process tree; takes its result if the history has
     /// it, else records the execution as `crashed` and runs the task again). Follow with
-    /// [`Self::start`].
+    /// [`Self::start`]; until then the run is reserved for this caller (a second resume is
+    /// refused as already running).
     pub async fn resume(&self, id: Uuid, options: ResumeOptions) -> Result<Run, RunError> {
-        if self.get_active(id).is_some() {
-            return Err(RunError::AlreadyActive(id));
+        {
+            let active = self.active_map();
+            let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+            if active.contains_key(&id) || !claimed.insert(id) {
+                return Err(RunError::AlreadyActive(id));
+            }
         }
+        let result = self.settle_for_resume(id, options).await;
+        if result.is_err() {
+            self.release(id);
+        }
+        result
+    }
+
+    fn release(&self, id: Uuid) {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    async fn settle_for_resume(&self, id: Uuid, options: ResumeOptions) -> Result<Run, RunError> {
         let store = self.executor.store().clone();
         let mut run = store.get_run(id).await?.ok_or(RunError::Unknown(id))?;
         if run.state.is_final() {
@@ -528,6 +551,7 @@ impl RunService {
             done: CancellationToken::new(),
         });
         self.active_map().insert(id, active.clone());
+        self.release(id);
         self.any.send_modify(|v| *v += 1);
         let driver = driver::Driver {
             service: self.clone(),
