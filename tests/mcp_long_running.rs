@@ -6,90 +6,29 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use rmcp::ServiceExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
-    ClientConfig, GetTaskParams, Implementation, TaskPayload, TaskStatus,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientConfig,
+    GetTaskParams, Implementation, TaskPayload, TaskStatus,
 };
-use rmcp::service::{RoleClient, RunningService, Service};
-use rmcp::transport::TokioChildProcess;
-use serde_json::{Value, json};
-use support::fixtures::{cc_executor_bin, fake_claude_bin, wait_group_gone};
+use rmcp::service::{RoleClient, Service};
+use serde_json::json;
+use support::fixtures::wait_group_gone;
+use support::mcp_client::{Server, data, message, start};
 
-struct Server<S: Service<RoleClient>> {
-    client: RunningService<RoleClient, S>,
-    dir: tempfile::TempDir,
-}
-
-async fn start<S: Service<RoleClient>>(handler: S, extra: &[&str]) -> Server<S> {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    let mut cmd = tokio::process::Command::new(cc_executor_bin());
-    // The fake claude comes from the environment, so a test can override it with the flag.
-    cmd.env("CC_EXECUTOR_CLAUDE_BIN", fake_claude_bin())
-        .arg("--data-dir")
-        .arg(root.join("data"))
-        .arg("--allowed-root")
-        .arg(&root)
-        .args(["--kill-grace-ms", "500"])
-        .args(extra)
-        .arg("mcp")
-        .current_dir(&root)
-        .env("FAKE_CLAUDE_RECORD_DIR", root.join("rec"))
-        .env("XDG_CONFIG_HOME", root.join("config"))
-        .env_remove("REDIS_URL");
-    let transport = TokioChildProcess::new(cmd).unwrap();
-    let client = tokio::time::timeout(Duration::from_secs(20), handler.serve(transport))
-        .await
-        .expect("initialize in time")
-        .expect("initialize");
-    Server { client, dir }
-}
-
-impl<S: Service<RoleClient>> Server<S> {
-    async fn call(&self, tool: &str, args: Value) -> CallToolResult {
-        let params = CallToolRequestParams::new(tool.to_string())
-            .with_arguments(serde_json::from_value(args).unwrap());
-        match self.client.peer().call_tool_once(params).await.unwrap() {
-            CallToolResponse::Complete(r) => r,
-            other => panic!("expected a tool result, got {other:?}"),
+/// The process group of the fake invocation whose prompt contains `marker`.
+async fn pgid_of<S: Service<RoleClient>>(s: &Server<S>, marker: &str) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = s
+            .invocations()
+            .into_iter()
+            .find(|v| v["stdin"].as_str().unwrap_or("").contains(marker))
+        {
+            return v["pgid"].as_i64().unwrap() as i32;
         }
+        assert!(Instant::now() < deadline, "the fake never ran {marker}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-
-    fn invocations(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("rec/invocations.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    async fn pgid_of(&self, marker: &str) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(v) = self
-                .invocations()
-                .into_iter()
-                .find(|v| v["stdin"].as_str().unwrap_or("").contains(marker))
-            {
-                return v["pgid"].as_i64().unwrap() as i32;
-            }
-            assert!(Instant::now() < deadline, "the fake never ran {marker}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-fn data(r: &CallToolResult) -> &Value {
-    r.structured_content.as_ref().expect("structured content")
-}
-
-fn message(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,7 +114,7 @@ async fn cancel_execution_stops_a_running_tree_and_a_queued_task_never_starts() 
     assert_eq!(data(&c)["outcome"], "cancelled");
     assert_eq!(data(&c)["execution"]["status"], "cancelled");
 
-    let pgid = s.pgid_of("marker-r").await;
+    let pgid = pgid_of(&s, "marker-r").await;
     let c = s
         .call("cancel_execution", json!({"execution_id": rid}))
         .await;
@@ -367,7 +306,7 @@ async fn a_client_that_declares_tasks_gets_cc_execute_as_an_mcp_task() {
     let CallToolResponse::Task(t) = s.client.peer().call_tool_once(params).await.unwrap() else {
         panic!("expected a task")
     };
-    let pgid = s.pgid_of("marker-task-hang").await;
+    let pgid = pgid_of(&s, "marker-task-hang").await;
     s.client
         .peer()
         .cancel_task(CancelTaskParams::new(t.task.task_id.clone()))

@@ -7,12 +7,11 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use super::CcExecutorServer;
 use crate::exec::Submission;
@@ -57,41 +56,20 @@ impl CcExecutorServer {
         if !wait {
             return Ok(started_result(&self.executor.submit(spec, |_| {})));
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<ProgressEvent>();
-        let forwarder = ctx.meta.get_progress_token().map(|token| {
-            let peer = ctx.peer.clone();
-            tokio::spawn(async move {
-                let mut n = 0.0;
-                while let Some(event) = rx.recv().await {
-                    n += 1.0;
-                    let param = ProgressNotificationParam::new(token.clone(), n)
-                        .with_message(event.message());
-                    if let Err(e) = peer.notify_progress(param).await {
-                        tracing::debug!("progress notification not sent: {e}");
-                    }
-                }
-            })
-        });
+        let forwarder = super::progress::Forwarder::new(&ctx);
+        let tx = forwarder.sender();
         let sink = move |event: ProgressEvent| {
-            let _ = tx.send(event);
+            let _ = tx.send(super::progress::Step {
+                progress: None,
+                total: None,
+                message: event.message(),
+            });
         };
         let result = self
             .executor
             .execute_with_cancel(spec, sink, ctx.ct.clone())
             .await;
-        if let Some(f) = forwarder {
-            // Every progress notification goes out before the response. Normally that takes
-            // microseconds; once the client has gone (stdin closed), rmcp no longer delivers
-            // notifications, and the response must not wait for them.
-            let abort = f.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_millis(250), f)
-                .await
-                .is_err()
-            {
-                abort.abort();
-                tracing::debug!("progress notifications abandoned: the client is gone");
-            }
-        }
+        forwarder.flush().await;
         Ok(to_tool_result(&result))
     }
 }

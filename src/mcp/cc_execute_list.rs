@@ -7,13 +7,12 @@
 //! heartbeats) before it.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam};
+use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::CcExecutorServer;
 use super::ids::parse_execution_id;
@@ -118,26 +117,18 @@ impl CcExecutorServer {
                 ))]),
             });
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<RunEvent>();
-        let forwarder = ctx.meta.get_progress_token().map(|token| {
-            let peer = ctx.peer.clone();
-            tokio::spawn(async move {
-                let mut n = 0.0;
-                while let Some(event) = rx.recv().await {
-                    if let RunEvent::TaskFinished { .. } = event {
-                        n += 1.0;
-                    }
-                    let param = ProgressNotificationParam::new(token.clone(), n)
-                        .with_total(total)
-                        .with_message(event.message());
-                    if let Err(e) = peer.notify_progress(param).await {
-                        tracing::debug!("progress notification not sent: {e}");
-                    }
-                }
-            })
-        });
+        let forwarder = super::progress::Forwarder::new(&ctx);
+        let tx = forwarder.sender();
+        let done = std::sync::atomic::AtomicU64::new(0);
         let id = self.runs.start(run, move |e: RunEvent| {
-            let _ = tx.send(e);
+            if let RunEvent::TaskFinished { .. } = e {
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let _ = tx.send(super::progress::Step {
+                progress: Some(done.load(std::sync::atomic::Ordering::Relaxed) as f64),
+                total: Some(total),
+                message: e.message(),
+            });
         });
         let finished = tokio::select! {
             r = self.runs.wait(id) => r,
@@ -146,15 +137,7 @@ impl CcExecutorServer {
                 self.runs.wait(id).await
             }
         };
-        if let Some(f) = forwarder {
-            let abort = f.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_millis(250), f)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
+        forwarder.flush().await;
         Ok(match finished {
             Ok(run) => output(&run, false),
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),

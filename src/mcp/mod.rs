@@ -23,6 +23,7 @@ pub mod get_execution_history;
 pub mod get_task_complexity;
 mod ids;
 pub mod monitor_execution;
+mod progress;
 pub mod prompt;
 pub mod schema;
 pub mod suggest_execution_strategy;
