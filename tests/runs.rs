@@ -39,6 +39,10 @@ enum Backend {
 
 impl Harness {
     async fn new(backend: Backend) -> Self {
+        Self::with(backend, |_| {}).await
+    }
+
+    async fn with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let o = Overrides {
@@ -61,6 +65,7 @@ impl Harness {
             "FAKE_CLAUDE_STATE_DIR".into(),
             root.join("state").display().to_string(),
         );
+        tweak(&mut config);
         std::fs::create_dir_all(root.join("data")).unwrap();
         let (store, redis): (Arc<dyn HistoryStore>, _) = match backend {
             Backend::Sqlite => (
@@ -315,6 +320,20 @@ async fn the_budget_cap_stops_the_run_before_it_is_exceeded(b: Backend) {
     assert_eq!(h.prompts().len(), 4);
 }
 
+async fn a_run_budget_above_the_per_task_ceiling_runs_each_task_within_the_ceiling(b: Backend) {
+    let h = Harness::with(b, |c| c.policy.max_budget_usd = Some(0.5)).await;
+    let run = h
+        .create_with(json!(["@fake success\none", "@fake success\ntwo"]), |r| {
+            r.budget_usd = Some(10.0)
+        })
+        .await
+        .unwrap();
+    let run = h.run(run).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    let argv = std::fs::read_to_string(h.root().join("record/invocations.jsonl")).unwrap();
+    assert!(argv.contains("--max-budget-usd=0.5"), "{argv}");
+}
+
 async fn a_usage_limit_is_waited_out_then_the_task_runs_again(b: Backend) {
     let h = Harness::new(b).await;
     let run = h
@@ -496,6 +515,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    a_run_budget_above_the_per_task_ceiling_runs_each_task_within_the_ceiling,
     stop_policy_stops_at_the_failed_task_and_skips_the_rest,
     continue_policy_skips_only_the_dependants_of_a_failed_task,
     references_carry_earlier_results_and_files_into_later_tasks,

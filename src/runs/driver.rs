@@ -187,8 +187,11 @@ impl Driver {
         let text = self.expand(task, run).await?;
         let mut request = run.defaults.request(text);
         if let Some(cap) = run.budget_usd {
-            // No single task may spend more than what is left.
-            request.max_budget_usd = Some((cap - run.cost_usd).max(0.0001));
+            // No single task may spend more than what is left — nor more than the server's
+            // per-task ceiling, which would refuse it.
+            let left = (cap - run.cost_usd).max(0.0001);
+            let ceiling = exec.config().policy.max_budget_usd;
+            request.max_budget_usd = Some(ceiling.map_or(left, |c| left.min(c)));
         }
         let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
         let task_id = task.id.clone();
