@@ -93,6 +93,10 @@ async fn cancel_execution_stops_a_run_and_resume_run_id_finishes_it() {
         assert!(Instant::now() < deadline, "beta never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let health = s.call("check_websocket_status", json!({})).await;
+    assert_eq!(data(&health)["active_runs"], 1, "{health:?}");
+    let all = s.call("monitor_execution", json!({})).await;
+    assert_eq!(data(&all)["runs"][0]["run"]["run_id"], run_id.as_str());
     let c = s.call("cancel_execution", json!({"run_id": run_id})).await;
     assert_ne!(c.is_error, Some(true), "{c:?}");
     let d = data(&c);

@@ -22,6 +22,8 @@ pub struct HealthOutput {
     pub running: usize,
     pub queued: usize,
     pub max_concurrent: usize,
+    /// Task-list runs this server is driving.
+    pub active_runs: usize,
     pub uptime_secs: u64,
     pub data_dir: String,
     /// The history store: backend, location, `ok`/`degraded`, outbox backlog.
@@ -62,15 +64,17 @@ impl CcExecutorServer {
             running,
             queued,
             max_concurrent: config.max_concurrent,
+            active_runs: self.runs.active().len(),
             uptime_secs: self.executor.uptime().as_secs(),
             data_dir: config.data_dir.display().to_string(),
             store,
             websocket: "not configured".into(),
         };
         let text = format!(
-            "{}: claude {}, {running} running, {queued} queued, up {}s; store {} {}; websocket not configured",
+            "{}: claude {}, {running} running, {queued} queued, {} run(s), up {}s; store {} {}; websocket not configured",
             out.status,
             out.claude_version.as_deref().unwrap_or("unavailable"),
+            out.active_runs,
             out.uptime_secs,
             out.store.backend,
             out.store.state
