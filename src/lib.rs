@@ -58,6 +58,7 @@
 pub mod claude;
 pub mod cli;
 pub mod config;
+pub mod evidence;
 pub mod exec;
 pub mod mcp;
 pub mod plan;

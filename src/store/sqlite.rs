@@ -21,6 +21,7 @@ use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
     StoreHealth,
 };
+use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
 
 /// Migrations, in order; `user_version` = how many have been applied.
@@ -45,6 +46,8 @@ const MIGRATIONS: &[&str] = &[
     // 2: pages ordered by (finished_at, id) without sorting ties
     "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
      DROP INDEX executions_by_time;",
+    // 3 (evidence): the hash chain over response files; see `crate::evidence::chain`.
+    crate::evidence::chain::SCHEMA,
 ];
 
 /// The embedded store.
@@ -486,6 +489,21 @@ impl HistoryStore for SqliteStore {
             rows.collect()
         })
         .await
+    }
+
+    async fn chain_append(
+        &self,
+        execution_id: Uuid,
+        response_sha256: &str,
+    ) -> Result<ChainLink, StoreError> {
+        let hash = response_sha256.to_string();
+        self.with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+            .await
+    }
+
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.with(move |c| crate::evidence::chain::get(c, pos))
+            .await
     }
 
     async fn health(&self) -> StoreHealth {
