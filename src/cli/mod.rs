@@ -5,6 +5,7 @@
 //! - [`init`]: `cc-executor init` — how to register the server with Claude Code.
 //! - [`history`]: `cc-executor history list|show|stats|export`.
 //! - [`plan`]: `cc-executor plan FILE` — validate a task list and suggest a strategy.
+//! - [`verify`]: `cc-executor verify [ID | --last N]` — check executions against their evidence.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -15,6 +16,7 @@ pub mod history;
 pub mod init;
 pub mod plan;
 pub mod run;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +59,9 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Validate a task-list file (JSON, YAML, markdown) and suggest an execution strategy.
     Plan(plan::PlanArgs),
+    /// Check executions against their evidence: record, response file hash, hash chain, UUID
+    /// echo, Claude Code's transcript, permission denials, files on disk.
+    Verify(verify::VerifyArgs),
 }
 
 /// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
@@ -221,6 +226,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Init(args) => Ok(init::init(args)),
         Command::History(args) => history::history(config, args).await,
         Command::Plan(args) => plan::plan(config, args).await,
+        Command::Verify(args) => verify::verify(config, args).await,
     };
     match result {
         Ok(code) => code,
@@ -233,6 +239,7 @@ async fn dispatch(cli: Cli) -> u8 {
 
 /// The executor with the configured history store (embedded, or Redis).
 pub async fn open_executor(config: Config) -> anyhow::Result<crate::Executor> {
+    crate::exec::prepare_data_dir(&config.data_dir)?;
     let store = crate::store::open(&config).await?;
     Ok(crate::Executor::with_store(config, store)?)
 }
