@@ -765,3 +765,49 @@ fn cc_executor_verify_prints_checks_writes_a_report_and_exits_by_verdict() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown execution id"));
 }
+
+#[tokio::test]
+async fn cancelling_during_a_pre_hook_stops_the_hooks_process_group() {
+    let out = tempfile::tempdir().unwrap();
+    let pid_file = out.path().join("pid");
+    let h = Harness::with(|c| {
+        c.hooks.timeout = Duration::from_secs(60);
+        c.hooks.pre_execute = vec![vec![
+            "sh".into(),
+            "-c".into(),
+            // The pid written is a grandchild: killing only the hook's own process would
+            // leave it running.
+            r#"sleep 30 & echo $! > "$0"; wait"#.into(),
+            pid_file.display().to_string(),
+        ]];
+    });
+    let spec = h.executor.prepare(TaskRequest::new(ECHO)).await.unwrap();
+    let sub = h.executor.submit(spec, NoProgress);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        if let Ok(t) = std::fs::read_to_string(&pid_file)
+            && let Ok(p) = t.trim().parse::<i32>()
+        {
+            break p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hook never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let t = std::time::Instant::now();
+    h.executor.cancel(sub.execution_id).await.unwrap();
+    let r = h.executor.wait(sub.execution_id).await.unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(r.status, Status::Cancelled, "{r:#?}");
+    assert!(h.invocations().is_empty(), "claude must not run");
+    let gone = std::time::Instant::now() + Duration::from_secs(5);
+    while support::fixtures::pid_exists(pid) && std::time::Instant::now() < gone {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !support::fixtures::pid_exists(pid),
+        "hook process {pid} survived"
+    );
+}

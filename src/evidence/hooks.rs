@@ -27,6 +27,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::config::HooksConfig;
+use crate::exec::process::GroupGuard;
+use tokio_util::sync::CancellationToken;
 
 /// Exit code by which a pre hook vetoes a task.
 pub const VETO_EXIT_CODE: i32 = 2;
@@ -66,6 +68,8 @@ pub enum HookOutcome {
     TimedOut,
     /// The command could not be started.
     SpawnFailed,
+    /// Stopped because the task was cancelled (or the server shut down).
+    Cancelled,
 }
 
 /// One run of one hook.
@@ -207,39 +211,56 @@ pub fn write_task_file(data_dir: &Path, id: Uuid, task: &str) -> std::io::Result
     Ok(path)
 }
 
+/// What the hooks of one kind decided.
+#[derive(Debug, Default)]
+pub struct HookResults {
+    /// A pre hook's veto: the hook and its reason.
+    pub veto: Option<String>,
+    /// Failures (other exit codes, timeouts, commands that could not start).
+    pub warnings: Vec<String>,
+    /// `cancel` fired: the running hook was stopped and the rest were skipped.
+    pub cancelled: bool,
+}
+
 /// Runs every hook of one kind in order, logging each run. For pre hooks it stops at the
-/// first veto and returns its reason. Failures come back as warnings for the result.
+/// first veto. Cancelling `cancel` stops the running hook (its whole process group).
 pub async fn run_all(
     kind: HookKind,
     config: &HooksConfig,
     log: &HookLog,
     ctx: &HookContext<'_>,
     stdin_json: &[u8],
-) -> (Option<String>, Vec<String>) {
+    cancel: &CancellationToken,
+) -> HookResults {
     let list = match kind {
         HookKind::PreExecute => &config.pre_execute,
         HookKind::PostExecute => &config.post_execute,
     };
-    let mut warnings = Vec::new();
+    let mut out = HookResults::default();
     for argv in list {
-        let run = run_one(kind, argv, config.timeout, ctx, stdin_json).await;
+        let run = run_one(kind, argv, config.timeout, ctx, stdin_json, cancel).await;
         let hook = run.hook.clone();
         let (outcome, message) = (run.outcome, run.message.clone());
         log.push(run);
         match outcome {
             HookOutcome::Ok => {}
+            HookOutcome::Cancelled => {
+                out.cancelled = true;
+                return out;
+            }
             HookOutcome::Vetoed => {
                 let reason = message.unwrap_or_else(|| "no reason given on stderr".into());
-                return (Some(format!("{hook}: {reason}")), warnings);
+                out.veto = Some(format!("{hook}: {reason}"));
+                return out;
             }
-            _ => warnings.push(format!(
+            _ => out.warnings.push(format!(
                 "{} hook `{hook}` {}",
                 kind.as_str(),
                 message.unwrap_or_else(|| "failed".into())
             )),
         }
     }
-    (None, warnings)
+    out
 }
 
 /// Runs one hook command.
@@ -249,6 +270,7 @@ pub async fn run_one(
     timeout: Duration,
     ctx: &HookContext<'_>,
     stdin_json: &[u8],
+    cancel: &CancellationToken,
 ) -> HookRun {
     let started = Instant::now();
     let at = Utc::now();
@@ -290,7 +312,9 @@ pub async fn run_one(
             );
         }
     };
-    let pgid = child.id().and_then(|p| i32::try_from(p).ok());
+    // Its own process group: a timeout or a cancel stops everything the hook started, and
+    // leftovers of a hook that exited are not left running (nor as zombies: we reap them).
+    let group = child.id().map(GroupGuard::new);
     if let Some(mut stdin) = child.stdin.take() {
         let input = stdin_json.to_vec();
         // A hook that does not read its stdin is fine: a broken pipe is not a failure.
@@ -303,21 +327,35 @@ pub async fn run_one(
         .stderr
         .take()
         .map(|s| tokio::spawn(drain(s, STDERR_KEPT)));
-    let status = tokio::time::timeout(timeout, child.wait()).await;
-    let timed_out = status.is_err();
-    if timed_out && let Some(pgid) = pgid {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pgid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+    enum End {
+        Exited(Option<std::process::ExitStatus>),
+        TimedOut,
+        Cancelled,
     }
-    let status = match status {
-        Ok(s) => s.ok(),
-        Err(_) => tokio::time::timeout(Duration::from_secs(5), child.wait())
-            .await
-            .ok()
-            .and_then(Result::ok),
+    let end = tokio::select! {
+        s = tokio::time::timeout(timeout, child.wait()) => match s {
+            Ok(s) => End::Exited(s.ok()),
+            Err(_) => End::TimedOut,
+        },
+        _ = cancel.cancelled() => End::Cancelled,
     };
+    if let Some(g) = &group {
+        g.terminate(Duration::ZERO).await;
+    }
+    let end = match end {
+        End::Exited(s) => End::Exited(s),
+        other => {
+            // Reap the leader (killed above).
+            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            other
+        }
+    };
+    if let Some(g) = &group {
+        g.reap_orphans();
+    }
+    if let Some(g) = group {
+        g.disarm();
+    }
     // A grandchild outside the group may hold the pipes: do not wait for it for long.
     let collect = |h: Option<tokio::task::JoinHandle<Vec<u8>>>| async move {
         match h {
@@ -334,16 +372,26 @@ pub async fn run_one(
         .trim()
         .to_string();
     let err_text = (!err_text.is_empty()).then_some(err_text);
-    if timed_out {
-        return done(
-            HookOutcome::TimedOut,
-            None,
-            Some(format!(
-                "timed out after {} s and was killed",
-                timeout.as_secs()
-            )),
-        );
-    }
+    let status = match end {
+        End::Exited(s) => s,
+        End::TimedOut => {
+            return done(
+                HookOutcome::TimedOut,
+                None,
+                Some(format!(
+                    "timed out after {} s and was killed",
+                    timeout.as_secs()
+                )),
+            );
+        }
+        End::Cancelled => {
+            return done(
+                HookOutcome::Cancelled,
+                None,
+                Some("stopped: the task was cancelled".into()),
+            );
+        }
+    };
     let code = status.and_then(|s| s.code());
     match code {
         Some(0) => done(HookOutcome::Ok, code, None),

@@ -15,13 +15,23 @@ use super::UuidEcho;
 /// The key a JSON answer should end with.
 pub const JSON_KEY: &str = "execution_uuid";
 
-/// The text appended to the prompt (after a blank line).
-pub fn instruction(id: Uuid) -> String {
-    format!(
-        "\n\n---\nExecution id: {id}\nInclude this execution id verbatim in your final answer \
-         (for example on a last line `EXECUTION_UUID: {id}`). If your final answer is a JSON \
-         object, add the key \"{JSON_KEY}\": \"{id}\" as its last key instead."
-    )
+/// The text appended to the prompt (after a blank line). With a JSON Schema (`structured`)
+/// the UUID must stay out of the structured output — an extra key could fail the schema and
+/// make the CLI retry or give up — so the model is asked to put it in its final message.
+pub fn instruction(id: Uuid, structured: bool) -> String {
+    if structured {
+        format!(
+            "\n\n---\nExecution id: {id}\nInclude this execution id verbatim in your final text \
+             message (for example on a last line `EXECUTION_UUID: {id}`). Do not add it to the \
+             structured output."
+        )
+    } else {
+        format!(
+            "\n\n---\nExecution id: {id}\nInclude this execution id verbatim in your final answer \
+             (for example on a last line `EXECUTION_UUID: {id}`). If your final answer is a JSON \
+             object, add the key \"{JSON_KEY}\": \"{id}\" as its last key instead."
+        )
+    }
 }
 
 /// Checks the final answer (text, and structured output when there is one).
@@ -129,7 +139,11 @@ mod tests {
     #[test]
     fn the_instruction_names_the_uuid_and_the_json_key() {
         let id = Uuid::new_v4();
-        let i = instruction(id);
+        let i = instruction(id, false);
         assert!(i.contains(&id.to_string()) && i.contains(JSON_KEY));
+        let s = instruction(id, true);
+        assert!(
+            s.contains(&id.to_string()) && s.contains("Do not add it to the structured output")
+        );
     }
 }

@@ -324,12 +324,14 @@ impl Executor {
                         cwd: &cwd_path,
                         response_file: result.evidence.as_ref().map(|e| e.response_file.as_str()),
                     };
+                    // Bounded by the hook timeout; a server shutdown stops them at once.
                     crate::evidence::hooks::run_all(
                         crate::evidence::hooks::HookKind::PostExecute,
                         &this.inner.config.hooks,
                         &this.inner.hook_log,
                         &ctx,
                         input.to_string().as_bytes(),
+                        &this.inner.shutdown,
                     )
                     .await;
                 }
@@ -562,14 +564,24 @@ impl Executor {
                 cwd: &spec.cwd,
                 response_file: None,
             };
-            let (veto, hook_warnings) = crate::evidence::hooks::run_all(
+            let hooks = crate::evidence::hooks::run_all(
                 crate::evidence::hooks::HookKind::PreExecute,
                 &config.hooks,
                 &self.inner.hook_log,
                 &ctx,
                 input.to_string().as_bytes(),
+                &cancel,
             )
             .await;
+            if hooks.cancelled {
+                return early(
+                    id,
+                    &spec,
+                    Status::Cancelled,
+                    "cancelled while a pre_execute hook ran; the task never started",
+                );
+            }
+            let (veto, hook_warnings) = (hooks.veto, hooks.warnings);
             warnings.extend(hook_warnings);
             if let Some(reason) = veto {
                 warnings.push(format!("rejected by a pre_execute hook: {reason}"));
@@ -579,8 +591,9 @@ impl Executor {
             }
         }
         if config.hooks.uuid_hook {
+            let structured = spec.json_schema.is_some();
             spec.prompt
-                .push_str(&crate::evidence::uuid_hook::instruction(id));
+                .push_str(&crate::evidence::uuid_hook::instruction(id, structured));
         }
 
         let mut attempts: Vec<(AttemptOutput, Status)> = Vec::new();
