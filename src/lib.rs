@@ -27,7 +27,10 @@
 //!    outcome (claude::outcome) ─► ExecutionResult (exec::result)
 //!         │
 //!         ▼
-//!    history (store/) ─► back to the caller
+//!    evidence (evidence/: response file, receipt, hash chain) ─► history (store/)
+//!         │
+//!         ▼
+//!    post hooks ─► back to the caller
 //! ```
 //!
 //! - [`config`]: configuration (flags > env > file > defaults) and the [`config::Policy`]
@@ -38,6 +41,9 @@
 //!   and the live registry behind monitoring and cancellation.
 //! - [`plan`]: the one estimator — classification, durations and timeouts learned from the
 //!   history, task-list validation, strategy waves, task-list files.
+//! - [`evidence`]: what an execution leaves behind to be checked — response file, receipt, the
+//!   hash chain, the UUID hook, written-file hashes, user hooks — and `verify`, which checks it
+//!   against what really happened.
 //! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
 //!   local outbox) when configured.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
