@@ -811,3 +811,46 @@ async fn cancelling_during_a_pre_hook_stops_the_hooks_process_group() {
         "hook process {pid} survived"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_redis_store_the_chain_stays_local_and_verification_works_the_same() {
+    let server = support::redis_server::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let o = Overrides {
+        claude_bin: Some(fake_claude_bin()),
+        data_dir: Some(root.join("data")),
+        allowed_roots: Some(vec![root.clone()]),
+        redis_url: Some(server.url()),
+        max_retries: Some(0),
+        ..Default::default()
+    };
+    let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
+    config.policy.default_cwd = root.clone();
+    let store = cc_executor::store::open(&config).await.unwrap();
+    let exec = Executor::with_store(config, store).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let spec = exec.prepare(TaskRequest::new(ECHO)).await.unwrap();
+        ids.push(exec.execute(spec, NoProgress).await.execution_id);
+    }
+    let outbox = rusqlite::Connection::open(root.join("data/outbox.sqlite3")).unwrap();
+    let links: i64 = outbox
+        .query_row("SELECT count(*) FROM evidence_chain", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(links, 2, "the chain lives in the local file");
+    let stored = exec.store().get(ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        stored.result.evidence.unwrap().chain.seq,
+        2,
+        "the record carries its link"
+    );
+    let v = exec.verify(Target::One(ids[1]), false).await.unwrap();
+    let e = &v.executions[0];
+    assert_eq!(check(e, "chain").state, CheckState::Pass, "{e:#?}");
+    assert_eq!(check(e, "response_file").state, CheckState::Pass);
+    std::fs::remove_file(root.join(format!("data/evidence/{}.json", ids[0]))).unwrap();
+    let v = exec.verify(Target::Last(2), false).await.unwrap();
+    assert_eq!(v.verdict, Verdict::Tampered);
+    assert_eq!(v.counts.tampered, 1, "{v:#?}");
+}

@@ -15,6 +15,10 @@ use super::{EvidenceError, EvidenceRef, chain::sha256_hex};
 use crate::claude::collect::truncate_chars;
 use crate::store::{ExecutionRecord, HistoryStore};
 
+/// Response files larger than this are not read back: a response file holds one result, far
+/// smaller; a larger file was put there by someone else, and reading it would only cost memory.
+const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Format tag of response files.
 pub const RESPONSE_FORMAT: &str = "cc-executor-response/1";
 
@@ -232,11 +236,23 @@ fn shell_word(s: &str) -> String {
 
 /// Reads and parses a response file; `Ok(None)` when it does not exist.
 pub fn read_response(path: &Path) -> std::io::Result<Option<(Vec<u8>, ResponseDocument)>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    use std::io::Read;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_RESPONSE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_RESPONSE_BYTES} bytes; a response file is never that large"
+        )));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes)?;
     let doc = serde_json::from_slice(&bytes)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     Ok(Some((bytes, doc)))

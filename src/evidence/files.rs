@@ -24,6 +24,10 @@ pub fn hash_file(path: &Path) -> std::io::Result<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    // A path named in a record could be a device or a FIFO (`/dev/zero`): never read one.
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut h = Sha256::new();
     let mut buf = vec![0u8; BUF];
     loop {
@@ -103,5 +107,9 @@ mod tests {
         );
         assert_eq!(files[1].source, "after_run");
         assert_eq!(files[2].sha256, None);
+        assert!(
+            hash_file(Path::new("/dev/zero")).is_err(),
+            "devices are not read"
+        );
     }
 }

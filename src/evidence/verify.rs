@@ -291,10 +291,8 @@ pub async fn verify_one(
     let record = store.get(id).await?;
     let link = store.chain_link(ChainPos::Execution(id)).await?;
     let claimed = record.as_ref().and_then(|r| r.result.evidence.clone());
-    let response_path = claimed
-        .as_ref()
-        .map(|e| PathBuf::from(&e.response_file))
-        .unwrap_or_else(|| super::response_path(data_dir, id));
+    // Always where this data dir keeps it, not wherever a (possibly edited) record points.
+    let response_path = super::response_path(data_dir, id);
     let response = {
         let p = response_path.clone();
         tokio::task::spawn_blocking(move || read_response(&p))
@@ -844,6 +842,9 @@ fn scan_transcript(
         std::io::ErrorKind::NotFound => "does not exist".to_string(),
         _ => e.to_string(),
     })?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
     if meta.len() > MAX_TRANSCRIPT_BYTES {
         return Err(format!(
             "is larger than {MAX_TRANSCRIPT_BYTES} bytes; not read"
