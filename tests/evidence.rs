@@ -854,3 +854,21 @@ async fn with_the_redis_store_the_chain_stays_local_and_verification_works_the_s
     assert_eq!(v.verdict, Verdict::Tampered);
     assert_eq!(v.counts.tampered, 1, "{v:#?}");
 }
+
+#[tokio::test]
+async fn a_deleted_history_record_is_found_through_the_chain_by_last_n() {
+    let h = Harness::new();
+    let [_, _, c] = three(&h).await;
+    h.db()
+        .execute(&format!("DELETE FROM executions WHERE id = '{c}'"), [])
+        .unwrap();
+    let report = h.executor.verify(Target::Last(2), false).await.unwrap();
+    let e = report
+        .executions
+        .iter()
+        .find(|e| e.execution_id == c)
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(e.verdict, Verdict::Tampered);
+    assert_eq!(check(e, "record").state, CheckState::Tampered);
+    assert_eq!(report.verdict, Verdict::Tampered);
+}

@@ -201,6 +201,18 @@ pub async fn verify(
             for r in &records {
                 executions.push(verify_one(data_dir, store, r.execution_id).await?);
             }
+            // The newest links too: an execution whose history record was deleted is not in
+            // the list above, but its link still is in the chain.
+            if let Some(head) = store.chain_link(ChainPos::Head).await? {
+                let first = head.seq.saturating_sub(n as u64 - 1).max(1);
+                for seq in first..=head.seq {
+                    if let Some(l) = store.chain_link(ChainPos::Seq(seq)).await?
+                        && !executions.iter().any(|e| e.execution_id == l.execution_id)
+                    {
+                        executions.push(verify_one(data_dir, store, l.execution_id).await?);
+                    }
+                }
+            }
             for id in unlinked_response_files(data_dir, store, &mut notes).await? {
                 if !executions.iter().any(|e| e.execution_id == id) {
                     executions.push(verify_one(data_dir, store, id).await?);
@@ -856,6 +868,9 @@ fn scan_transcript(
         session_seen: false,
         answer_found: answer.map(|_| false),
     };
+    // The model's text, in order: the answer is one text block, or (over several blocks of the
+    // last turn) their concatenation.
+    let mut texts: Vec<String> = Vec::new();
     for line in std::io::BufReader::new(f).lines() {
         let Ok(line) = line else { break };
         let Ok(v) = serde_json::from_str::<Value>(&line) else {
@@ -864,19 +879,24 @@ fn scan_transcript(
         if v.get("sessionId").and_then(Value::as_str) == Some(session) {
             scan.session_seen = true;
         }
-        if let Some(a) = answer
+        if answer.is_some()
             && v.get("type").and_then(Value::as_str) == Some("assistant")
             && let Some(blocks) = v.pointer("/message/content").and_then(Value::as_array)
         {
-            let hit = blocks.iter().any(|b| {
-                b.get("text").and_then(Value::as_str).is_some_and(|t| {
-                    t.contains(a) || (!t.trim().is_empty() && a.contains(t.trim()))
-                })
-            });
-            if hit {
-                scan.answer_found = Some(true);
-            }
+            texts.extend(
+                blocks
+                    .iter()
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .map(str::to_string),
+            );
         }
+    }
+    if let Some(a) = answer {
+        let found = texts.iter().any(|t| t.contains(a))
+            || ["\n\n", "\n", ""]
+                .iter()
+                .any(|sep| texts.join(sep).contains(a));
+        scan.answer_found = Some(found);
     }
     Ok(scan)
 }
@@ -928,4 +948,52 @@ pub fn to_markdown(r: &VerifyReport) -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(lines: &[Value]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for l in lines {
+            use std::io::Write;
+            writeln!(f, "{l}").unwrap();
+        }
+        f
+    }
+
+    fn assistant(text: &str) -> Value {
+        serde_json::json!({"type": "assistant", "sessionId": "s1",
+            "message": {"content": [{"type": "text", "text": text}]}})
+    }
+
+    #[test]
+    fn the_answer_must_be_in_the_models_own_text_of_this_session() {
+        let f = transcript(&[
+            serde_json::json!({"type": "user", "sessionId": "s1"}),
+            assistant("Done"),
+            assistant("Done! I wrote notes.txt."),
+        ]);
+        let s = scan_transcript(f.path(), "s1", Some("Done! I wrote notes.txt.")).unwrap();
+        assert!(s.session_seen && s.answer_found == Some(true));
+        // A short block that happens to be part of the answer is not the answer.
+        let f = transcript(&[assistant("Done")]);
+        let s = scan_transcript(f.path(), "s1", Some("Done! I wrote notes.txt.")).unwrap();
+        assert_eq!(s.answer_found, Some(false));
+        // Another session's transcript.
+        let s = scan_transcript(f.path(), "other", Some("Done")).unwrap();
+        assert!(!s.session_seen);
+        // An answer made of two blocks of the last turn.
+        let f = transcript(&[assistant("Part one."), assistant("Part two.")]);
+        let s = scan_transcript(f.path(), "s1", Some("Part one.\n\nPart two.")).unwrap();
+        assert_eq!(s.answer_found, Some(true));
+        assert!(scan_transcript(Path::new("/nonexistent/x.jsonl"), "s1", None).is_err());
+        assert!(scan_transcript(Path::new("/dev/zero"), "s1", None).is_err());
+    }
+
+    #[test]
+    fn the_verdict_is_the_worst_check() {
+        assert!(Verdict::Tampered > Verdict::Unverified && Verdict::Unverified > Verdict::Verified);
+    }
 }
