@@ -202,12 +202,14 @@ pub struct HookContext<'a> {
     pub response_file: Option<&'a str>,
 }
 
-/// Writes the task text for `CC_EXECUTOR_TASK_FILE` (owner-only, atomic).
+/// Writes the task text for `CC_EXECUTOR_TASK_FILE` (owner-only, atomic) in
+/// `<data_dir>/hooks/<id>.task`.
 pub fn write_task_file(data_dir: &Path, id: Uuid, task: &str) -> std::io::Result<PathBuf> {
     let dir = data_dir.join("hooks");
     super::artifacts::create_private_dir(&dir)?;
     let path = dir.join(format!("{id}.task"));
-    super::artifacts::write_atomic(&path, task.as_bytes())?;
+    // A scratch copy for the hooks, removed after them: atomic, but no fsync to pay for.
+    super::artifacts::write_replacing(&path, task.as_bytes(), false)?;
     Ok(path)
 }
 
