@@ -633,7 +633,7 @@ async fn verify_execution_and_get_hook_status_over_mcp() {
     let config = root.join("config.toml");
     std::fs::write(
         &config,
-        "[hooks]\ntimeout_secs = 5\npre_execute = [[\"sh\", \"-c\", \"cat >/dev/null; exit 3\"]]\n",
+        "[hooks]\ntimeout_secs = 5\npre_execute = [[\"sh\", \"-c\", \"cat >/dev/null; echo oops >&2; exit 3\"]]\n",
     )
     .unwrap();
     let mut cmd = tokio::process::Command::new(cc_executor_bin());
@@ -871,4 +871,74 @@ async fn a_deleted_history_record_is_found_through_the_chain_by_last_n() {
     assert_eq!(e.verdict, Verdict::Tampered);
     assert_eq!(check(e, "record").state, CheckState::Tampered);
     assert_eq!(report.verdict, Verdict::Tampered);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_hook_prints_never_reaches_the_mcp_channel() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let config = root.join("config.toml");
+    std::fs::write(
+        &config,
+        "[hooks]\npre_execute = [[\"sh\", \"-c\", \"cat; echo not-json-rpc\"]]\npost_execute = [[\"sh\", \"-c\", \"cat; echo also-not-json-rpc\"]]\n",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(cc_executor_bin())
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .arg("--config")
+        .arg(&config)
+        .arg("mcp")
+        .env("CC_EXECUTOR_CLAUDE_BIN", fake_claude_bin())
+        .env_remove("REDIS_URL")
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for msg in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "cc_execute", "arguments": {"task": ECHO}}}),
+    ] {
+        stdin
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let answered = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("non-protocol line on stdout: {line:?} ({e})"));
+            assert_eq!(v["jsonrpc"], "2.0", "{line}");
+            let done = v["id"] == 2;
+            seen.push(v);
+            if done {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "no answer to tools/call: {seen:?}");
+    let last = seen.last().unwrap();
+    assert_eq!(
+        last["result"]["structuredContent"]["status"], "succeeded",
+        "{last}"
+    );
+    drop(stdin);
+    while let Ok(Some(line)) = lines.next_line().await {
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("non-protocol line on stdout: {line:?} ({e})"));
+        assert_eq!(v["jsonrpc"], "2.0", "{line}");
+    }
+    let _ = child.wait().await;
 }
