@@ -197,6 +197,34 @@ pub struct Config {
     pub redis_retention_days: u64,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// The built-in UUID hook and the user's pre/post-execution commands.
+    pub hooks: HooksConfig,
+}
+
+/// Hooks around every execution (see `crate::evidence::hooks` and `crate::evidence::uuid_hook`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HooksConfig {
+    /// Append the UUID instruction to every prompt and check the echo (default true).
+    pub uuid_hook: bool,
+    /// Time limit of one hook command; it is killed (its whole process group) after it.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub timeout: Duration,
+    /// Commands run before a task: argv vectors, run without a shell. Exit 2 vetoes the task.
+    pub pre_execute: Vec<Vec<String>>,
+    /// Commands run after a task's result is recorded.
+    pub post_execute: Vec<Vec<String>>,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        HooksConfig {
+            uuid_hook: true,
+            timeout: Duration::from_secs(30),
+            pre_execute: Vec::new(),
+            post_execute: Vec::new(),
+        }
+    }
 }
 
 /// A Redis URL with its password replaced by `***`.
@@ -279,6 +307,19 @@ pub struct FileConfig {
     /// Extra environment for `claude` processes.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hooks: FileHooks,
+}
+
+/// `[hooks]`. Commands are argv arrays (`["/usr/local/bin/check", "--strict"]`): no shell runs
+/// them unless you write one (`["sh", "-c", "…"]`), so nothing in a task can inject a command.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHooks {
+    pub uuid_hook: Option<bool>,
+    pub timeout_secs: Option<u64>,
+    pub pre_execute: Option<Vec<Vec<String>>>,
+    pub post_execute: Option<Vec<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -444,6 +485,16 @@ impl Config {
             redis_prefix: file.redis_prefix.unwrap_or_else(|| "cc_executor".into()),
             redis_retention_days: file.redis_retention_days.unwrap_or(30),
             config_file: path,
+            hooks: {
+                let d = HooksConfig::default();
+                let h = file.hooks;
+                HooksConfig {
+                    uuid_hook: h.uuid_hook.unwrap_or(d.uuid_hook),
+                    timeout: h.timeout_secs.map_or(d.timeout, Duration::from_secs),
+                    pre_execute: h.pre_execute.unwrap_or_default(),
+                    post_execute: h.post_execute.unwrap_or_default(),
+                }
+            },
         };
         config.check()?;
         Ok(config)
@@ -509,6 +560,29 @@ impl Config {
         }
         if self.redis_retention_days == 0 {
             return invalid("redis_retention_days", "must be at least 1".into());
+        }
+        if self.hooks.timeout.is_zero() || self.hooks.timeout > Duration::from_secs(3600) {
+            return invalid("hooks.timeout_secs", "must be between 1 and 3600".into());
+        }
+        for (setting, list) in [
+            ("hooks.pre_execute", &self.hooks.pre_execute),
+            ("hooks.post_execute", &self.hooks.post_execute),
+        ] {
+            if let Some(i) = list
+                .iter()
+                .position(|argv| argv.first().is_none_or(|c| c.trim().is_empty()))
+            {
+                return invalid(
+                    setting,
+                    format!(
+                        "command {} is empty: each hook is an argv array such as [\"/usr/local/bin/check\", \"--strict\"]",
+                        i + 1
+                    ),
+                );
+            }
+            if let Some(arg) = list.iter().flatten().find(|a| a.contains('\0')) {
+                return invalid(setting, format!("`{arg}` contains a NUL byte"));
+            }
         }
         if p.allowed_roots.is_empty() {
             return invalid(
@@ -602,6 +676,31 @@ mod tests {
             err.to_string().contains("allow_bypass_permissions"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn hooks_are_read_from_their_section_and_checked() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert!(c.hooks.uuid_hook && c.hooks.pre_execute.is_empty());
+        let c = Config::resolve(
+            file("[hooks]\nuuid_hook = false\ntimeout_secs = 5\npre_execute = [[\"/bin/check\", \"-x\"]]"),
+            None,
+            &overrides(),
+        )
+        .unwrap();
+        assert!(!c.hooks.uuid_hook);
+        assert_eq!(c.hooks.timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.hooks.pre_execute,
+            vec![vec!["/bin/check".to_string(), "-x".into()]]
+        );
+        let err =
+            Config::resolve(file("[hooks]\npost_execute = [[]]"), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("hooks.post_execute"), "{err}");
+        let err =
+            Config::resolve(file("[hooks]\ntimeout_secs = 0"), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("hooks.timeout_secs"), "{err}");
+        assert!(toml::from_str::<FileConfig>("[hooks]\npre = []").is_err());
     }
 
     #[test]

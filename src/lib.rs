@@ -27,7 +27,10 @@
 //!    outcome (claude::outcome) ─► ExecutionResult (exec::result)
 //!         │
 //!         ▼
-//!    history (store/) ─► back to the caller
+//!    evidence (evidence/: response file, receipt, hash chain) ─► history (store/)
+//!         │
+//!         ▼
+//!    post hooks ─► back to the caller
 //! ```
 //!
 //! A task list (`runs/`) is a loop over that flow: each task is prepared, submitted and
@@ -44,6 +47,9 @@
 //! - [`runs`]: task lists as durable runs — dependency order through the same queue, failure
 //!   policy, budget, usage-limit waits, `{{tasks.<id>.result}}` references, resume after a
 //!   crash without repeating finished work.
+//! - [`evidence`]: what an execution leaves behind to be checked — response file, receipt, the
+//!   hash chain, the UUID hook, written-file hashes, user hooks — and `verify`, which checks it
+//!   against what really happened.
 //! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
 //!   local outbox) when configured.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
@@ -64,6 +70,7 @@
 pub mod claude;
 pub mod cli;
 pub mod config;
+pub mod evidence;
 pub mod exec;
 pub mod mcp;
 pub mod plan;

@@ -133,7 +133,8 @@ async fn a_successful_run_reports_everything_the_cli_said() {
 
 #[tokio::test]
 async fn the_prompt_reaches_claude_byte_for_byte_on_stdin_never_in_argv() {
-    let h = Harness::new();
+    // The UUID hook appends to the prompt (tests/evidence.rs); off, the bytes are exactly ours.
+    let h = Harness::with(|c| c.hooks.uuid_hook = false);
     let tricky = "@fake echo\n$(touch /tmp/pwned) `id` ; rm -rf / | cat && echo \"double\" 'single' \\n \u{1F600} -- --help\ntrailing backslash \\";
     let r = h.run(tricky).await;
     assert_eq!(r.status, Status::Succeeded, "{r:#?}");
@@ -147,7 +148,7 @@ async fn the_prompt_reaches_claude_byte_for_byte_on_stdin_never_in_argv() {
 
 #[tokio::test]
 async fn a_300_kib_prompt_runs_although_one_argv_entry_is_capped_at_128_kib() {
-    let h = Harness::new();
+    let h = Harness::with(|c| c.hooks.uuid_hook = false);
     let mut prompt = String::from("@fake echo\n");
     while prompt.len() < 300 * 1024 {
         prompt.push_str("lorem ipsum dolor sit amet ");

@@ -119,8 +119,20 @@ async fn cancel_execution_stops_a_run_and_resume_run_id_finishes_it() {
         .iter()
         .map(|v| v["stdin"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(stdins.iter().filter(|x| x.ends_with("alpha")).count(), 1);
-    assert_eq!(stdins.iter().filter(|x| x.ends_with("beta")).count(), 2);
+    assert_eq!(
+        stdins
+            .iter()
+            .filter(|x| x.lines().any(|l| l == "alpha"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        stdins
+            .iter()
+            .filter(|x| x.lines().any(|l| l == "beta"))
+            .count(),
+        2
+    );
 
     // Cancelling it now changes nothing; resuming it again is an error.
     let c = s

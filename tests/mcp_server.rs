@@ -740,9 +740,13 @@ async fn results_are_structured_and_failures_set_is_error() {
         "text content: {text}"
     );
     let inv = server.wait_invocation("success", "hello-from-mcp").await;
-    assert_eq!(
-        inv["stdin"],
-        "@fake success text=hello-from-mcp\nSay hello, please."
+    // The task verbatim, then the UUID hook's instruction (on by default; tests/evidence.rs).
+    let stdin = inv["stdin"].as_str().unwrap();
+    assert!(
+        stdin.starts_with(
+            "@fake success text=hello-from-mcp\nSay hello, please.\n\n---\nExecution id: "
+        ),
+        "{stdin}"
     );
     assert_eq!(inv["cwd"], server.root.to_str().unwrap(), "default cwd");
 

@@ -630,7 +630,12 @@ fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
         .iter()
         .map(|v| v["stdin"].as_str().unwrap().to_string())
         .collect();
-    let count = |word: &str| stdins.iter().filter(|s| s.ends_with(word)).count();
+    let count = |word: &str| {
+        stdins
+            .iter()
+            .filter(|s| s.lines().any(|l| l.trim() == word))
+            .count()
+    };
     assert_eq!(
         (
             count("first"),
@@ -657,6 +662,13 @@ fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
         warnings.contains("1 leftover process(es) killed"),
         "{warnings}"
     );
+    // It has evidence like any execution: verification finds it intact, and not verified.
+    let verify = cli(&root, redis, &["verify", &interrupted, "--json"]);
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    let v = &report["executions"][0];
+    assert_eq!(v["verdict"], "unverified", "{report:#}");
+    assert!(v["response_file"].is_string(), "{report:#}");
+    assert!(v["reasons"].to_string().contains("crashed"), "{report:#}");
     let deadline = Instant::now() + Duration::from_secs(5);
     while pid_exists(orphan) && !is_zombie(orphan) {
         assert!(

@@ -17,17 +17,21 @@ async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
     let env = IsolatedEnv::new();
     let notes = env.workdir().join("notes.txt");
     let notes_path = notes.display().to_string();
+    // A well-behaved model: it does the work and echoes the execution id it was given.
     let api = FakeApi::start(Script::respond(move |body| {
         let text = all_text(body);
+        let id = execution_id_in(&text);
         let answered_tool = !tool_results(body).is_empty();
         if text.contains("TASK-ONE") {
-            Reply::text("The codename is BLUEBIRD.")
+            Reply::text(format!("The codename is BLUEBIRD.\nEXECUTION_UUID: {id}"))
         } else if text.contains("TASK-TWO") && !answered_tool {
             Reply::write_file(notes_path.clone(), "release notes for BLUEBIRD\n")
         } else if text.contains("TASK-TWO") {
-            Reply::text("I wrote the release notes to notes.txt.")
+            Reply::text(format!(
+                "I wrote the release notes to notes.txt.\nEXECUTION_UUID: {id}"
+            ))
         } else {
-            Reply::text("Summary received.")
+            Reply::text(format!("Summary received.\nEXECUTION_UUID: {id}"))
         }
     }))
     .await;
@@ -45,7 +49,8 @@ async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
     let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
     config.policy.default_cwd = work;
     config.child_env = env.env_vars(&api.base_url).into_iter().collect();
-    let runs = RunService::new(Executor::new(config).unwrap());
+    let executor = Executor::new(config).unwrap();
+    let runs = RunService::new(executor.clone());
 
     let tasks = parse_tasks(&json!([
         {"id": "name", "task": "TASK-ONE: what is the project codename?"},
@@ -104,4 +109,23 @@ async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
     );
     assert!(!text.contains("{{tasks."), "{text}");
     assert!(run.cost_usd > 0.0);
+    // Each task passed on its answer without its own UUID echo (the next task has its own).
+    let first_id = run.tasks[0].execution_id.unwrap().to_string();
+    assert!(!all_text(two).contains(&format!("EXECUTION_UUID: {first_id}")));
+
+    // Every task of the run is verified against its evidence and Claude Code's transcript.
+    let report = executor
+        .verify(cc_executor::evidence::verify::Target::Last(3), false)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.verified, 3, "{report:#?}");
+}
+
+/// The execution id the UUID hook put at the end of the prompt.
+fn execution_id_in(text: &str) -> String {
+    text.rsplit("Execution id: ")
+        .next()
+        .and_then(|rest| rest.get(..36))
+        .unwrap_or("")
+        .to_string()
 }

@@ -16,6 +16,8 @@ use uuid::Uuid;
 /// A backend under test, with whatever keeps it alive.
 struct Backend {
     store: Arc<dyn HistoryStore>,
+    /// A second, independent instance on the same files (another server process).
+    other: Arc<dyn HistoryStore>,
     _dir: tempfile::TempDir,
     _redis: Option<RedisServer>,
 }
@@ -23,8 +25,10 @@ struct Backend {
 async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("history.sqlite3")).unwrap();
+    let other = SqliteStore::open(&dir.path().join("history.sqlite3")).unwrap();
     Backend {
         store: Arc::new(store),
+        other: Arc::new(other),
         _dir: dir,
         _redis: None,
     }
@@ -41,8 +45,17 @@ async fn redis() -> Backend {
     )
     .await
     .unwrap();
+    let other = RedisStore::open(
+        &server.url(),
+        "cc_test",
+        30,
+        dir.path().join("outbox.sqlite3"),
+    )
+    .await
+    .unwrap();
     Backend {
         store: Arc::new(store),
+        other: Arc::new(other),
         _dir: dir,
         _redis: Some(server),
     }
@@ -100,6 +113,8 @@ contract!(
     health_names_the_backend,
     runs_are_saved_read_back_and_listed_newest_first,
     an_older_revision_of_a_run_never_replaces_a_newer_one,
+    the_chain_head_advances_one_link_at_a_time,
+    chain_appends_from_two_processes_never_fork,
 );
 
 /// A run as the store sees it (the driver's bookkeeping is not the store's business).
@@ -157,6 +172,63 @@ async fn an_older_revision_of_a_run_never_replaces_a_newer_one(b: Backend) {
         Some(&run)
     );
     assert_eq!(b.store.list_runs(10).await.unwrap().len(), 1);
+}
+
+async fn the_chain_head_advances_one_link_at_a_time(b: Backend) {
+    use cc_executor::evidence::chain::{ChainPos, GENESIS};
+    assert_eq!(b.store.chain_link(ChainPos::Head).await.unwrap(), None);
+    let (x, y) = (Uuid::new_v4(), Uuid::new_v4());
+    let lx = b.store.chain_append(x, "aa").await.unwrap();
+    let ly = b.store.chain_append(y, "bb").await.unwrap();
+    assert_eq!((lx.seq, lx.prev_hash.as_str()), (1, GENESIS));
+    assert_eq!((ly.seq, ly.prev_hash.clone()), (2, lx.hash.clone()));
+    assert!(lx.is_self_consistent() && ly.is_self_consistent());
+    assert_eq!(
+        b.store.chain_link(ChainPos::Head).await.unwrap(),
+        Some(ly.clone())
+    );
+    assert_eq!(
+        b.store.chain_link(ChainPos::Seq(1)).await.unwrap(),
+        Some(lx.clone())
+    );
+    assert_eq!(
+        b.store.chain_link(ChainPos::Execution(y)).await.unwrap(),
+        Some(ly.clone())
+    );
+    assert_eq!(b.store.chain_link(ChainPos::Seq(3)).await.unwrap(), None);
+    // A retried append is the same link; a different hash for the same execution is refused.
+    assert_eq!(b.store.chain_append(x, "aa").await.unwrap(), lx);
+    assert!(b.store.chain_append(x, "cc").await.is_err());
+    assert_eq!(b.store.chain_link(ChainPos::Head).await.unwrap(), Some(ly));
+}
+
+async fn chain_appends_from_two_processes_never_fork(b: Backend) {
+    use cc_executor::evidence::chain::ChainPos;
+    let mut tasks = Vec::new();
+    for store in [b.store.clone(), b.other.clone()] {
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                store.chain_append(Uuid::new_v4(), "h").await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let head = b.store.chain_link(ChainPos::Head).await.unwrap().unwrap();
+    assert_eq!(head.seq, 50);
+    let mut prev = cc_executor::evidence::chain::GENESIS.to_string();
+    for seq in 1..=50 {
+        let l = b
+            .other
+            .chain_link(ChainPos::Seq(seq))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(l.is_self_consistent());
+        assert_eq!(l.prev_hash, prev, "link {seq}");
+        prev = l.hash;
+    }
 }
 
 async fn a_recorded_execution_reads_back_whole(b: Backend) {

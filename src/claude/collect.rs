@@ -62,9 +62,14 @@ pub struct Collector {
     /// `error` of the last assistant line that had one.
     pub assistant_error: Option<String>,
     pub tools_used: BTreeMap<String, u32>,
-    pending_writes: HashMap<String, String>,
+    /// Write-like tool uses waiting for their result: id → (path, SHA-256 of a Write's content).
+    pending_writes: HashMap<String, (String, Option<String>)>,
     denied_ids: HashSet<String>,
     pub files_written: Vec<String>,
+    /// Path → SHA-256 of the content of its last successful `Write`; `None` when its last
+    /// successful change was an Edit/MultiEdit/NotebookEdit (whose events do not carry the
+    /// resulting content). Evidence compares files on disk with this later.
+    pub write_content: BTreeMap<String, Option<String>>,
     pub permission_denials: Vec<PermissionDenial>,
     pub api_retries: u32,
     /// `error` of the last `api_retry` line (`rate_limit`, `overloaded`, …).
@@ -208,7 +213,11 @@ impl Collector {
                     if WRITE_TOOLS.contains(&name.as_str())
                         && let Some(path) = written_path(&input)
                     {
-                        self.pending_writes.insert(id, path);
+                        let content = (name == "Write")
+                            .then(|| input.get("content").and_then(Value::as_str))
+                            .flatten()
+                            .map(|c| crate::evidence::chain::sha256_hex(c.as_bytes()));
+                        self.pending_writes.insert(id, (path, content));
                     }
                     notices.push(Notice::ToolUse {
                         summary: summarize_input(&name, &input),
@@ -230,12 +239,14 @@ impl Collector {
                     is_error,
                     ..
                 } => {
-                    if let Some(path) = self.pending_writes.remove(&tool_use_id)
+                    if let Some((path, content)) = self.pending_writes.remove(&tool_use_id)
                         && is_error != Some(true)
                         && !self.denied_ids.contains(&tool_use_id)
-                        && !self.files_written.contains(&path)
                     {
-                        self.files_written.push(path);
+                        if !self.files_written.contains(&path) {
+                            self.files_written.push(path.clone());
+                        }
+                        self.write_content.insert(path, content);
                     }
                 }
                 Block::Text { text } if text.contains("[Request interrupted by user") => {
@@ -352,6 +363,10 @@ mod tests {
             r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"d","name":"Bash","input":{"command":"ls   -la\n/tmp"}}]}}"#,
         ]);
         assert_eq!(c.files_written, vec!["/w/ok.txt".to_string()]);
+        assert_eq!(
+            c.write_content.get("/w/ok.txt"),
+            Some(&Some(crate::evidence::chain::sha256_hex(b"x")))
+        );
         assert_eq!(c.tools_used.get("Write"), Some(&2));
         assert_eq!(c.tools_used.get("Bash"), Some(&1));
         assert_eq!(c.permission_denials.len(), 1);
@@ -359,6 +374,18 @@ mod tests {
             name: "Bash".into(),
             summary: "ls -la /tmp".into()
         }));
+    }
+
+    #[test]
+    fn an_edit_after_a_write_forgets_the_written_content() {
+        let (c, _) = feed(&[
+            r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"a","name":"Write","input":{"file_path":"/w/f","content":"x"}}]}}"#,
+            r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]}}"#,
+            r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"b","name":"Edit","input":{"file_path":"/w/f","old_string":"x","new_string":"y"}}]}}"#,
+            r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"b","content":"ok"}]}}"#,
+        ]);
+        assert_eq!(c.files_written, vec!["/w/f".to_string()]);
+        assert_eq!(c.write_content.get("/w/f"), Some(&None));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`plan`]: `cc-executor plan FILE` — validate a task list and suggest a strategy.
 //! - [`run_list`]: `cc-executor run-list FILE|--resume RUN_ID` — a task list as a durable run.
 //! - [`runs`]: `cc-executor runs list|show` — runs in the store.
+//! - [`verify`]: `cc-executor verify [ID | --last N]` — check executions against their evidence.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod run;
 pub mod run_list;
 pub mod runs;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,9 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Validate a task-list file (JSON, YAML, markdown) and suggest an execution strategy.
     Plan(plan::PlanArgs),
+    /// Check executions against their evidence: record, response file hash, hash chain, UUID
+    /// echo, Claude Code's transcript, permission denials, files on disk.
+    Verify(verify::VerifyArgs),
 }
 
 /// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
@@ -231,6 +236,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Init(args) => Ok(init::init(args)),
         Command::History(args) => history::history(config, args).await,
         Command::Plan(args) => plan::plan(config, args).await,
+        Command::Verify(args) => verify::verify(config, args).await,
     };
     match result {
         Ok(code) => code,
@@ -243,6 +249,7 @@ async fn dispatch(cli: Cli) -> u8 {
 
 /// The executor with the configured history store (embedded, or Redis).
 pub async fn open_executor(config: Config) -> anyhow::Result<crate::Executor> {
+    crate::exec::prepare_data_dir(&config.data_dir)?;
     let store = crate::store::open(&config).await?;
     Ok(crate::Executor::with_store(config, store)?)
 }

@@ -69,6 +69,8 @@ struct Inner {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     started: Instant,
+    /// Recent runs of the user's hooks (`get_hook_status`).
+    hook_log: crate::evidence::hooks::HookLog,
 }
 
 /// Runs tasks; cheap to clone (shared state).
@@ -140,6 +142,7 @@ impl Executor {
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 started: Instant::now(),
+                hook_log: Default::default(),
             }),
         })
     }
@@ -165,6 +168,26 @@ impl Executor {
     /// The history store every execution is recorded in.
     pub fn store(&self) -> &Arc<dyn HistoryStore> {
         &self.inner.store
+    }
+
+    /// The built-in and configured hooks, and the most recent `limit` hook runs.
+    pub fn hook_status(&self, limit: usize) -> crate::evidence::hooks::HookStatus {
+        crate::evidence::hooks::status(&self.inner.config.hooks, &self.inner.hook_log, limit)
+    }
+
+    /// Verifies executions against their evidence (see [`crate::evidence::verify`]).
+    pub async fn verify(
+        &self,
+        target: crate::evidence::verify::Target,
+        markdown: bool,
+    ) -> Result<crate::evidence::verify::VerifyReport, crate::evidence::verify::VerifyError> {
+        crate::evidence::verify::verify(
+            &self.inner.config.data_dir,
+            &*self.inner.store,
+            target,
+            markdown,
+        )
+        .await
     }
 
     pub fn uptime(&self) -> Duration {
@@ -235,10 +258,31 @@ impl Executor {
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
             let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
-            let mut result = this.run(id, spec, ticket, &sink, token).await;
-            // Recorded (history, then registry) before it is announced: whoever is woken by
-            // "finished" finds the result, and a crash after this point loses nothing.
-            let record = ExecutionRecord::new(
+            let cwd_path = spec.cwd.clone();
+            let hooks = &this.inner.config.hooks;
+            let data_dir = this.inner.config.data_dir.clone();
+            // The task text for hooks (`CC_EXECUTOR_TASK_FILE`), only when there are hooks.
+            let mut hook_warnings = Vec::new();
+            let task_file = if hooks.pre_execute.is_empty() && hooks.post_execute.is_empty() {
+                None
+            } else {
+                match crate::evidence::hooks::write_task_file(&data_dir, id, &task) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        hook_warnings.push(format!("hooks: cannot write the task file: {e}"));
+                        Some(PathBuf::new())
+                    }
+                }
+            };
+            let mut result = this
+                .run(id, spec, ticket, &sink, token, task_file.as_deref())
+                .await;
+            result.warnings.extend(hook_warnings);
+            this.observe_outcome(&cwd_path, &mut result).await;
+            // Evidence first (response file, chain link, receipt), so the record carries its
+            // link; then the history, then the registry: recorded before it is announced, so
+            // whoever is woken by "finished" finds the result and a crash loses nothing.
+            let mut record = ExecutionRecord::new(
                 &task,
                 &cwd,
                 category,
@@ -246,11 +290,42 @@ impl Executor {
                 submitted_at,
                 result.clone(),
             );
-            if let Err(e) = this.inner.store.record(&record).await {
-                tracing::error!(%id, "execution not recorded in the history: {e}");
+            let stored = this.persist(&mut record).await;
+            result.evidence = record.result.evidence.clone();
+            result.warnings = record.result.warnings.clone();
+            if let Err(e) = stored {
                 result
                     .warnings
                     .push(format!("not recorded in the history store: {e}"));
+            }
+            if let Some(task_file) = &task_file {
+                // Post hooks see the recorded execution (with its evidence) and run before the
+                // result is announced, so a caller that gets the result knows they have run.
+                if !this.inner.config.hooks.post_execute.is_empty() {
+                    let input = serde_json::json!({
+                        "event": "post_execute",
+                        "execution": record,
+                    });
+                    let ctx = crate::evidence::hooks::HookContext {
+                        execution_id: id,
+                        task_file,
+                        cwd: &cwd_path,
+                        response_file: result.evidence.as_ref().map(|e| e.response_file.as_str()),
+                    };
+                    // Bounded by the hook timeout; a server shutdown stops them at once.
+                    crate::evidence::hooks::run_all(
+                        crate::evidence::hooks::HookKind::PostExecute,
+                        &this.inner.config.hooks,
+                        &this.inner.hook_log,
+                        &ctx,
+                        input.to_string().as_bytes(),
+                        &this.inner.shutdown,
+                    )
+                    .await;
+                }
+                if !task_file.as_os_str().is_empty() {
+                    let _ = std::fs::remove_file(task_file);
+                }
             }
             entry.finish(&result);
             sink.emit(ProgressEvent::Finished {
@@ -383,6 +458,37 @@ impl Executor {
         self.status(id)
     }
 
+    /// Writes an execution's evidence (response file, chain link, receipt) and then its
+    /// history record — the one way every execution is recorded. A failure to write the
+    /// evidence is a warning in the record (the history still gets it); a failure to store
+    /// the record is the error.
+    async fn persist(&self, record: &mut ExecutionRecord) -> Result<(), StoreError> {
+        let id = record.execution_id;
+        let data_dir = &self.inner.config.data_dir;
+        match crate::evidence::artifacts::write_evidence(data_dir, &*self.inner.store, record).await
+        {
+            Ok(evidence) => record.result.evidence = Some(evidence),
+            Err(e) => {
+                tracing::error!(%id, "evidence not written: {e}");
+                record
+                    .result
+                    .warnings
+                    .push(format!("evidence not written: {e}"));
+            }
+        }
+        self.inner.store.record(record).await.map_err(|e| {
+            tracing::error!(%id, "execution not recorded in the history: {e}");
+            e
+        })
+    }
+
+    /// Records an execution this process did not run to its end — one a crash interrupted,
+    /// settled when its task list is resumed — exactly as its own are recorded (evidence,
+    /// then history).
+    pub async fn record_interrupted(&self, mut record: ExecutionRecord) -> Result<(), StoreError> {
+        self.persist(&mut record).await
+    }
+
     /// Runs `work` as part of this executor: [`Executor::shutdown`] waits for it. Task-list
     /// drivers use it, so a shutdown lets them record where their run stopped.
     pub fn spawn_tracked<F>(&self, work: F)
@@ -405,13 +511,48 @@ impl Executor {
         self.inner.tracker.wait().await;
     }
 
+    /// What the evidence needs from a finished run: the UUID echo (when the hook was on and
+    /// `claude` ran), where Claude Code's transcript is, and hashes of files whose written
+    /// content the events did not carry.
+    async fn observe_outcome(&self, cwd: &Path, result: &mut ExecutionResult) {
+        let config = &self.inner.config;
+        if config.hooks.uuid_hook && !result.attempts.is_empty() {
+            let echo = crate::evidence::uuid_hook::check(
+                result.execution_id,
+                result.result.as_deref(),
+                result.structured_output.as_ref(),
+            );
+            if !echo.echoed && result.status == Status::Succeeded {
+                result.warnings.push(
+                    "the answer does not echo the execution UUID (uuid hook): it cannot be tied to this run".into(),
+                );
+            }
+            result.uuid_echo = Some(echo);
+        }
+        if let Some(session) = &result.session_id {
+            result.transcript_path =
+                crate::evidence::transcript_path(&config.child_env, cwd, session)
+                    .map(|p| p.display().to_string());
+        }
+        if result.written_files.iter().any(|f| f.sha256.is_none()) {
+            let mut files = std::mem::take(&mut result.written_files);
+            result.written_files = tokio::task::spawn_blocking(move || {
+                crate::evidence::files::hash_after_run(&mut files);
+                files
+            })
+            .await
+            .unwrap_or_default();
+        }
+    }
+
     async fn run(
         &self,
         id: Uuid,
-        spec: TaskSpec,
+        mut spec: TaskSpec,
         ticket: Ticket,
         sink: &Arc<dyn ProgressSink>,
         cancel: CancellationToken,
+        task_file: Option<&Path>,
     ) -> ExecutionResult {
         let config = &self.inner.config;
         let entry = self.inner.registry.get(id);
@@ -436,9 +577,59 @@ impl Executor {
             }
         };
         let queue_wait = queued_at.elapsed();
+        let mut warnings = spec.warnings.clone();
+
+        if let Some(task_file) = task_file
+            && !config.hooks.pre_execute.is_empty()
+        {
+            let input = serde_json::json!({
+                "event": "pre_execute",
+                "execution_id": id,
+                "task": spec.prompt,
+                "cwd": spec.cwd,
+                "model": spec.model,
+                "permission_mode": spec.permission_mode,
+                "timeout_secs": spec.timeout.as_secs(),
+            });
+            let ctx = crate::evidence::hooks::HookContext {
+                execution_id: id,
+                task_file,
+                cwd: &spec.cwd,
+                response_file: None,
+            };
+            let hooks = crate::evidence::hooks::run_all(
+                crate::evidence::hooks::HookKind::PreExecute,
+                &config.hooks,
+                &self.inner.hook_log,
+                &ctx,
+                input.to_string().as_bytes(),
+                &cancel,
+            )
+            .await;
+            if hooks.cancelled {
+                return early(
+                    id,
+                    &spec,
+                    Status::Cancelled,
+                    "cancelled while a pre_execute hook ran; the task never started",
+                );
+            }
+            let (veto, hook_warnings) = (hooks.veto, hooks.warnings);
+            warnings.extend(hook_warnings);
+            if let Some(reason) = veto {
+                warnings.push(format!("rejected by a pre_execute hook: {reason}"));
+                let mut r = ExecutionResult::empty(id, Status::RejectedByHook, warnings);
+                r.queue_wait_ms = ms(queue_wait);
+                return r;
+            }
+        }
+        if config.hooks.uuid_hook {
+            let structured = spec.json_schema.is_some();
+            spec.prompt
+                .push_str(&crate::evidence::uuid_hook::instruction(id, structured));
+        }
 
         let mut attempts: Vec<(AttemptOutput, Status)> = Vec::new();
-        let mut warnings = spec.warnings.clone();
         let run_started = Instant::now();
         let mut number = 1u32;
         let mut cost_so_far: Option<f64> = None;
@@ -482,7 +673,7 @@ impl Executor {
             }
             attempts.push((out, status));
             let Some(delay) = delay else {
-                let mut r = assemble(id, attempts, warnings, queue_wait, run_started);
+                let mut r = assemble(id, &spec.cwd, attempts, warnings, queue_wait, run_started);
                 r.resets_at = verdict.resets_at;
                 return r;
             };
@@ -503,7 +694,7 @@ impl Executor {
                 _ = tokio::time::sleep(delay) => {}
                 _ = cancel.cancelled() => {
                     warnings.push("cancelled while waiting to retry".into());
-                    let mut r = assemble(id, attempts, warnings, queue_wait, run_started);
+                    let mut r = assemble(id, &spec.cwd, attempts, warnings, queue_wait, run_started);
                     r.status = Status::Cancelled;
                     return r;
                 }
@@ -526,6 +717,7 @@ fn ms(d: Duration) -> u64 {
 /// Builds the result from every attempt; the last one decides the status and the answer.
 fn assemble(
     id: Uuid,
+    cwd: &Path,
     attempts: Vec<(AttemptOutput, Status)>,
     mut warnings: Vec<String>,
     queue_wait: Duration,
@@ -597,6 +789,7 @@ fn assemble(
         total_cost_usd: total_cost,
         usage: r.usage,
         tools_used: c.tools_used,
+        written_files: crate::evidence::files::from_run(cwd, &c.files_written, &c.write_content),
         files_written: c.files_written,
         permission_denials: c.permission_denials,
         api_retries,
@@ -609,7 +802,17 @@ fn assemble(
         raw_output_path: last.raw_output_path.map(|p| p.display().to_string()),
         started_at,
         finished_at: Utc::now(),
+        uuid_echo: None,
+        transcript_path: None,
+        evidence: None,
     }
+}
+
+/// Creates the data directory owner-only and checks that it is writable: adapters call it
+/// before they open a store, so an unusable data dir is one clear error at start-up (naming
+/// the directory) rather than a store error about a file inside it.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), ExecutorError> {
+    prepare_dir(dir)
 }
 
 /// Creates `dir` with owner-only permissions and checks that it is writable.

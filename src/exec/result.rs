@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::claude::collect::PermissionDenial;
+use crate::evidence::{EvidenceRef, UuidEcho, WrittenFile};
 
 /// How an execution ended. Exactly one; each is documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -40,11 +41,13 @@ pub enum Status {
     CliNotFound,
     /// The process could not be started for another reason.
     SpawnFailed,
+    /// A `pre_execute` hook vetoed the task (exit code 2); it never ran.
+    RejectedByHook,
 }
 
 impl Status {
     /// Every status, in documentation order.
-    pub const ALL: [Status; 13] = [
+    pub const ALL: [Status; 14] = [
         Status::Succeeded,
         Status::Unverified,
         Status::RateLimited,
@@ -58,6 +61,7 @@ impl Status {
         Status::Crashed,
         Status::CliNotFound,
         Status::SpawnFailed,
+        Status::RejectedByHook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Status {
             Status::Crashed => "crashed",
             Status::CliNotFound => "cli_not_found",
             Status::SpawnFailed => "spawn_failed",
+            Status::RejectedByHook => "rejected_by_hook",
         }
     }
 
@@ -166,6 +171,22 @@ pub struct ExecutionResult {
     pub raw_output_path: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    // Evidence (see `crate::evidence`). `serde(default)`: records written before these fields
+    // existed still load.
+    /// Whether the answer echoed the execution's UUID; `None` when the UUID hook was off or
+    /// nothing ran.
+    #[serde(default)]
+    pub uuid_echo: Option<UuidEcho>,
+    /// The files in `files_written`, with the SHA-256 of what the run wrote.
+    #[serde(default)]
+    pub written_files: Vec<WrittenFile>,
+    /// Claude Code's own transcript of the session (`~/.claude/projects/…/<session>.jsonl`).
+    #[serde(default)]
+    pub transcript_path: Option<String>,
+    /// The response file, receipt and chain link. Empty inside the response file itself (it
+    /// cannot contain its own hash) and when writing the evidence failed (see `warnings`).
+    #[serde(default)]
+    pub evidence: Option<EvidenceRef>,
 }
 
 impl ExecutionResult {
@@ -200,6 +221,10 @@ impl ExecutionResult {
             raw_output_path: None,
             started_at: now,
             finished_at: now,
+            uuid_echo: None,
+            written_files: Vec::new(),
+            transcript_path: None,
+            evidence: None,
         }
     }
 
@@ -220,5 +245,35 @@ impl ExecutionResult {
             s.push_str(&format!(" — {w}"));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_recorded_before_the_evidence_fields_still_load() {
+        let mut v = serde_json::to_value(ExecutionResult::empty(
+            Uuid::new_v4(),
+            Status::Succeeded,
+            vec![],
+        ))
+        .unwrap();
+        let obj = v.as_object_mut().unwrap();
+        for k in ["uuid_echo", "written_files", "transcript_path", "evidence"] {
+            assert!(obj.remove(k).is_some(), "{k}");
+        }
+        let back: ExecutionResult = serde_json::from_value(v).unwrap();
+        assert!(back.written_files.is_empty() && back.evidence.is_none());
+    }
+
+    #[test]
+    fn rejected_by_hook_is_a_status_with_a_name() {
+        assert_eq!(
+            "rejected_by_hook".parse::<Status>(),
+            Ok(Status::RejectedByHook)
+        );
+        assert_eq!(Status::ALL.last(), Some(&Status::RejectedByHook));
     }
 }

@@ -12,6 +12,8 @@
 //! - [`get_execution_history`]: the history with filters and statistics.
 //! - [`get_task_complexity`], [`validate_task_list`], [`suggest_execution_strategy`]: the
 //!   planner (classification, learned timeouts, task-list checks, waves).
+//! - [`verify_execution`]: evidence checks of one execution or the newest N.
+//! - [`get_hook_status`]: built-in and configured hooks, recent hook runs.
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 
@@ -20,6 +22,7 @@ pub mod cc_execute;
 pub mod cc_execute_list;
 pub mod check_websocket_status;
 pub mod get_execution_history;
+pub mod get_hook_status;
 pub mod get_task_complexity;
 mod ids;
 pub mod monitor_execution;
@@ -29,6 +32,7 @@ pub mod schema;
 pub mod suggest_execution_strategy;
 pub mod tasks;
 pub mod validate_task_list;
+pub mod verify_execution;
 
 use std::time::Duration;
 
@@ -68,7 +72,9 @@ impl CcExecutorServer {
                 + Self::get_execution_history_router()
                 + Self::get_task_complexity_router()
                 + Self::validate_task_list_router()
-                + Self::suggest_execution_strategy_router(),
+                + Self::suggest_execution_strategy_router()
+                + Self::verify_execution_router()
+                + Self::get_hook_status_router(),
         }
     }
 }

@@ -272,7 +272,12 @@ impl Driver {
                             dep.id
                         )
                     })?;
-                results.insert(dep.id.clone(), record.result.result.unwrap_or_default());
+                // The answer without its UUID echo: this task has its own id to echo.
+                let answer = record.result.result.unwrap_or_default();
+                results.insert(
+                    dep.id.clone(),
+                    crate::evidence::uuid_hook::strip_echo(&answer, eid),
+                );
             }
         }
         template::expand(&task.task, |id, field| match field {

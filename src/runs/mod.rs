@@ -518,7 +518,7 @@ impl RunService {
                         task.started_at.unwrap_or(result.started_at),
                         result,
                     );
-                    store.record(&record).await?;
+                    self.executor.record_interrupted(record).await?;
                     task.state = TaskState::Pending;
                     task.status = Some(Status::Crashed);
                     task.error = Some(format!(

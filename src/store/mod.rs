@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::{ExecutionResult, Status};
 use crate::runs::Run;
 
@@ -396,6 +397,18 @@ pub trait HistoryStore: Send + Sync {
     async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError>;
     /// The most recently updated runs first.
     async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError>;
+
+    // --- The evidence hash chain (see `crate::evidence::chain`) ---
+
+    /// Appends the chain link of an execution's response file after the current head,
+    /// atomically even with other processes appending to the same store.
+    async fn chain_append(
+        &self,
+        execution_id: Uuid,
+        response_sha256: &str,
+    ) -> Result<ChainLink, StoreError>;
+    /// One link of the chain (the head, a position, or an execution's link).
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError>;
 }
 
 /// A store opened after start-up: the MCP server answers `initialize` first and opens the
@@ -464,6 +477,19 @@ impl HistoryStore for DeferredStore {
     }
     async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
         self.ready().await?.list_runs(limit).await
+    }
+    async fn chain_append(
+        &self,
+        execution_id: Uuid,
+        response_sha256: &str,
+    ) -> Result<ChainLink, StoreError> {
+        self.ready()
+            .await?
+            .chain_append(execution_id, response_sha256)
+            .await
+    }
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.ready().await?.chain_link(pos).await
     }
     async fn health(&self) -> StoreHealth {
         match self.ready().await {

@@ -72,6 +72,16 @@
 //! run)`, which keeps only the newest revision of each run; they are replayed after the
 //! execution records, and `get_run` reads them first. Every
 //! connection attempt and command is bounded (1 s connect, 2 s response, 3 s overall).
+//!
+//! # Evidence chain
+//!
+//! The evidence hash chain ([`crate::evidence::chain`]) is kept in the same local file (table
+//! `evidence_chain`), not in Redis, on purpose: the chain protects the response files, and those
+//! live in this machine's data dir. A chain in Redis would interleave the links of every machine
+//! (so no machine could walk its own), would be unwritable while Redis is away (the outbox case),
+//! and would expire with the retention. Appends take SQLite's write lock (`BEGIN IMMEDIATE`), so
+//! several processes sharing the data dir extend one chain safely. Every record still carries its
+//! link (`result.evidence.chain`), so the link also reaches Redis with the record.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -92,6 +102,7 @@ use super::{
     compute_stats,
 };
 use crate::config::redact_url;
+use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
 
 /// Each connection attempt gives up after this.
@@ -1078,6 +1089,27 @@ impl HistoryStore for RedisStore {
             .collect()
     }
 
+    /// The chain lives in the local file, not in Redis: see "Evidence chain" in the module
+    /// documentation.
+    async fn chain_append(
+        &self,
+        execution_id: Uuid,
+        response_sha256: &str,
+    ) -> Result<ChainLink, StoreError> {
+        let hash = response_sha256.to_string();
+        self.inner
+            .outbox
+            .with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+            .await
+    }
+
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.inner
+            .outbox
+            .with(move |c| crate::evidence::chain::get(c, pos))
+            .await
+    }
+
     async fn health(&self) -> StoreHealth {
         let i = &self.inner;
         let pending = i.outbox.count().await;
@@ -1312,6 +1344,8 @@ impl Outbox {
         };
         let conn = super::sqlite::open_connection(path)?;
         conn.execute_batch(OUTBOX_SCHEMA)
+            .map_err(|e| err(e.to_string()))?;
+        conn.execute_batch(crate::evidence::chain::SCHEMA)
             .map_err(|e| err(e.to_string()))?;
         Ok(Outbox {
             path: path.to_path_buf(),

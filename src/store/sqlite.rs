@@ -21,6 +21,7 @@ use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
     StoreHealth,
 };
+use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
 use crate::runs::Run;
 
@@ -46,15 +47,17 @@ const MIGRATIONS: &[&str] = &[
     // 2: pages ordered by (finished_at, id) without sorting ties
     "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
      DROP INDEX executions_by_time;",
-    // 3: task-list runs, one row per run (the newest revision)
-    "CREATE TABLE runs (
+    // 3 (evidence): the hash chain over response files; see `crate::evidence::chain`.
+    crate::evidence::chain::SCHEMA,
+    // 4: task-list runs, one row per run (the newest revision)
+    "CREATE TABLE IF NOT EXISTS runs (
         id TEXT PRIMARY KEY,
         revision INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         state TEXT NOT NULL,
         run TEXT NOT NULL
      );
-     CREATE INDEX runs_by_update ON runs(updated_at, id);",
+     CREATE INDEX IF NOT EXISTS runs_by_update ON runs(updated_at, id);",
 ];
 
 /// The embedded store.
@@ -557,6 +560,21 @@ impl HistoryStore for SqliteStore {
             rows.collect()
         })
         .await
+    }
+
+    async fn chain_append(
+        &self,
+        execution_id: Uuid,
+        response_sha256: &str,
+    ) -> Result<ChainLink, StoreError> {
+        let hash = response_sha256.to_string();
+        self.with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+            .await
+    }
+
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.with(move |c| crate::evidence::chain::get(c, pos))
+            .await
     }
 
     async fn health(&self) -> StoreHealth {

@@ -1,0 +1,304 @@
+//! The response file and the receipt of an execution.
+//!
+//! Both are written atomically — a temp file in the same directory (created `0600`, exclusive),
+//! fsync, rename, fsync of the directory (the receipt skips the two fsyncs: it summarises the
+//! response file for people and can be regenerated) — so a crash leaves either the old state
+//! or the whole file, never half of one; names come from the execution id, so two executions finishing in
+//! the same second (or in two processes) can never overwrite each other.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{EvidenceError, EvidenceRef, chain::sha256_hex};
+use crate::claude::collect::truncate_chars;
+use crate::store::{ExecutionRecord, HistoryStore};
+
+/// Response files larger than this are not read back: a response file holds one result, far
+/// smaller; a larger file was put there by someone else, and reading it would only cost memory.
+const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Format tag of response files.
+pub const RESPONSE_FORMAT: &str = "cc-executor-response/1";
+
+/// The response file: the whole record (task, cwd, timings, full result) plus the UUID.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResponseDocument {
+    pub format: String,
+    /// The UUID the UUID hook asked Claude to echo (the execution id).
+    pub execution_uuid: Uuid,
+    pub record: ExecutionRecord,
+}
+
+/// Creates `dir` (and parents) owner-only.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600 and durably (see the module
+/// documentation): when it returns, the file is on disk under its name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// Writes `bytes` to `path` atomically (readers see the old file or the whole new one) with
+/// mode 0600; with `durable`, also fsyncs the file and its directory. The fsyncs are most of
+/// the cost of evidence (each is a disk flush), so only what the chain depends on pays them.
+pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("the path has no parent directory"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the path has no file name"))?
+        .to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{:016x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if durable {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Writes the response file, links it into the chain, writes the receipt, and returns where
+/// it all is. `record.result.evidence` must be empty (the response file cannot hold its own
+/// hash); the caller sets it from the returned value. Blocking file I/O runs off the runtime.
+pub async fn write_evidence(
+    data_dir: &Path,
+    store: &dyn HistoryStore,
+    record: &ExecutionRecord,
+) -> Result<EvidenceRef, EvidenceError> {
+    let id = record.execution_id;
+    let doc = ResponseDocument {
+        format: RESPONSE_FORMAT.into(),
+        execution_uuid: id,
+        record: record.clone(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| EvidenceError::Encode {
+        id: id.to_string(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    let sha = sha256_hex(&bytes);
+    let path = super::response_path(data_dir, id);
+    {
+        let target = path.clone();
+        blocking(move || {
+            if let Some(dir) = target.parent() {
+                create_private_dir(dir)?;
+            }
+            write_atomic(&target, &bytes)
+        })
+        .await
+        .map_err(|source| EvidenceError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    // The file is on disk before its link exists: a link never points at nothing unless the
+    // file was removed afterwards — which is exactly what verification reports.
+    let chain = store.chain_append(id, &sha).await?;
+    let receipt = super::receipt_path(data_dir, id);
+    let text = receipt_text(record, &path, &sha, &chain, data_dir);
+    let receipt_file = {
+        let target = receipt.clone();
+        // Not fsynced: the receipt is a summary of the response file for people, and it can be
+        // regenerated from it; what verification relies on (the response file and the link)
+        // is durable before the link exists. This saves two disk flushes per execution.
+        match blocking(move || write_replacing(&target, text.as_bytes(), false)).await {
+            Ok(()) => Some(receipt.display().to_string()),
+            Err(e) => {
+                tracing::warn!(%id, "receipt not written: {e}");
+                None
+            }
+        }
+    };
+    Ok(EvidenceRef {
+        response_file: path.display().to_string(),
+        response_sha256: sha,
+        receipt_file,
+        chain,
+    })
+}
+
+async fn blocking(f: impl FnOnce() -> std::io::Result<()> + Send + 'static) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+}
+
+/// The markdown receipt: what a person reads first.
+fn receipt_text(
+    record: &ExecutionRecord,
+    response: &Path,
+    sha: &str,
+    chain: &super::ChainLink,
+    data_dir: &Path,
+) -> String {
+    let r = &record.result;
+    let one_line = record.task.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s = format!("# cc-executor receipt {}\n\n", record.execution_id);
+    s.push_str(&format!("- **Task:** {}\n", truncate_chars(&one_line, 300)));
+    s.push_str(&format!("- **Status:** `{}`\n", r.status));
+    s.push_str(&format!(
+        "- **Duration:** {:.1} s (queued {:.1} s), finished {}\n",
+        r.duration_ms as f64 / 1000.0,
+        r.queue_wait_ms as f64 / 1000.0,
+        r.finished_at.format("%Y-%m-%d %H:%M:%S UTC")
+    ));
+    s.push_str(&format!(
+        "- **Cost:** {}\n",
+        r.total_cost_usd
+            .map_or("unknown".to_string(), |c| format!("${c:.4}"))
+    ));
+    if let Some(session) = &r.session_id {
+        s.push_str(&format!("- **Claude Code session:** `{session}`\n"));
+    }
+    match &r.uuid_echo {
+        Some(u) => s.push_str(&format!(
+            "- **UUID echo:** {}\n",
+            if u.echoed { "echoed" } else { "NOT echoed" }
+        )),
+        None => s.push_str("- **UUID echo:** not requested\n"),
+    }
+    if r.permission_denials.is_empty() {
+        s.push_str("- **Permission denials:** none\n");
+    } else {
+        let tools: Vec<&str> = r
+            .permission_denials
+            .iter()
+            .map(|d| d.tool_name.as_str())
+            .collect();
+        s.push_str(&format!(
+            "- **Permission denials:** {} ({})\n",
+            tools.len(),
+            tools.join(", ")
+        ));
+    }
+    if r.written_files.is_empty() {
+        s.push_str("- **Files written:** none\n");
+    } else {
+        s.push_str("- **Files written:**\n");
+        for f in &r.written_files {
+            s.push_str(&format!(
+                "  - `{}` (sha256 {})\n",
+                f.path,
+                f.sha256.as_deref().unwrap_or("— gone right after the run")
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "\n## Evidence\n\n- Response file: `{}`\n- Its SHA-256: `{sha}`\n- Chain link #{}: `{}` (previous `{}`)\n",
+        response.display(),
+        chain.seq,
+        chain.hash,
+        chain.prev_hash
+    ));
+    if let Some(raw) = &r.raw_output_path {
+        s.push_str(&format!("- Raw output: `{raw}`\n"));
+    }
+    if let Some(t) = &r.transcript_path {
+        s.push_str(&format!("- Claude Code transcript: `{t}`\n"));
+    }
+    s.push_str(&format!(
+        "\n## Verify\n\n```sh\ncc-executor --data-dir {} verify {}\n```\n",
+        shell_word(&data_dir.display().to_string()),
+        record.execution_id
+    ));
+    s
+}
+
+/// Quotes a path for the copy-paste command in the receipt (display only; nothing runs it).
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Reads and parses a response file; `Ok(None)` when it does not exist.
+pub fn read_response(path: &Path) -> std::io::Result<Option<(Vec<u8>, ResponseDocument)>> {
+    use std::io::Read;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_RESPONSE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_RESPONSE_BYTES} bytes; a response file is never that large"
+        )));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes)?;
+    let doc = serde_json::from_slice(&bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok(Some((bytes, doc)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn atomic_writes_are_owner_only_and_leave_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("evidence");
+        create_private_dir(&sub).unwrap();
+        let p = sub.join("a.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(mode(&sub), 0o700);
+        let names: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/a/b-c"), "/a/b-c");
+        assert_eq!(shell_word("/a b/it's"), r"'/a b/it'\''s'");
+    }
+}

@@ -1,0 +1,67 @@
+//! `get_hook_status`: the built-in hooks and their state, the configured `pre_execute` /
+//! `post_execute` commands with their settings, and recent hook runs with failure counts.
+//! Read-only.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CcExecutorServer;
+use crate::evidence::hooks::HookStatus;
+
+/// Largest `limit`.
+const MAX_RUNS: i64 = 200;
+
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct HookStatusInput {
+    /// Recent hook runs to return, newest first (default 20, at most 200).
+    pub limit: Option<i64>,
+}
+
+#[tool_router(router = get_hook_status_router, vis = "pub(crate)")]
+impl CcExecutorServer {
+    /// Which hooks are active: the built-in UUID hook (on/off), the configured pre_execute and
+    /// post_execute commands with their timeout, and the recent hook runs of this server (time,
+    /// hook, exit code, duration, failure message) with counts of runs, failures, timeouts and
+    /// vetoes.
+    #[tool(
+        name = "get_hook_status",
+        output_schema = super::schema::output::<HookStatus>(),
+        input_schema = super::schema::input::<HookStatusInput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn get_hook_status(
+        &self,
+        Parameters(input): Parameters<HookStatusInput>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let limit = match input.limit {
+            None => 20,
+            Some(n) if (0..=MAX_RUNS).contains(&n) => n as usize,
+            Some(n) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "`limit` must be between 0 and {MAX_RUNS}, got {n}"
+                ))]));
+            }
+        };
+        let status = self.executor.hook_status(limit);
+        let text = format!(
+            "uuid hook {}; {} configured hook(s); {} run(s), {} failure(s), {} timeout(s), {} veto(es)",
+            if status.builtin.iter().any(|b| b.enabled) {
+                "on"
+            } else {
+                "off"
+            },
+            status.configured.len(),
+            status.counts.runs,
+            status.counts.failures,
+            status.counts.timeouts,
+            status.counts.vetoes
+        );
+        let mut result =
+            CallToolResult::structured(serde_json::to_value(&status).unwrap_or_default());
+        result.content.insert(0, ContentBlock::text(text));
+        Ok(result)
+    }
+}
