@@ -255,6 +255,21 @@ async fn references_carry_earlier_results_and_files_into_later_tasks(b: Backend)
     );
     assert!(third.contains("Keep {{other}} as is."), "{third}");
     assert!(!third.contains("{{tasks."), "{third}");
+    // Verifying the run verifies every execution of its tasks.
+    let report = h
+        .runs
+        .executor()
+        .verify(
+            cc_executor::evidence::verify::Target::One(run.run_id),
+            false,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = report.executions.iter().map(|e| e.execution_id).collect();
+    let expected: Vec<_> = run.tasks.iter().filter_map(|t| t.execution_id).collect();
+    assert_eq!(ids, expected, "{report:#?}");
+    assert!(report.notes[0].contains("3 task(s)"), "{:?}", report.notes);
+    assert!(report.executions.iter().all(|e| e.response_file.is_some()));
 }
 
 async fn the_budget_cap_stops_the_run_before_it_is_exceeded(b: Backend) {

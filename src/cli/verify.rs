@@ -15,7 +15,8 @@ use crate::evidence::verify::{CheckState, Target, Verdict, VerifyError};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The execution to verify (default: the newest one).
+    /// The execution to verify (default: the newest one), or a run id: every execution of its
+    /// tasks.
     #[arg(conflicts_with = "last")]
     pub id: Option<String>,
     /// Verify the newest N executions (at most 100), and look for response files that have no

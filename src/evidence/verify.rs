@@ -43,7 +43,7 @@ const MAX_TRANSCRIPT_BYTES: u64 = 512 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(
-        "unknown execution id {0}: no history record, no response file and no chain link has it"
+        "unknown execution id {0}: no history record, no response file and no chain link has it, and it is no task-list run"
     )]
     Unknown(Uuid),
     #[error("last_n must be at least 1 (it is capped at {MAX_LAST_N})")]
@@ -162,6 +162,7 @@ pub struct VerifyReport {
 /// Which executions to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
+    /// One execution — or, given a task-list run id, every execution of its tasks.
     One(Uuid),
     /// The newest N in the history (capped at [`MAX_LAST_N`]), plus any response file in the
     /// evidence directory that has no chain link (fabricated or inserted).
@@ -178,7 +179,25 @@ pub async fn verify(
     let mut notes = Vec::new();
     let mut executions = Vec::new();
     match target {
-        Target::One(id) => executions.push(verify_one(data_dir, store, id).await?),
+        Target::One(id) => match verify_one(data_dir, store, id).await {
+            // A task-list run's id: every execution of its tasks (interrupted ones included).
+            Err(VerifyError::Unknown(_)) => {
+                let Some(run) = store.get_run(id).await? else {
+                    return Err(VerifyError::Unknown(id));
+                };
+                notes.push(format!(
+                    "run {id}: the executions of its {} task(s)",
+                    run.tasks.len()
+                ));
+                for e in run.tasks.iter().flat_map(|t| t.executions.iter()) {
+                    executions.push(verify_one(data_dir, store, *e).await?);
+                }
+                if executions.is_empty() {
+                    notes.push("no task of this run has run yet: nothing to verify".into());
+                }
+            }
+            r => executions.push(r?),
+        },
         Target::Last(0) => return Err(VerifyError::ZeroLast),
         Target::Last(n) => {
             let n = if n > MAX_LAST_N {

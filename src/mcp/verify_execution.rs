@@ -14,7 +14,7 @@ use crate::evidence::verify::{MAX_LAST_N, Target, VerifyReport};
 /// Input of `verify_execution`: an `execution_id`, or `last_n` (default 1 when neither).
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyInput {
-    /// The execution to verify.
+    /// The execution to verify — or a task-list `run_id`: every execution of its tasks.
     pub execution_id: Option<String>,
     /// Verify the newest N executions instead (1 … 100; larger values are capped).
     pub last_n: Option<i64>,
