@@ -34,20 +34,7 @@ impl Harness {
     fn with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let o = Overrides {
-            claude_bin: Some(fake_claude_bin()),
-            data_dir: Some(root.join("data")),
-            allowed_roots: Some(vec![root.clone()]),
-            kill_grace_ms: Some(500),
-            max_retries: Some(0),
-            ..Default::default()
-        };
-        let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
-        config.policy.default_cwd = root.clone();
-        config.child_env.insert(
-            "FAKE_CLAUDE_RECORD_DIR".into(),
-            root.join("record").display().to_string(),
-        );
+        let mut config = support::fixtures::fake_claude_config(&root);
         tweak(&mut config);
         Harness {
             executor: Executor::new(config).unwrap(),

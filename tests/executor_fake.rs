@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::exec::progress::{NoProgress, ProgressEvent};
 use cc_executor::{Config, ExecutionResult, Executor, Status, TaskRequest};
 use serde_json::Value;
-use support::fixtures::{fake_claude_bin, group_processes, pid_exists, wait_group_gone};
+use support::fixtures::{group_processes, pid_exists, wait_group_gone};
 use tokio_util::sync::CancellationToken;
 
 struct Harness {
@@ -28,24 +27,7 @@ impl Harness {
     fn with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let o = Overrides {
-            claude_bin: Some(fake_claude_bin()),
-            data_dir: Some(root.join("data")),
-            allowed_roots: Some(vec![root.clone()]),
-            kill_grace_ms: Some(500),
-            max_retries: Some(0),
-            ..Default::default()
-        };
-        let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
-        config.policy.default_cwd = root.clone();
-        config.child_env.insert(
-            "FAKE_CLAUDE_RECORD_DIR".into(),
-            root.join("record").display().to_string(),
-        );
-        config.child_env.insert(
-            "FAKE_CLAUDE_STATE_DIR".into(),
-            root.join("state").display().to_string(),
-        );
+        let mut config = support::fixtures::fake_claude_config(&root);
         tweak(&mut config);
         Harness {
             executor: Executor::new(config).unwrap(),

@@ -5,29 +5,14 @@
 
 mod support;
 
-use cc_executor::config::{FileConfig, Overrides, PermissionMode};
 use cc_executor::exec::progress::NoProgress;
-use cc_executor::{Config, ExecutionResult, Executor, Status, TaskRequest};
+use cc_executor::{ExecutionResult, Executor, Status, TaskRequest};
 use support::fake_anthropic::{FakeApi, Reply, Script, all_text, tool_results};
-use support::real_claude::{IsolatedEnv, claude_bin};
+use support::real_claude::IsolatedEnv;
 
 /// An executor whose `claude` is the real CLI, isolated and pointed at `api`.
 fn executor(env: &IsolatedEnv, api: &FakeApi) -> Executor {
-    let work = env.workdir().to_path_buf();
-    let o = Overrides {
-        claude_bin: Some(claude_bin()),
-        data_dir: Some(env.root().join("data")),
-        allowed_roots: Some(vec![work.clone()]),
-        allowed_permission_modes: Some(PermissionMode::ALL.to_vec()),
-        allow_bypass_permissions: Some(true),
-        max_retries: Some(0),
-        kill_grace_ms: Some(2000),
-        ..Default::default()
-    };
-    let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
-    config.policy.default_cwd = work;
-    config.child_env = env.env_vars(&api.base_url).into_iter().collect();
-    Executor::new(config).unwrap()
+    Executor::new(support::real_claude::real_claude_config(env, &api.base_url)).unwrap()
 }
 
 async fn run(env: &IsolatedEnv, api: &FakeApi, req: TaskRequest) -> ExecutionResult {

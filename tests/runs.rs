@@ -11,7 +11,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::plan::validate::{ErrorKind, parse_tasks};
 use cc_executor::runs::{
     FailurePolicy, ResumeOptions, Run, RunError, RunRequest, RunService, RunState, TaskState,
@@ -45,26 +44,9 @@ impl Harness {
     async fn with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let o = Overrides {
-            claude_bin: Some(fake_claude_bin()),
-            data_dir: Some(root.join("data")),
-            allowed_roots: Some(vec![root.clone()]),
-            kill_grace_ms: Some(500),
-            max_retries: Some(0),
-            ..Default::default()
-        };
-        let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
-        config.policy.default_cwd = root.clone();
+        let mut config = support::fixtures::fake_claude_config(&root);
         // Usage limits are the run's to wait out, not the executor's.
         config.retry.max_reset_wait_ms = 0;
-        config.child_env.insert(
-            "FAKE_CLAUDE_RECORD_DIR".into(),
-            root.join("record").display().to_string(),
-        );
-        config.child_env.insert(
-            "FAKE_CLAUDE_STATE_DIR".into(),
-            root.join("state").display().to_string(),
-        );
         tweak(&mut config);
         std::fs::create_dir_all(root.join("data")).unwrap();
         let (store, redis): (Arc<dyn HistoryStore>, _) = match backend {

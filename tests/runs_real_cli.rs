@@ -4,13 +4,12 @@
 
 mod support;
 
-use cc_executor::config::{FileConfig, Overrides, PermissionMode};
+use cc_executor::Executor;
 use cc_executor::plan::validate::parse_tasks;
 use cc_executor::runs::{RunRequest, RunService, RunState, TaskDefaults, TaskState};
-use cc_executor::{Config, Executor};
 use serde_json::json;
 use support::fake_anthropic::{FakeApi, Reply, Script, all_text, tool_results};
-use support::real_claude::{IsolatedEnv, claude_bin};
+use support::real_claude::IsolatedEnv;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
@@ -36,19 +35,7 @@ async fn a_three_task_list_where_task_three_uses_what_task_two_wrote() {
     }))
     .await;
 
-    let work = env.workdir().to_path_buf();
-    let o = Overrides {
-        claude_bin: Some(claude_bin()),
-        data_dir: Some(env.root().join("data")),
-        allowed_roots: Some(vec![work.clone()]),
-        allowed_permission_modes: Some(PermissionMode::ALL.to_vec()),
-        max_retries: Some(0),
-        kill_grace_ms: Some(2000),
-        ..Default::default()
-    };
-    let mut config = Config::resolve(FileConfig::default(), None, &o).unwrap();
-    config.policy.default_cwd = work;
-    config.child_env = env.env_vars(&api.base_url).into_iter().collect();
+    let config = support::real_claude::real_claude_config(&env, &api.base_url);
     let executor = Executor::new(config).unwrap();
     let runs = RunService::new(executor.clone());
 

@@ -64,3 +64,29 @@ pub fn wait_group_gone(pgid: i32, secs: u64) -> Vec<(i32, String)> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The configuration the executor tests use with the fake `claude`: everything under `root`
+/// (data dir `data/`, invocation records `record/`, `flaky` state `state/`), `root` the only
+/// allowed root and the default cwd, a short kill grace, no retries.
+pub fn fake_claude_config(root: &std::path::Path) -> cc_executor::Config {
+    let o = cc_executor::Overrides {
+        claude_bin: Some(fake_claude_bin()),
+        data_dir: Some(root.join("data")),
+        allowed_roots: Some(vec![root.to_path_buf()]),
+        kill_grace_ms: Some(500),
+        max_retries: Some(0),
+        ..Default::default()
+    };
+    let mut config =
+        cc_executor::Config::resolve(cc_executor::config::FileConfig::default(), None, &o).unwrap();
+    config.policy.default_cwd = root.to_path_buf();
+    config.child_env.insert(
+        "FAKE_CLAUDE_RECORD_DIR".into(),
+        root.join("record").display().to_string(),
+    );
+    config.child_env.insert(
+        "FAKE_CLAUDE_STATE_DIR".into(),
+        root.join("state").display().to_string(),
+    );
+    config
+}

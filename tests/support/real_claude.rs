@@ -293,3 +293,26 @@ pub async fn run_claude(
         elapsed: started.elapsed(),
     }
 }
+
+/// The configuration the executor tests use with the real CLI: `claude` isolated in `env` and
+/// pointed at the fake API at `base_url`, every permission mode allowed, the work dir the only
+/// root, no retries of ours.
+pub fn real_claude_config(env: &IsolatedEnv, base_url: &str) -> cc_executor::Config {
+    use cc_executor::config::PermissionMode;
+    let work = env.workdir().to_path_buf();
+    let o = cc_executor::Overrides {
+        claude_bin: Some(claude_bin()),
+        data_dir: Some(env.root().join("data")),
+        allowed_roots: Some(vec![work.clone()]),
+        allowed_permission_modes: Some(PermissionMode::ALL.to_vec()),
+        allow_bypass_permissions: Some(true),
+        max_retries: Some(0),
+        kill_grace_ms: Some(2000),
+        ..Default::default()
+    };
+    let mut config =
+        cc_executor::Config::resolve(cc_executor::config::FileConfig::default(), None, &o).unwrap();
+    config.policy.default_cwd = work;
+    config.child_env = env.env_vars(base_url).into_iter().collect();
+    config
+}
