@@ -317,3 +317,75 @@ async fn a_server_that_shuts_down_records_where_its_run_stopped() {
     );
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executions_and_runs_are_readable_as_resources() {
+    use rmcp::model::{ReadResourceRequestParams, ResourceContents};
+    let s = start((), &[]).await;
+    let done = s
+        .call(
+            "cc_execute_list",
+            json!({"tasks": ["@fake success text=resource-answer\nshow me"], "wait": true}),
+        )
+        .await;
+    let run_id = data(&done)["run_id"].as_str().unwrap().to_string();
+    let execution_id = data(&done)["run"]["tasks"][0]["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let peer = s.client.peer();
+
+    let templates = peer.list_resource_templates(None).await.unwrap();
+    let uris: Vec<&str> = templates
+        .resource_templates
+        .iter()
+        .map(|t| t.uri_template.as_str())
+        .collect();
+    assert_eq!(
+        uris,
+        ["cc-executor://executions/{id}", "cc-executor://runs/{id}"]
+    );
+    let listed = peer.list_resources(None).await.unwrap();
+    let listed: Vec<&str> = listed.resources.iter().map(|r| r.uri.as_str()).collect();
+    assert!(
+        listed.contains(&"cc-executor://prompts/cc_execute"),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&format!("cc-executor://executions/{execution_id}").as_str()),
+        "{listed:?}"
+    );
+
+    let read = |uri: String| async move {
+        let r = peer
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .unwrap();
+        match &r.contents[0] {
+            ResourceContents::TextResourceContents {
+                text, mime_type, ..
+            } => {
+                assert_eq!(mime_type.as_deref(), Some("application/json"));
+                serde_json::from_str::<Value>(text).unwrap()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let execution = read(format!("cc-executor://executions/{execution_id}")).await;
+    assert_eq!(execution["phase"], "finished");
+    assert_eq!(execution["result"]["result"], "resource-answer");
+    let run = read(format!("cc-executor://runs/{run_id}")).await;
+    assert_eq!(run["run"]["state"], "succeeded");
+    assert_eq!(run["done"], 1);
+
+    for bad in [
+        "cc-executor://runs/5d8c1a2e-0000-4000-8000-000000000000".to_string(),
+        "cc-executor://executions/not-a-uuid".to_string(),
+        "cc-executor://nothing".to_string(),
+    ] {
+        let e = peer
+            .read_resource(ReadResourceRequestParams::new(bad.clone()))
+            .await;
+        assert!(e.is_err(), "{bad}: {e:?}");
+    }
+}

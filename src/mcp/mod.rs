@@ -16,6 +16,8 @@
 //! - [`get_hook_status`]: built-in and configured hooks, recent hook runs.
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
+//! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
+//!   `cc-executor://runs/{id}`).
 
 pub mod cancel_execution;
 pub mod cc_execute;
@@ -28,6 +30,7 @@ mod ids;
 pub mod monitor_execution;
 mod progress;
 pub mod prompt;
+pub mod resources;
 pub mod schema;
 pub mod suggest_execution_strategy;
 pub mod tasks;
@@ -154,7 +157,15 @@ impl ServerHandler for CcExecutorServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(prompt::list_resources())
+        Ok(self.resource_list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
     }
 
     async fn read_resource(
@@ -162,7 +173,7 @@ impl ServerHandler for CcExecutorServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        prompt::read_resource(&request.uri).map(Into::into)
+        self.resource(&request.uri).await.map(Into::into)
     }
 }
 
