@@ -751,6 +751,24 @@ fn bad_input_to_run_list_is_a_clear_error_and_runs_nothing() {
         err.contains("broken.json") && err.contains("line 4"),
         "{err}"
     );
+    // Not valid YAML (line and column), and a markdown file without a list.
+    std::fs::write(
+        root.join("broken.yaml"),
+        "- id: a\n  task: \"x\"\n- id: b\n  task: [unclosed\n",
+    )
+    .unwrap();
+    let out = cli(&root, None, &["run-list", "broken.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("invalid YAML at line 5"), "{err}");
+    std::fs::write(root.join("prose.md"), "# Title\n\nJust prose, no list.\n").unwrap();
+    let out = cli(&root, None, &["run-list", "prose.md"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no tasks found"),
+        "{}",
+        text(&out.stderr)
+    );
     // A cycle: every validation error is listed, nothing starts.
     std::fs::write(
         root.join("cycle.json"),
