@@ -115,7 +115,33 @@ contract!(
     an_older_revision_of_a_run_never_replaces_a_newer_one,
     the_chain_head_advances_one_link_at_a_time,
     chain_appends_from_two_processes_never_fork,
+    a_linked_record_is_stored_with_the_link_appended_for_it,
 );
+
+async fn a_linked_record_is_stored_with_the_link_appended_for_it(b: Backend) {
+    use cc_executor::evidence::EvidenceDraft;
+    use cc_executor::evidence::chain::ChainPos;
+    let draft = |sha: &str| EvidenceDraft {
+        response_file: format!("/evidence/{sha}.json"),
+        response_sha256: sha.into(),
+        receipt_file: None,
+    };
+    let first = record("one", Status::Succeeded, 1, 100, None, None);
+    let second = record("two", Status::Succeeded, 2, 100, None, None);
+    let a = b.store.record_linked(first, draft("aa")).await.unwrap();
+    let c = b.store.record_linked(second, draft("bb")).await.unwrap();
+    let (la, lc) = (
+        a.result.evidence.clone().unwrap().chain,
+        c.result.evidence.clone().unwrap().chain,
+    );
+    assert_eq!((la.seq, lc.seq), (1, 2));
+    assert_eq!(lc.prev_hash, la.hash);
+    assert_eq!(la.response_sha256, "aa");
+    // What was stored is what came back, and the head is the last link.
+    assert_eq!(b.store.get(a.execution_id).await.unwrap(), Some(a));
+    assert_eq!(b.store.get(c.execution_id).await.unwrap(), Some(c));
+    assert_eq!(b.store.chain_link(ChainPos::Head).await.unwrap(), Some(lc));
+}
 
 /// A run as the store sees it (the driver's bookkeeping is not the store's business).
 fn a_run(minute: i64, revision: u64, state: &str) -> cc_executor::runs::Run {

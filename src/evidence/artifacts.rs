@@ -12,9 +12,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EvidenceError, EvidenceRef, chain::sha256_hex};
+use super::{EvidenceDraft, EvidenceError, chain::sha256_hex};
 use crate::claude::collect::truncate_chars;
-use crate::store::{ExecutionRecord, HistoryStore};
+use crate::store::ExecutionRecord;
 
 /// Response files larger than this are not read back: a response file holds one result, far
 /// smaller; a larger file was put there by someone else, and reading it would only cost memory.
@@ -92,14 +92,13 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Res
     written
 }
 
-/// Writes the response file, links it into the chain, writes the receipt, and returns where
-/// it all is. `record.result.evidence` must be empty (the response file cannot hold its own
-/// hash); the caller sets it from the returned value. Blocking file I/O runs off the runtime.
-pub async fn write_evidence(
+/// Writes the response file (atomically, flushed) and returns the evidence still missing its
+/// chain link. `record.result.evidence` must be empty: the response file cannot hold its own
+/// hash. Blocking file I/O runs off the runtime.
+pub async fn write_response(
     data_dir: &Path,
-    store: &dyn HistoryStore,
     record: &ExecutionRecord,
-) -> Result<EvidenceRef, EvidenceError> {
+) -> Result<EvidenceDraft, EvidenceError> {
     let id = record.execution_id;
     let doc = ResponseDocument {
         format: RESPONSE_FORMAT.into(),
@@ -127,30 +126,29 @@ pub async fn write_evidence(
             source,
         })?;
     }
-    // The file is on disk before its link exists: a link never points at nothing unless the
-    // file was removed afterwards — which is exactly what verification reports.
-    let chain = store.chain_append(id, &sha).await?;
-    let receipt = super::receipt_path(data_dir, id);
-    let text = receipt_text(record, &path, &sha, &chain, data_dir);
-    let receipt_file = {
-        let target = receipt.clone();
-        // Not fsynced: the receipt is a summary of the response file for people, and it can be
-        // regenerated from it; what verification relies on (the response file and the link)
-        // is durable before the link exists. This saves two disk flushes per execution.
-        match blocking(move || write_replacing(&target, text.as_bytes(), false)).await {
-            Ok(()) => Some(receipt.display().to_string()),
-            Err(e) => {
-                tracing::warn!(%id, "receipt not written: {e}");
-                None
-            }
-        }
-    };
-    Ok(EvidenceRef {
+    Ok(EvidenceDraft {
         response_file: path.display().to_string(),
         response_sha256: sha,
-        receipt_file,
-        chain,
+        receipt_file: Some(super::receipt_path(data_dir, id).display().to_string()),
     })
+}
+
+/// Writes the markdown receipt of a recorded execution (its evidence linked). Not flushed:
+/// the receipt is a summary of the response file for people and can be regenerated from it;
+/// what verification relies on (the response file and the link) is durable already.
+pub async fn write_receipt(data_dir: &Path, record: &ExecutionRecord) -> std::io::Result<()> {
+    let Some(evidence) = &record.result.evidence else {
+        return Ok(());
+    };
+    let path = super::receipt_path(data_dir, record.execution_id);
+    let text = receipt_text(
+        record,
+        Path::new(&evidence.response_file),
+        &evidence.response_sha256,
+        &evidence.chain,
+        data_dir,
+    );
+    blocking(move || write_replacing(&path, text.as_bytes(), false)).await
 }
 
 async fn blocking(f: impl FnOnce() -> std::io::Result<()> + Send + 'static) -> std::io::Result<()> {

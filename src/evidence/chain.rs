@@ -151,8 +151,19 @@ pub fn append(
     response_sha256: &str,
 ) -> rusqlite::Result<ChainLink> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-    if let Some(existing) = get(&tx, ChainPos::Execution(execution_id))? {
-        tx.commit()?;
+    let link = append_in(&tx, execution_id, response_sha256)?;
+    tx.commit()?;
+    Ok(link)
+}
+
+/// [`append`] inside a write transaction the caller holds (and commits): a store can append
+/// the link and write the record that carries it in one commit.
+pub fn append_in(
+    tx: &Connection,
+    execution_id: Uuid,
+    response_sha256: &str,
+) -> rusqlite::Result<ChainLink> {
+    if let Some(existing) = get(tx, ChainPos::Execution(execution_id))? {
         if existing.response_sha256 == response_sha256 {
             return Ok(existing);
         }
@@ -164,7 +175,7 @@ pub fn append(
             )),
         ));
     }
-    let head = get(&tx, ChainPos::Head)?;
+    let head = get(tx, ChainPos::Head)?;
     let (seq, prev_hash) = match &head {
         Some(h) => (h.seq + 1, h.hash.clone()),
         None => (1, GENESIS.to_string()),
@@ -188,7 +199,6 @@ pub fn append(
             chrono::Utc::now().timestamp_millis(),
         ],
     )?;
-    tx.commit()?;
     Ok(link)
 }
 

@@ -54,6 +54,26 @@ pub struct EvidenceRef {
     pub chain: ChainLink,
 }
 
+/// An execution's evidence before its chain link exists: the response file is on disk, the
+/// store appends the link (see [`crate::store::HistoryStore::record_linked`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceDraft {
+    pub response_file: String,
+    pub response_sha256: String,
+    pub receipt_file: Option<String>,
+}
+
+impl EvidenceDraft {
+    pub fn linked(self, chain: ChainLink) -> EvidenceRef {
+        EvidenceRef {
+            response_file: self.response_file,
+            response_sha256: self.response_sha256,
+            receipt_file: self.receipt_file,
+            chain,
+        }
+    }
+}
+
 /// Whether the answer echoed the execution's UUID (the built-in UUID hook).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UuidEcho {

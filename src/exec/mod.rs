@@ -465,18 +465,45 @@ impl Executor {
     async fn persist(&self, record: &mut ExecutionRecord) -> Result<(), StoreError> {
         let id = record.execution_id;
         let data_dir = &self.inner.config.data_dir;
-        match crate::evidence::artifacts::write_evidence(data_dir, &*self.inner.store, record).await
-        {
-            Ok(evidence) => record.result.evidence = Some(evidence),
+        let store = &self.inner.store;
+        let draft = match crate::evidence::artifacts::write_response(data_dir, record).await {
+            Ok(draft) => Some(draft),
             Err(e) => {
                 tracing::error!(%id, "evidence not written: {e}");
                 record
                     .result
                     .warnings
                     .push(format!("evidence not written: {e}"));
+                None
+            }
+        };
+        if let Some(draft) = draft {
+            // The file is on disk before its link exists; the link and the record that carries
+            // it are stored together (one commit on SQLite).
+            match store.record_linked(record.clone(), draft).await {
+                Ok(stored) => {
+                    *record = stored;
+                    if let Err(e) =
+                        crate::evidence::artifacts::write_receipt(data_dir, record).await
+                    {
+                        tracing::warn!(%id, "receipt not written: {e}");
+                        record
+                            .result
+                            .warnings
+                            .push(format!("receipt not written: {e}"));
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::error!(%id, "evidence chain link not written: {e}");
+                    record
+                        .result
+                        .warnings
+                        .push(format!("evidence not linked into the chain: {e}"));
+                }
             }
         }
-        self.inner.store.record(record).await.map_err(|e| {
+        store.record(record).await.map_err(|e| {
             tracing::error!(%id, "execution not recorded in the history: {e}");
             e
         })

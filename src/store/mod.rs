@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::{ExecutionResult, Status};
 use crate::runs::Run;
@@ -409,6 +410,22 @@ pub trait HistoryStore: Send + Sync {
     ) -> Result<ChainLink, StoreError>;
     /// One link of the chain (the head, a position, or an execution's link).
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError>;
+
+    /// Appends the chain link of an execution's response file and stores its record carrying
+    /// that link (`evidence` completed with it); returns the record as stored. Backends that
+    /// can do both in one transaction (SQLite: one disk flush instead of two) override this.
+    async fn record_linked(
+        &self,
+        mut record: ExecutionRecord,
+        evidence: EvidenceDraft,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let chain = self
+            .chain_append(record.execution_id, &evidence.response_sha256)
+            .await?;
+        record.result.evidence = Some(evidence.linked(chain));
+        self.record(&record).await?;
+        Ok(record)
+    }
 }
 
 /// A store opened after start-up: the MCP server answers `initialize` first and opens the
@@ -490,6 +507,13 @@ impl HistoryStore for DeferredStore {
     }
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
         self.ready().await?.chain_link(pos).await
+    }
+    async fn record_linked(
+        &self,
+        record: ExecutionRecord,
+        evidence: EvidenceDraft,
+    ) -> Result<ExecutionRecord, StoreError> {
+        self.ready().await?.record_linked(record, evidence).await
     }
     async fn health(&self) -> StoreHealth {
         match self.ready().await {

@@ -21,6 +21,7 @@ use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
     StoreHealth,
 };
+use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
 use crate::runs::Run;
@@ -308,6 +309,58 @@ fn decode_run(id: &str, json: &str) -> rusqlite::Result<Run> {
     })
 }
 
+/// Inserts (or replaces) records inside the caller's write transaction; `true` when any
+/// replaced an existing one (the statistics kept in memory must then be read again).
+fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::Result<bool> {
+    let mut replaced = false;
+    {
+        let mut exists = tx.prepare_cached("SELECT 1 FROM executions WHERE id = ?1")?;
+        for (r, _) in rows {
+            replaced |= exists.exists([r.execution_id.to_string()])?;
+        }
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO executions
+         (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (r, json) in rows {
+        stmt.execute(rusqlite::params![
+            r.execution_id.to_string(),
+            millis(r.finished_at()),
+            millis(r.submitted_at),
+            r.status().as_str(),
+            r.category,
+            r.complexity,
+            r.result.duration_ms as i64,
+            r.result.total_cost_usd,
+            r.task,
+            json,
+        ])?;
+    }
+    Ok(replaced)
+}
+
+/// Adds committed records to the statistics kept in memory (or drops them when they can no
+/// longer be kept current). Called under the connection lock, right after the commit.
+fn add_to_stats(
+    cache: &Mutex<Option<StatsCache>>,
+    rows: &[(ExecutionRecord, String)],
+    replaced: bool,
+) {
+    let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
+    match cached.as_mut() {
+        Some(sc) if !replaced && sc.filter.search.is_none() => {
+            for (r, _) in rows {
+                if matches_sql(&sc.filter, r) {
+                    sc.builder.add(&stat_row(r));
+                }
+            }
+        }
+        _ => *cached = None,
+    }
+}
+
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
@@ -332,51 +385,12 @@ impl HistoryStore for SqliteStore {
             // front (waiting out other processes through the busy timeout): a transaction that
             // reads first and upgrades later fails at once in WAL mode when another process
             // committed in between.
-            let tx = rusqlite::Transaction::new_unchecked(
-                c,
-                rusqlite::TransactionBehavior::Immediate,
-            )?;
-            let mut replaced = false;
-            {
-                let mut exists = tx.prepare_cached("SELECT 1 FROM executions WHERE id = ?1")?;
-                for (r, _) in &rows {
-                    replaced |= exists.exists([r.execution_id.to_string()])?;
-                }
-            }
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO executions
-                     (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?;
-                for (r, json) in &rows {
-                    stmt.execute(rusqlite::params![
-                        r.execution_id.to_string(),
-                        millis(r.finished_at()),
-                        millis(r.submitted_at),
-                        r.status().as_str(),
-                        r.category,
-                        r.complexity,
-                        r.result.duration_ms as i64,
-                        r.result.total_cost_usd,
-                        r.task,
-                        json,
-                    ])?;
-                }
-            }
+            let tx =
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+            let replaced = write_rows(&tx, &rows)?;
             tx.commit()?;
             // Still under the connection lock: no other write or read can interleave.
-            let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
-            match cached.as_mut() {
-                Some(sc) if !replaced && sc.filter.search.is_none() => {
-                    for (r, _) in &rows {
-                        if matches_sql(&sc.filter, r) {
-                            sc.builder.add(&stat_row(r));
-                        }
-                    }
-                }
-                _ => *cached = None,
-            }
+            add_to_stats(&cache, &rows, replaced);
             Ok(())
         })
         .await
@@ -558,6 +572,34 @@ impl HistoryStore for SqliteStore {
                 decode_run(&id, &json)
             })?;
             rows.collect()
+        })
+        .await
+    }
+
+    /// The chain link and the record in one transaction: one disk flush instead of two.
+    async fn record_linked(
+        &self,
+        mut record: ExecutionRecord,
+        evidence: EvidenceDraft,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let cache = self.stats_cache.clone();
+        self.with(move |c| {
+            let tx =
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+            let chain = crate::evidence::chain::append_in(
+                &tx,
+                record.execution_id,
+                &evidence.response_sha256,
+            )?;
+            record.result.evidence = Some(evidence.linked(chain));
+            let json = serde_json::to_string(&record)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let rows = [(record, json)];
+            let replaced = write_rows(&tx, &rows)?;
+            tx.commit()?;
+            add_to_stats(&cache, &rows, replaced);
+            let [(record, _)] = rows;
+            Ok(record)
         })
         .await
     }
