@@ -14,45 +14,27 @@ use cc_executor::evidence::chain::sha256_hex;
 use cc_executor::evidence::hooks::HookOutcome;
 use cc_executor::evidence::verify::{CheckState, FileState, Target, Verdict, VerifyError};
 use cc_executor::exec::progress::NoProgress;
-use cc_executor::{Config, ExecutionResult, Executor, Status, TaskRequest};
+use cc_executor::{Config, Executor, Status, TaskRequest};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 use support::fixtures::{cc_executor_bin, fake_claude_bin};
 
-struct Harness {
-    dir: tempfile::TempDir,
-    executor: Executor,
+type Harness = support::fake_executor::FakeExecutor;
+
+/// What these tests check beyond the shared harness.
+trait Checks {
+    fn data(&self) -> PathBuf;
+    async fn verify(&self, id: uuid::Uuid) -> cc_executor::evidence::verify::ExecutionVerification;
+    fn invocations(&self) -> Vec<Value>;
+    fn response_file(&self, id: uuid::Uuid) -> PathBuf;
+    fn db(&self) -> rusqlite::Connection;
 }
 
-impl Harness {
-    fn new() -> Self {
-        Self::with(|_| {})
-    }
-
-    fn with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let mut config = support::fixtures::fake_claude_config(&root);
-        tweak(&mut config);
-        Harness {
-            executor: Executor::new(config).unwrap(),
-            dir,
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().canonicalize().unwrap()
-    }
-
+impl Checks for Harness {
     fn data(&self) -> PathBuf {
         self.root().join("data")
-    }
-
-    async fn run(&self, task: &str) -> ExecutionResult {
-        let spec = self.executor.prepare(TaskRequest::new(task)).await.unwrap();
-        self.executor.execute(spec, NoProgress).await
     }
 
     async fn verify(&self, id: uuid::Uuid) -> cc_executor::evidence::verify::ExecutionVerification {

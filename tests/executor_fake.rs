@@ -9,45 +9,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cc_executor::exec::progress::{NoProgress, ProgressEvent};
-use cc_executor::{Config, ExecutionResult, Executor, Status, TaskRequest};
+use cc_executor::{Status, TaskRequest};
 use serde_json::Value;
 use support::fixtures::{group_processes, pid_exists, wait_group_gone};
 use tokio_util::sync::CancellationToken;
 
-struct Harness {
-    dir: tempfile::TempDir,
-    executor: Executor,
+type Harness = support::fake_executor::FakeExecutor;
+
+/// What these tests check beyond the shared harness.
+trait Checks {
+    fn invocations(&self) -> Vec<Value>;
+    fn last_pgid(&self) -> i32;
+    fn grandchildren(&self) -> Vec<i32>;
+    fn assert_tree_gone(&self);
 }
 
-impl Harness {
-    fn new() -> Self {
-        Self::with(|_| {})
-    }
-
-    fn with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let mut config = support::fixtures::fake_claude_config(&root);
-        tweak(&mut config);
-        Harness {
-            executor: Executor::new(config).unwrap(),
-            dir,
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().canonicalize().unwrap()
-    }
-
-    async fn run(&self, task: &str) -> ExecutionResult {
-        self.run_request(TaskRequest::new(task)).await
-    }
-
-    async fn run_request(&self, req: TaskRequest) -> ExecutionResult {
-        let spec = self.executor.prepare(req).await.unwrap();
-        self.executor.execute(spec, NoProgress).await
-    }
-
+impl Checks for Harness {
     /// Invocations of the fake (successful argument parsing only).
     fn invocations(&self) -> Vec<Value> {
         let path = self.root().join("record/invocations.jsonl");

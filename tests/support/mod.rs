@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests (`mod support;` in a test crate).
 
 pub mod fake_anthropic;
+pub mod fake_executor;
 pub mod fixtures;
 pub mod mcp_client;
 pub mod real_claude;
