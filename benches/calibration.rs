@@ -26,7 +26,7 @@ use cc_executor::plan::{BasedOn, Category, Complexity, Predictor, PredictorConfi
 use cc_executor::store::sqlite::SqliteStore;
 use cc_executor::store::{ExecutionRecord, HistoryStore};
 use cc_executor::{ExecutionResult, Status};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 
 const TOTAL: usize = 12_000;
 const SPLIT: f64 = 0.7;
@@ -142,8 +142,7 @@ fn to_record(t: &Task) -> ExecutionRecord {
         Status::Succeeded
     };
     let mut r = ExecutionResult::empty(uuid::Uuid::new_v4(), status, vec![]);
-    let finished =
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(t.minute);
+    let finished = (Utc::now() - chrono::Duration::days(7)) + chrono::Duration::minutes(t.minute);
     r.duration_ms = t.actual_ms;
     r.started_at = finished - chrono::Duration::milliseconds(t.actual_ms as i64);
     r.finished_at = finished;

@@ -16,7 +16,7 @@ use cc_executor::store::redis::RedisStore;
 use cc_executor::store::sqlite::SqliteStore;
 use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore};
 use cc_executor::{ExecutionResult, Status};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 
 const STORED: usize = 100_000;
 const WRITES: usize = 500;
@@ -31,8 +31,8 @@ fn record(i: usize) -> ExecutionRecord {
         _ => Status::Succeeded,
     };
     let mut r = ExecutionResult::empty(uuid::Uuid::new_v4(), status, vec![]);
-    let finished = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-        + chrono::Duration::seconds(i as i64 * 30);
+    let finished =
+        (Utc::now() - chrono::Duration::days(7)) + chrono::Duration::seconds(i as i64 * 30);
     r.duration_ms = 5_000 + (i as u64 * 7919) % 600_000;
     r.started_at = finished - chrono::Duration::milliseconds(r.duration_ms as i64);
     r.finished_at = finished;
