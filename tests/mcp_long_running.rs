@@ -145,6 +145,31 @@ async fn cancel_execution_stops_a_running_tree_and_a_queued_task_never_starts() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_that_arrives_as_the_task_times_out_reports_the_timeout_not_a_cancel() {
+    let s = start((), &[]).await;
+    // Times out at 1 s; ignores SIGTERM, so it is still stopping (kill grace 500 ms) when the
+    // cancel arrives: the cancel does not end it, the timeout already did.
+    let started = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake ignore_sigterm", "timeout_secs": 1, "wait": false}),
+        )
+        .await;
+    let id = data(&started)["execution_id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let c = s
+        .call("cancel_execution", json!({"execution_id": id}))
+        .await;
+    assert_eq!(data(&c)["execution"]["status"], "timed_out", "{c:?}");
+    assert_eq!(data(&c)["outcome"], "already_finished", "{c:?}");
+    assert!(
+        message(&c).contains("already finished: timed_out"),
+        "{}",
+        message(&c)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_ids_and_waits_get_clear_answers() {
     let s = start((), &[]).await;
     let unknown = uuid::Uuid::new_v4().to_string();

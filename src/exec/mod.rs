@@ -42,6 +42,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{ExecutionRecord, HistoryStore, StoreError};
 use attempt::{AttemptOutput, LaunchError};
 use progress::{ProgressEvent, ProgressSink};
+pub use queue::Reservation;
 use queue::{Queue, Ticket};
 use registry::{ExecutionStatus, Registry};
 use result::{Attempt, ExecutionResult, Status};
@@ -229,9 +230,28 @@ impl Executor {
         Ok(spec)
     }
 
+    /// Takes a place in the FIFO line for a request that has just arrived. Adapters call it
+    /// where they read a request off their transport, before validating it, and hand it to
+    /// [`Executor::submit_at`]: requests then start in the order they arrived, however long
+    /// each took to validate. Dropping it unused gives the place up.
+    pub fn reserve(&self) -> Reservation {
+        self.inner.queue.reserve()
+    }
+
     /// Queues a task and returns at once. Its place in the FIFO order is fixed by this call.
     /// Follow it with [`Executor::wait`], [`Executor::status`], [`Executor::cancel`].
     pub fn submit(&self, spec: TaskSpec, sink: impl ProgressSink) -> Submission {
+        self.submit_at(spec, sink, None)
+    }
+
+    /// Queues a task at the place reserved when its request arrived (or, without one, at the
+    /// end of the line) and returns at once.
+    pub fn submit_at(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        place: Option<Reservation>,
+    ) -> Submission {
         let id = Uuid::new_v4();
         let token = self.inner.shutdown.child_token();
         let entry = self
@@ -244,7 +264,7 @@ impl Executor {
             queue_position: 0,
             timeout_secs: spec.timeout.as_secs(),
         };
-        let ticket = self.inner.queue.enqueue(id);
+        let ticket = self.inner.queue.enqueue(id, place);
         let queue_position = match &ticket {
             Ticket::Ready(_) => 0,
             Ticket::Waiting { position, .. } => *position,
@@ -352,7 +372,18 @@ impl Executor {
         sink: impl ProgressSink,
         cancel: CancellationToken,
     ) -> ExecutionResult {
-        let submission = self.submit(spec, sink);
+        self.execute_at(spec, sink, cancel, None).await
+    }
+
+    /// [`Executor::execute_with_cancel`] at the place reserved when the request arrived.
+    pub async fn execute_at(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        cancel: CancellationToken,
+        place: Option<Reservation>,
+    ) -> ExecutionResult {
+        let submission = self.submit_at(spec, sink, place);
         let id = submission.execution_id;
         let Some(entry) = self.inner.registry.get(id) else {
             return ExecutionResult::empty(

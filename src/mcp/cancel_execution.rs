@@ -27,7 +27,8 @@ pub struct CancelInput {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CancelOutput {
-    /// `cancelled` when this call stopped it; `already_finished` when there was nothing to stop.
+    /// `cancelled` when this call stopped it; `already_finished` when it had ended on its own
+    /// (its status says how); `stopping` when it has not stopped yet.
     pub outcome: String,
     pub message: String,
     /// The execution's final state (with the result).
@@ -78,22 +79,26 @@ impl CcExecutorServer {
         };
         let was_finished = before.phase == Phase::Finished;
         let after = self.executor.cancel(id).await.unwrap_or(before);
-        let (outcome, message) = if was_finished {
-            (
+        // What really happened decides the answer: an execution that ended on its own (done,
+        // timed out) while the cancel was on its way was not cancelled by it.
+        let (outcome, message) = match (after.phase == Phase::Finished, after.status) {
+            (true, Some(Status::Cancelled)) if !was_finished => (
+                "cancelled",
+                format!("execution {id} was stopped; final status: cancelled"),
+            ),
+            (true, status) => (
                 "already_finished",
                 format!(
-                    "execution {id} had already finished ({}); nothing to cancel",
-                    after.status.map(Status::as_str).unwrap_or("unknown")
+                    "execution {id} already finished: {}; nothing was cancelled",
+                    status.map(Status::as_str).unwrap_or("unknown")
                 ),
-            )
-        } else {
-            (
-                "cancelled",
+            ),
+            (false, _) => (
+                "stopping",
                 format!(
-                    "execution {id} was stopped; final status: {}",
-                    after.status.map(Status::as_str).unwrap_or("still stopping")
+                    "execution {id} was told to stop and is still stopping; follow it with monitor_execution"
                 ),
-            )
+            ),
         };
         let out = CancelOutput {
             outcome: outcome.into(),

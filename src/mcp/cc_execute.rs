@@ -45,6 +45,8 @@ impl CcExecutorServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let wait = request.wait.unwrap_or(true);
+        // Taken on arrival; dropped (the line moves on) if the request is refused below.
+        let place = super::arrival::take(&ctx);
         let spec = match self.executor.prepare(request).await {
             Ok(spec) => spec,
             Err(e) => {
@@ -54,7 +56,11 @@ impl CcExecutorServer {
             }
         };
         if !wait {
-            return Ok(started_result(&self.executor.submit(spec, |_| {})));
+            return Ok(started_result(&self.executor.submit_at(
+                spec,
+                |_| {},
+                place,
+            )));
         }
         let forwarder = super::progress::Forwarder::new(&ctx);
         let tx = forwarder.sender();
@@ -67,7 +73,7 @@ impl CcExecutorServer {
         };
         let result = self
             .executor
-            .execute_with_cancel(spec, sink, ctx.ct.clone())
+            .execute_at(spec, sink, ctx.ct.clone(), place)
             .await;
         forwarder.flush().await;
         Ok(to_tool_result(&result))

@@ -101,13 +101,15 @@ impl CcExecutorServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let wait = input.wait.unwrap_or(false);
+        // The run's first task takes the place this call got on arrival.
+        let place = super::arrival::take(&ctx);
         let run = match self.prepare_run(input).await {
             Ok(run) => run,
             Err(message) => return Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
         };
         let total = run.tasks.len() as f64;
         if !wait {
-            let id = self.runs.start(run, |_| {});
+            let id = self.runs.start_at(run, |_| {}, place);
             let status = self.runs.status(id).await.ok().flatten();
             let run = status.map(|s| s.run);
             return Ok(match run {
@@ -120,16 +122,20 @@ impl CcExecutorServer {
         let forwarder = super::progress::Forwarder::new(&ctx);
         let tx = forwarder.sender();
         let done = std::sync::atomic::AtomicU64::new(0);
-        let id = self.runs.start(run, move |e: RunEvent| {
-            if let RunEvent::TaskFinished { .. } = e {
-                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            let _ = tx.send(super::progress::Step {
-                progress: Some(done.load(std::sync::atomic::Ordering::Relaxed) as f64),
-                total: Some(total),
-                message: e.message(),
-            });
-        });
+        let id = self.runs.start_at(
+            run,
+            move |e: RunEvent| {
+                if let RunEvent::TaskFinished { .. } = e {
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let _ = tx.send(super::progress::Step {
+                    progress: Some(done.load(std::sync::atomic::Ordering::Relaxed) as f64),
+                    total: Some(total),
+                    message: e.message(),
+                });
+            },
+            place,
+        );
         let finished = tokio::select! {
             r = self.runs.wait(id) => r,
             _ = ctx.ct.cancelled() => {

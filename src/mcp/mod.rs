@@ -19,6 +19,7 @@
 //! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
 //!   `cc-executor://runs/{id}`).
 
+pub mod arrival;
 pub mod cancel_execution;
 pub mod cc_execute;
 pub mod cc_execute_list;
@@ -32,6 +33,7 @@ mod progress;
 pub mod prompt;
 pub mod resources;
 pub mod schema;
+pub mod stdio;
 pub mod suggest_execution_strategy;
 pub mod tasks;
 pub mod validate_task_list;
@@ -113,6 +115,23 @@ impl ServerHandler for CcExecutorServer {
         request: rmcp::model::CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        if !self.tool_router.has_route(&request.name) {
+            let mut names: Vec<String> = self
+                .tool_router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            names.sort();
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool `{}`; this server's tools are: {}",
+                    request.name,
+                    names.join(", ")
+                ),
+                None,
+            ));
+        }
         if let Some(task) = self.start_as_task(&request, &context).await {
             return Ok(task);
         }
@@ -184,12 +203,15 @@ pub enum ServeError {
     Init(String),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    #[error("cannot start the stdio transport: {0}")]
+    Stdio(#[source] std::io::Error),
     #[error(transparent)]
     Store(crate::store::StoreError),
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or a SIGINT/SIGTERM arrives, then
-/// stops every running task (process trees killed) and returns.
+/// stops every running task (process trees killed), answers every request it has read, and
+/// returns.
 pub async fn serve_stdio(
     executor: Executor,
     store: crate::store::DeferredStore,
@@ -198,19 +220,19 @@ pub async fn serve_stdio(
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let server = CcExecutorServer::new(executor.clone());
-    // rmcp gives in-flight requests up to 5 s after EOF; a client that closed stdin is gone,
-    // so its tasks are stopped at once (see below).
-    let eof = tokio_util::sync::CancellationToken::new();
-    let stdin = EofSignal {
-        inner: tokio::io::stdin(),
-        eof: eof.clone(),
-    };
+    let (transport, control) = stdio::StdioTransport::start(
+        tokio::io::stdin(),
+        Box::new(std::io::stdout()),
+        stdio::MAX_MESSAGE_BYTES,
+        arrival::stamper(executor.clone()),
+    )
+    .map_err(ServeError::Stdio)?;
+    let eof = control.eof();
     let service = tokio::select! {
-        s = server.serve((stdin, tokio::io::stdout())) => s.map_err(|e| ServeError::Init(e.to_string()))?,
+        s = server.serve(transport) => s.map_err(|e| ServeError::Init(e.to_string()))?,
         _ = sigint.recv() => return Ok(()),
         _ = sigterm.recv() => return Ok(()),
     };
-    let cancel = service.cancellation_token();
     // The store opens now (after the handshake); one that cannot be opened stops the server.
     let store_failed = || async {
         match store.ready().await {
@@ -218,75 +240,46 @@ pub async fn serve_stdio(
             Err(e) => e,
         }
     };
-    enum End {
-        Eof,
-        Other(Option<ServeError>),
-    }
     let waiting = service.waiting();
     tokio::pin!(waiting);
-    let end = tokio::select! {
-        e = store_failed() => End::Other(Some(ServeError::Store(e))),
+    let failure = tokio::select! {
+        e = store_failed() => Some(ServeError::Store(e)),
         r = &mut waiting => {
             tracing::info!("client disconnected: {r:?}");
-            return stop_tasks(&executor).await.map(|_| ());
+            stop_tasks(&executor).await;
+            control.flushed(Duration::from_secs(2)).await;
+            return Ok(());
         }
-        _ = eof.cancelled() => End::Eof,
-        _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); End::Other(None) }
-        _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); End::Other(None) }
+        _ = eof.cancelled() => { tracing::info!("stdin closed: shutting down"); None }
+        _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); None }
+        _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); None }
     };
-    match end {
-        End::Eof => {
-            // The client is gone: its tasks stop at once (their calls then answer
-            // `cancelled`), while rmcp still answers every request it has already read —
-            // a client that pipes requests and closes stdin gets all its answers.
-            tracing::info!("stdin closed: shutting down");
-            let drain = tokio::time::timeout(Duration::from_secs(8), waiting);
-            let (stopped, _) = tokio::join!(stop_tasks(&executor), drain);
-            stopped.map(|_| ())
-        }
-        End::Other(failure) => {
-            cancel.cancel();
-            stop_tasks(&executor).await?;
-            match failure {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
-        }
+    // Stop reading (rmcp then finishes with what it has read), stop every task (their calls
+    // then answer `cancelled`), and wait until each request read has its answer on stdout.
+    control.stop_reading();
+    let unanswered = control.unanswered();
+    let drain = tokio::time::timeout(Duration::from_secs(8), waiting);
+    let (_, drained) = tokio::join!(stop_tasks(&executor), drain);
+    if drained.is_err() || control.unanswered() > 0 {
+        tracing::warn!(
+            "{} of {unanswered} request(s) in flight at shutdown got no answer",
+            control.unanswered()
+        );
+    }
+    control.flushed(Duration::from_secs(2)).await;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
 /// Stops every queued and running task (process trees: SIGTERM → grace → SIGKILL), bounded.
-async fn stop_tasks(executor: &Executor) -> Result<(), ServeError> {
+async fn stop_tasks(executor: &Executor) {
     let grace = executor.config().kill_grace + Duration::from_secs(3);
     if tokio::time::timeout(grace, executor.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("some executions did not stop within {grace:?}");
-    }
-    Ok(())
-}
-
-/// Stdin that cancels a token when it reaches end of file.
-struct EofSignal<R> {
-    inner: R,
-    eof: tokio_util::sync::CancellationToken,
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for EofSignal<R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let std::task::Poll::Ready(Ok(())) = &poll
-            && buf.filled().len() == before
-            && buf.remaining() > 0
-        {
-            self.eof.cancel();
-        }
-        poll
     }
 }

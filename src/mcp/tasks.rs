@@ -40,7 +40,8 @@ impl CcExecutorServer {
         let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
         let req: TaskRequest = serde_json::from_value(args).ok()?;
         let spec = self.executor.prepare(req).await.ok()?;
-        let submission = self.executor.submit(spec, |_| {});
+        let place = super::arrival::take(context);
+        let submission = self.executor.submit_at(spec, |_| {}, place);
         let status = self.executor.status(submission.execution_id)?;
         let created = status.submitted_at.to_rfc3339();
         let task = Task::new(

@@ -21,6 +21,9 @@ pub(crate) struct Driver {
     pub(crate) service: RunService,
     pub(crate) active: Arc<ActiveRun>,
     pub(crate) sink: Arc<dyn RunSink>,
+    /// The queue place reserved when the request that started this run arrived: its first
+    /// task takes it, so the run starts in arrival order with single tasks sent beside it.
+    pub(crate) place: std::sync::Mutex<Option<crate::exec::Reservation>>,
 }
 
 /// What the driver does after a task's execution.
@@ -197,12 +200,17 @@ impl Driver {
         let task_id = task.id.clone();
         let sink = self.sink.clone();
         let forward_id = task_id.clone();
-        let submission = exec.submit(spec, move |event: ProgressEvent| {
-            sink.emit(RunEvent::Execution {
-                task_id: forward_id.clone(),
-                event,
-            })
-        });
+        let place = self.place.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let submission = exec.submit_at(
+            spec,
+            move |event: ProgressEvent| {
+                sink.emit(RunEvent::Execution {
+                    task_id: forward_id.clone(),
+                    event,
+                })
+            },
+            place,
+        );
         let eid = submission.execution_id;
         self.save(|r| {
             let t = &mut r.tasks[i];

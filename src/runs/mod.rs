@@ -543,6 +543,17 @@ impl RunService {
     /// Starts driving a created or resumed run on the executor (a shutdown waits for it to
     /// record where it stopped). Returns at once.
     pub fn start(&self, run: Run, sink: impl RunSink) -> Uuid {
+        self.start_at(run, sink, None)
+    }
+
+    /// [`RunService::start`] with the queue place reserved when the request arrived (see
+    /// [`crate::exec::Executor::reserve`]): the run's first task starts in arrival order.
+    pub fn start_at(
+        &self,
+        run: Run,
+        sink: impl RunSink,
+        place: Option<crate::exec::Reservation>,
+    ) -> Uuid {
         let id = run.run_id;
         let active = Arc::new(ActiveRun {
             run: Mutex::new(run),
@@ -557,6 +568,7 @@ impl RunService {
             service: self.clone(),
             active,
             sink: Arc::new(sink),
+            place: std::sync::Mutex::new(place),
         };
         self.executor.spawn_tracked(driver.drive());
         id

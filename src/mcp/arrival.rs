@@ -1,0 +1,43 @@
+//! Arrival order for tool calls that queue a task.
+//!
+//! The transport stamps each such `tools/call` as it reads it ([`stamper`]): the request takes
+//! its place in the executor's FIFO line before rmcp spawns its handler. The handler takes the
+//! place back out of the request's extensions ([`take`]) and submits at it. A request that
+//! fails validation, or whose handler never runs, drops its place and the line moves on.
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::RoleServer;
+use rmcp::model::{ClientRequest, GetExtensions};
+use rmcp::service::RequestContext;
+
+use crate::exec::{Executor, Reservation};
+
+/// The tools whose calls run tasks and so take a place in line on arrival.
+pub const QUEUED_TOOLS: [&str; 2] = ["cc_execute", "cc_execute_list"];
+
+/// A request's place in line, carried in its extensions (which must be `Clone`: the place
+/// itself is taken once).
+#[derive(Clone, Debug)]
+struct Arrival(Arc<Mutex<Option<Reservation>>>);
+
+/// The transport's stamp: a place in line for every call of a [`QUEUED_TOOLS`] tool.
+pub fn stamper(executor: Executor) -> super::stdio::Stamp {
+    Box::new(move |request: &mut ClientRequest| stamp(&executor, request))
+}
+
+/// Gives `request` its place in line when it is a call that queues a task.
+pub fn stamp(executor: &Executor, request: &mut ClientRequest) {
+    if let ClientRequest::CallToolRequest(call) = request
+        && QUEUED_TOOLS.contains(&call.params.name.as_ref())
+    {
+        let place = Arrival(Arc::new(Mutex::new(Some(executor.reserve()))));
+        request.extensions_mut().insert(place);
+    }
+}
+
+/// The place in line this request took on arrival, if any (only once).
+pub fn take(context: &RequestContext<RoleServer>) -> Option<Reservation> {
+    let arrival = context.extensions.get::<Arrival>()?;
+    arrival.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
