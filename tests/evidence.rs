@@ -751,7 +751,7 @@ async fn cancelling_during_a_pre_hook_stops_the_hooks_process_group() {
         ]];
     });
     let spec = h.executor.prepare(TaskRequest::new(ECHO)).await.unwrap();
-    let sub = h.executor.submit(spec, NoProgress);
+    let sub = h.executor.submit(spec, NoProgress).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let pid = loop {
         if let Ok(t) = std::fs::read_to_string(&pid_file)

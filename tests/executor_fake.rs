@@ -236,8 +236,8 @@ async fn a_record_over_the_cap_is_reported_not_a_crash_of_ours() {
     let h = Harness::with(|c| c.max_record_bytes = 1024 * 1024);
     let r = h.run("@fake big_record mb=2\nbig answer").await;
     // Both the assistant line and the result line were over the cap: the run has no
-    // readable result, and the warning says why.
-    assert_eq!(r.status, Status::Crashed, "{r:#?}");
+    // readable result — its own status, not a crash — and the warning says why.
+    assert_eq!(r.status, Status::OutputTooLarge, "{r:#?}");
     assert!(
         r.warnings
             .iter()
@@ -586,7 +586,7 @@ mod monitoring {
             .await
             .unwrap();
         let t = Instant::now();
-        let s = h.executor.submit(spec.clone(), NoProgress);
+        let s = h.executor.submit(spec.clone(), NoProgress).await.unwrap();
         assert!(
             t.elapsed() < Duration::from_millis(500),
             "{:?}",
@@ -619,7 +619,12 @@ mod monitoring {
             .prepare(TaskRequest::new("@fake slow secs=1\nthink"))
             .await
             .unwrap();
-        let id = h.executor.submit(spec, NoProgress).execution_id;
+        let id = h
+            .executor
+            .submit(spec, NoProgress)
+            .await
+            .unwrap()
+            .execution_id;
         let mut seen = h.executor.status(id).unwrap().version;
         let t = Instant::now();
         let mut phases = Vec::new();
@@ -656,20 +661,28 @@ mod monitoring {
     #[tokio::test]
     async fn cancel_reaches_queued_and_running_executions_and_is_harmless_when_finished() {
         let h = Harness::new();
-        let running = h.executor.submit(
-            h.executor
-                .prepare(TaskRequest::new("@fake hang\nforever"))
-                .await
-                .unwrap(),
-            NoProgress,
-        );
-        let queued = h.executor.submit(
-            h.executor
-                .prepare(TaskRequest::new("@fake success\nlater"))
-                .await
-                .unwrap(),
-            NoProgress,
-        );
+        let running = h
+            .executor
+            .submit(
+                h.executor
+                    .prepare(TaskRequest::new("@fake hang\nforever"))
+                    .await
+                    .unwrap(),
+                NoProgress,
+            )
+            .await
+            .unwrap();
+        let queued = h
+            .executor
+            .submit(
+                h.executor
+                    .prepare(TaskRequest::new("@fake success\nlater"))
+                    .await
+                    .unwrap(),
+                NoProgress,
+            )
+            .await
+            .unwrap();
         assert_eq!(queued.queue_position, 1);
         let st = h.executor.status(queued.execution_id).unwrap();
         assert_eq!((st.phase, st.queue_position), (Phase::Queued, Some(1)));
@@ -714,6 +727,8 @@ mod monitoring {
                     .unwrap(),
                 NoProgress,
             )
+            .await
+            .unwrap()
             .execution_id;
         let r = h.executor.wait(id).await.unwrap();
         assert_eq!(r.status, Status::Succeeded);

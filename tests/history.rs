@@ -64,20 +64,26 @@ async fn every_execution_is_recorded_failures_included_and_survives_a_restart() 
     let spec = first.prepare(req).await.unwrap();
     ids.push(first.execute(spec, NoProgress).await.execution_id);
     let queued_then_cancelled = {
-        let a = first.submit(
-            first
-                .prepare(TaskRequest::new("@fake slow secs=1\nslow"))
-                .await
-                .unwrap(),
-            NoProgress,
-        );
-        let b = first.submit(
-            first
-                .prepare(TaskRequest::new("@fake success\nnever"))
-                .await
-                .unwrap(),
-            NoProgress,
-        );
+        let a = first
+            .submit(
+                first
+                    .prepare(TaskRequest::new("@fake slow secs=1\nslow"))
+                    .await
+                    .unwrap(),
+                NoProgress,
+            )
+            .await
+            .unwrap();
+        let b = first
+            .submit(
+                first
+                    .prepare(TaskRequest::new("@fake success\nnever"))
+                    .await
+                    .unwrap(),
+                NoProgress,
+            )
+            .await
+            .unwrap();
         first.cancel(b.execution_id).await.unwrap();
         first.wait(a.execution_id).await.unwrap();
         ids.push(a.execution_id);

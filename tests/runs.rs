@@ -652,7 +652,7 @@ fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
     assert!(hist.status.success(), "{}", text(&hist.stderr));
     let rec: Value = serde_json::from_slice(&hist.stdout).unwrap();
     let result = &rec["result"];
-    assert_eq!(result["status"], "crashed", "{rec:#}");
+    assert_eq!(result["status"], "interrupted", "{rec:#}");
     let warnings = result["warnings"].to_string();
     assert!(warnings.contains("interrupted"), "{warnings}");
     assert!(
@@ -665,7 +665,10 @@ fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
     let v = &report["executions"][0];
     assert_eq!(v["verdict"], "unverified", "{report:#}");
     assert!(v["response_file"].is_string(), "{report:#}");
-    assert!(v["reasons"].to_string().contains("crashed"), "{report:#}");
+    assert!(
+        v["reasons"].to_string().contains("interrupted"),
+        "{report:#}"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while pid_exists(orphan) && !is_zombie(orphan) {
         assert!(

@@ -75,13 +75,17 @@ pub fn classify(c: &Collector, termination: Termination, timeout_secs: u64) -> C
             ),
             _ => "unknown".into(),
         };
-        let lost = match c.oversize_records.iter().max() {
-            Some(len) => format!(
-                " (a record of {len} bytes exceeded the record cap, max_record_mib, and was dropped; it may have been the result)"
-            ),
-            None => String::new(),
-        };
-        return Classified::new(Status::Crashed, format!("no result line: {how}{lost}"));
+        if let Some(len) = c.oversize_records.iter().max() {
+            // The process ended normally but its answer could not be read: that is not a
+            // crash. The whole stream is in the raw output file.
+            return Classified::new(
+                Status::OutputTooLarge,
+                format!(
+                    "a stream-json record of {len} bytes exceeded the record cap (max_record_mib) and was not read; it was most likely the answer — the raw output file holds it ({how})"
+                ),
+            );
+        }
+        return Classified::new(Status::Crashed, format!("no result line: {how}"));
     };
 
     let subtype = r.subtype.as_deref().unwrap_or("");

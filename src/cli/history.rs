@@ -94,7 +94,10 @@ impl FilterArgs {
 }
 
 pub async fn history(config: Config, args: HistoryArgs) -> anyhow::Result<u8> {
-    let store = crate::store::open(&config).await?;
+    // Through the executor: what a dead process left unfinished is recorded first, so the
+    // history shows it (`interrupted`).
+    let executor = super::open_executor(config).await?;
+    let store = executor.store().clone();
     let filter = |f: &FilterArgs, limit| f.query(limit).to_filter();
     match args.command {
         HistoryCommand::List {

@@ -247,11 +247,37 @@ async fn dispatch(cli: Cli) -> u8 {
     }
 }
 
-/// The executor with the configured history store (embedded, or Redis).
+/// The executor with the configured history store (embedded, or Redis), after recording what
+/// a process that died left unfinished on this data dir (`interrupted`).
 pub async fn open_executor(config: Config) -> anyhow::Result<crate::Executor> {
     crate::exec::prepare_data_dir(&config.data_dir)?;
     let store = crate::store::open(&config).await?;
-    Ok(crate::Executor::with_store(config, store)?)
+    let executor = crate::Executor::with_store(config, store)?;
+    report_recovery(executor.recover_interrupted().await);
+    Ok(executor)
+}
+
+/// Says on stderr what a recovery pass found (nothing when there was nothing).
+pub(crate) fn report_recovery(
+    r: Result<crate::exec::recover::Recovered, crate::store::StoreError>,
+) {
+    match r {
+        Ok(r) if !r.interrupted.is_empty() => {
+            let ids: Vec<String> = r.interrupted.iter().map(|i| i.to_string()).collect();
+            eprintln!(
+                "cc-executor: {} execution(s) left unfinished by a process that died are now recorded as interrupted ({}){}",
+                ids.len(),
+                ids.join(", "),
+                if r.processes_killed > 0 {
+                    format!("; {} leftover process(es) killed", r.processes_killed)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not look for interrupted executions: {e}"),
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<u8> {

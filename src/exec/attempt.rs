@@ -334,6 +334,17 @@ async fn read_stdout(
             raw_error = Some(e);
             raw = None;
         }
+        // A short read means the stream is idle for now: flush what the file has buffered, so
+        // after a crash of ours the raw file holds everything claude printed (the next server
+        // reads it to record the interrupted execution). A flood reads whole chunks and stays
+        // buffered.
+        if n < buf.len()
+            && let Some(w) = raw.as_mut()
+            && let Err(e) = w.flush().await
+        {
+            raw_error = Some(e);
+            raw = None;
+        }
         if n == 0 {
             framer.finish(&mut |f| items.push(item(f)));
         } else {

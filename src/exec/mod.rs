@@ -19,6 +19,7 @@ pub mod probe;
 pub mod process;
 pub mod progress;
 pub mod queue;
+pub mod recover;
 pub mod registry;
 pub mod result;
 pub mod retry;
@@ -47,6 +48,17 @@ use queue::{Queue, Ticket};
 use registry::{ExecutionStatus, Registry};
 use result::{Attempt, ExecutionResult, Status};
 use spec::{SpecError, TaskRequest, TaskSpec};
+
+/// Why a task was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The in-flight journal could not be written: without it a crash could lose the
+    /// execution, so it is not started.
+    #[error(
+        "not started: the execution could not be journaled in the history store, so a crash could lose it: {0}"
+    )]
+    Journal(#[source] StoreError),
+}
 
 /// Errors creating an executor.
 #[derive(Debug, thiserror::Error)]
@@ -238,21 +250,45 @@ impl Executor {
         self.inner.queue.reserve()
     }
 
-    /// Queues a task and returns at once. Its place in the FIFO order is fixed by this call.
-    /// Follow it with [`Executor::wait`], [`Executor::status`], [`Executor::cancel`].
-    pub fn submit(&self, spec: TaskSpec, sink: impl ProgressSink) -> Submission {
-        self.submit_at(spec, sink, None)
+    /// Queues a task and returns once it is journaled (durable), without waiting for it to
+    /// run. Its place in the FIFO order is fixed when this future is first polled. Follow it
+    /// with [`Executor::wait`], [`Executor::status`], [`Executor::cancel`].
+    pub async fn submit(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+    ) -> Result<Submission, SubmitError> {
+        self.submit_at(spec, sink, None).await
     }
 
     /// Queues a task at the place reserved when its request arrived (or, without one, at the
-    /// end of the line) and returns at once.
-    pub fn submit_at(
+    /// end of the line). Before the id is given out, the execution is written to the store's
+    /// in-flight journal — so an acknowledged execution is never lost: if this process dies,
+    /// the next one on the data dir records it as `interrupted` (see
+    /// [`Executor::recover_interrupted`]). `Err`: it could not be journaled and never ran.
+    pub async fn submit_at(
         &self,
         spec: TaskSpec,
         sink: impl ProgressSink,
         place: Option<Reservation>,
-    ) -> Submission {
+    ) -> Result<Submission, SubmitError> {
+        // The place in line first (synchronously): the journal write must not reorder.
+        let place = place.unwrap_or_else(|| self.inner.queue.reserve());
         let id = Uuid::new_v4();
+        let journal = crate::store::InFlight {
+            execution_id: id,
+            task: spec.prompt.clone(),
+            cwd: spec.cwd.display().to_string(),
+            category: spec.category.clone(),
+            complexity: spec.complexity.clone(),
+            timeout_secs: spec.timeout.as_secs(),
+            submitted_at: Utc::now(),
+            owner: crate::runs::owner::current(),
+        };
+        if let Err(e) = self.inner.store.inflight_add(&journal).await {
+            tracing::error!(%id, "execution not journaled, not started: {e}");
+            return Err(SubmitError::Journal(e));
+        }
         let token = self.inner.shutdown.child_token();
         let entry = self
             .inner
@@ -264,7 +300,7 @@ impl Executor {
             queue_position: 0,
             timeout_secs: spec.timeout.as_secs(),
         };
-        let ticket = self.inner.queue.enqueue(id, place);
+        let ticket = self.inner.queue.enqueue(id, Some(place));
         let queue_position = match &ticket {
             Ticket::Ready(_) => 0,
             Ticket::Waiting { position, .. } => *position,
@@ -274,7 +310,7 @@ impl Executor {
             next: Box::new(sink),
         });
         let this = self.clone();
-        let submitted_at = chrono::Utc::now();
+        let submitted_at = journal.submitted_at;
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
             let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
@@ -352,10 +388,10 @@ impl Executor {
                 status: result.status,
             });
         });
-        Submission {
+        Ok(Submission {
             queue_position,
             ..submission
-        }
+        })
     }
 
     /// Runs a task to completion.
@@ -383,7 +419,16 @@ impl Executor {
         cancel: CancellationToken,
         place: Option<Reservation>,
     ) -> ExecutionResult {
-        let submission = self.submit_at(spec, sink, place);
+        let submission = match self.submit_at(spec, sink, place).await {
+            Ok(s) => s,
+            Err(e) => {
+                return ExecutionResult::empty(
+                    Uuid::new_v4(),
+                    Status::SpawnFailed,
+                    vec![e.to_string()],
+                );
+            }
+        };
         let id = submission.execution_id;
         let Some(entry) = self.inner.registry.get(id) else {
             return ExecutionResult::empty(
@@ -427,13 +472,37 @@ impl Executor {
     /// The status of an execution of this process, or else of an earlier one from the history
     /// (so results survive a restart).
     pub async fn lookup(&self, id: Uuid) -> Option<ExecutionStatus> {
-        match self.status(id) {
-            Some(s) => Some(s),
-            None => self
-                .history_record(id)
-                .await
-                .map(|r| ExecutionStatus::from_record(&r)),
+        if let Some(s) = self.status(id) {
+            return Some(s);
         }
+        if let Some(r) = self.history_record(id).await {
+            return Some(ExecutionStatus::from_record(&r));
+        }
+        self.in_flight_elsewhere(id).await
+    }
+
+    /// An execution in the in-flight journal but not in this process: one another live
+    /// process runs (reported as such), or one a dead process left — settled now, so a caller
+    /// asking right after a restart gets `interrupted`, not "unknown".
+    async fn in_flight_elsewhere(&self, id: Uuid) -> Option<ExecutionStatus> {
+        let entry = match self.inner.store.inflight_get(id).await {
+            Ok(e) => e?,
+            Err(e) => {
+                tracing::warn!(%id, "in-flight journal lookup failed: {e}");
+                return None;
+            }
+        };
+        use crate::runs::owner::{Liveness, liveness};
+        if liveness(&entry.owner) == Liveness::Gone {
+            match self.recover_interrupted().await {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(%id, "could not settle an interrupted execution: {e}"),
+            }
+            if let Some(r) = self.history_record(id).await {
+                return Some(ExecutionStatus::from_record(&r));
+            }
+        }
+        Some(ExecutionStatus::elsewhere(&entry))
     }
 
     async fn history_record(&self, id: Uuid) -> Option<ExecutionRecord> {
@@ -538,13 +607,6 @@ impl Executor {
             tracing::error!(%id, "execution not recorded in the history: {e}");
             e
         })
-    }
-
-    /// Records an execution this process did not run to its end — one a crash interrupted,
-    /// settled when its task list is resumed — exactly as its own are recorded (evidence,
-    /// then history).
-    pub async fn record_interrupted(&self, mut record: ExecutionRecord) -> Result<(), StoreError> {
-        self.persist(&mut record).await
     }
 
     /// Runs `work` as part of this executor: [`Executor::shutdown`] waits for it. Task-list

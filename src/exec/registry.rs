@@ -105,6 +105,37 @@ impl ExecutionStatus {
     }
 }
 
+impl ExecutionStatus {
+    /// An execution another process has in flight (from the journal): it is queued or running
+    /// there; this process knows no more.
+    pub fn elsewhere(e: &crate::store::InFlight) -> Self {
+        ExecutionStatus {
+            execution_id: e.execution_id,
+            phase: Phase::Queued,
+            status: None,
+            queue_position: None,
+            task_preview: crate::claude::collect::truncate_chars(&e.task, 200),
+            submitted_at: e.submitted_at,
+            elapsed_ms: (Utc::now() - e.submitted_at).num_milliseconds().max(0) as u64,
+            timeout_secs: e.timeout_secs,
+            time_left_ms: None,
+            attempt: 0,
+            session_id: None,
+            model: None,
+            last_event: Some(format!(
+                "in flight in another process (pid {} on {}); ask that server for its progress",
+                e.owner.pid, e.owner.host
+            )),
+            last_event_ago_ms: None,
+            tools_used: BTreeMap::new(),
+            api_retries: 0,
+            cost_usd_so_far: None,
+            version: 0,
+            result: None,
+        }
+    }
+}
+
 struct State {
     phase: Phase,
     status: Option<Status>,

@@ -43,11 +43,17 @@ pub enum Status {
     SpawnFailed,
     /// A `pre_execute` hook vetoed the task (exit code 2); it never ran.
     RejectedByHook,
+    /// The server that ran it (or queued it) died before it finished; found and recorded by
+    /// the next server on the same data dir, with whatever evidence it left.
+    Interrupted,
+    /// One stream-json record was over the record cap (`max_record_mib`): the answer could not
+    /// be read. The raw output is kept (`raw_output_path`).
+    OutputTooLarge,
 }
 
 impl Status {
     /// Every status, in documentation order.
-    pub const ALL: [Status; 14] = [
+    pub const ALL: [Status; 16] = [
         Status::Succeeded,
         Status::Unverified,
         Status::RateLimited,
@@ -62,6 +68,8 @@ impl Status {
         Status::CliNotFound,
         Status::SpawnFailed,
         Status::RejectedByHook,
+        Status::Interrupted,
+        Status::OutputTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +88,8 @@ impl Status {
             Status::CliNotFound => "cli_not_found",
             Status::SpawnFailed => "spawn_failed",
             Status::RejectedByHook => "rejected_by_hook",
+            Status::Interrupted => "interrupted",
+            Status::OutputTooLarge => "output_too_large",
         }
     }
 
@@ -274,6 +284,9 @@ mod tests {
             "rejected_by_hook".parse::<Status>(),
             Ok(Status::RejectedByHook)
         );
-        assert_eq!(Status::ALL.last(), Some(&Status::RejectedByHook));
+        assert!(Status::ALL.contains(&Status::RejectedByHook));
+        for st in Status::ALL {
+            assert_eq!(st.as_str().parse::<Status>(), Ok(st));
+        }
     }
 }

@@ -56,11 +56,10 @@ impl CcExecutorServer {
             }
         };
         if !wait {
-            return Ok(started_result(&self.executor.submit_at(
-                spec,
-                |_| {},
-                place,
-            )));
+            return Ok(match self.executor.submit_at(spec, |_| {}, place).await {
+                Ok(submission) => started_result(&submission),
+                Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+            });
         }
         let forwarder = super::progress::Forwarder::new(&ctx);
         let tx = forwarder.sender();

@@ -240,6 +240,19 @@ pub async fn serve_stdio(
             Err(e) => e,
         }
     };
+    // What a process that died left unfinished on this data dir is recorded (and its leftover
+    // processes stopped) in the background, once the store is open.
+    let recovering = executor.clone();
+    executor.spawn_tracked(async move {
+        match recovering.recover_interrupted().await {
+            Ok(r) if !r.interrupted.is_empty() => tracing::warn!(
+                "{} execution(s) left unfinished by a process that died are recorded as interrupted",
+                r.interrupted.len()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not look for interrupted executions: {e}"),
+        }
+    });
     let waiting = service.waiting();
     tokio::pin!(waiting);
     let failure = tokio::select! {

@@ -41,7 +41,7 @@ impl CcExecutorServer {
         let req: TaskRequest = serde_json::from_value(args).ok()?;
         let spec = self.executor.prepare(req).await.ok()?;
         let place = super::arrival::take(context);
-        let submission = self.executor.submit_at(spec, |_| {}, place);
+        let submission = self.executor.submit_at(spec, |_| {}, place).await.ok()?;
         let status = self.executor.status(submission.execution_id)?;
         let created = status.submitted_at.to_rfc3339();
         let task = Task::new(

@@ -201,16 +201,19 @@ impl Driver {
         let sink = self.sink.clone();
         let forward_id = task_id.clone();
         let place = self.place.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let submission = exec.submit_at(
-            spec,
-            move |event: ProgressEvent| {
-                sink.emit(RunEvent::Execution {
-                    task_id: forward_id.clone(),
-                    event,
-                })
-            },
-            place,
-        );
+        let submission = exec
+            .submit_at(
+                spec,
+                move |event: ProgressEvent| {
+                    sink.emit(RunEvent::Execution {
+                        task_id: forward_id.clone(),
+                        event,
+                    })
+                },
+                place,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         let eid = submission.execution_id;
         self.save(|r| {
             let t = &mut r.tasks[i];

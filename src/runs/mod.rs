@@ -40,10 +40,10 @@ use uuid::Uuid;
 use crate::exec::Executor;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::registry::ExecutionStatus;
-use crate::exec::result::{ExecutionResult, Status};
+use crate::exec::result::Status;
 use crate::exec::spec::SpecError;
 use crate::plan::validate::{ErrorKind, TaskItem, ValidationError, ValidationReport};
-use crate::store::{ExecutionRecord, StoreError};
+use crate::store::StoreError;
 pub use model::{
     FailurePolicy, Run, RunOwner, RunState, RunSummary, RunTask, TaskDefaults, TaskState,
 };
@@ -476,55 +476,24 @@ impl RunService {
                 task.state = TaskState::Pending;
                 continue;
             };
-            let killed = crate::exec::process::kill_leftovers(&eid);
-            if killed > 0 {
-                tracing::warn!(%eid, killed, "killed what was left of an interrupted execution");
-            }
-            match store.get(eid).await? {
-                Some(record) => {
-                    let r = &record.result;
-                    driver::account(task, &mut run.cost_usd, &mut run.duration_ms, r);
-                    if r.status == Status::Succeeded {
-                        driver::settle_success(task, r);
-                    } else {
-                        task.state = TaskState::Pending;
-                        task.error = Some(format!(
-                            "its execution {eid} ended {} while the run was interrupted; run again",
-                            r.status
-                        ));
-                    }
-                }
-                None => {
-                    let mut result = ExecutionResult::empty(
-                        eid,
-                        Status::Crashed,
-                        vec![format!(
-                            "interrupted: the process running task list {id} stopped while this execution ran{}; the task is run again on resume",
-                            if killed > 0 {
-                                format!(" ({killed} leftover process(es) killed)")
-                            } else {
-                                String::new()
-                            }
-                        )],
-                    );
-                    if let Some(t) = task.started_at {
-                        result.started_at = t;
-                    }
-                    let record = ExecutionRecord::new(
-                        &task.task,
-                        &cwd,
-                        None,
-                        None,
-                        task.started_at.unwrap_or(result.started_at),
-                        result,
-                    );
-                    self.executor.record_interrupted(record).await?;
-                    task.state = TaskState::Pending;
-                    task.status = Some(Status::Crashed);
-                    task.error = Some(format!(
-                        "interrupted: execution {eid} was cut off by a crash; run again"
-                    ));
-                }
+            let known = crate::exec::recover::Known {
+                task: task.task.clone(),
+                cwd: cwd.clone(),
+                started_at: task.started_at,
+            };
+            // Its leftovers are killed; it is recorded `interrupted` unless its result reached
+            // the history before the crash (then that result counts).
+            let record = self.executor.settle_interrupted(eid, known).await?;
+            let r = &record.result;
+            driver::account(task, &mut run.cost_usd, &mut run.duration_ms, r);
+            if r.status == Status::Succeeded {
+                driver::settle_success(task, r);
+            } else {
+                task.state = TaskState::Pending;
+                task.error = Some(format!(
+                    "its execution {eid} ended {} when the run was interrupted; run again",
+                    r.status
+                ));
             }
         }
         run.state = RunState::Pending;

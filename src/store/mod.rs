@@ -9,6 +9,7 @@
 //!
 //! [`open`] picks the backend from the configuration.
 
+pub mod inflight;
 pub mod query;
 pub mod redis;
 pub mod sqlite;
@@ -28,7 +29,8 @@ use crate::config::Config;
 use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::{ExecutionResult, Status};
-use crate::runs::Run;
+use crate::runs::{Run, RunOwner};
+pub use inflight::{InFlight, InFlightRow};
 
 /// Errors of a store. Each names what failed so a person can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -411,6 +413,23 @@ pub trait HistoryStore: Send + Sync {
     /// One link of the chain (the head, a position, or an execution's link).
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError>;
 
+    /// Journals an execution before its id is given out (durably: one transaction). It leaves
+    /// the journal when its record is stored. See [`inflight`].
+    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError>;
+    /// Every execution in the journal, oldest first.
+    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError>;
+    /// One execution's journal entry, if it is in flight.
+    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError>;
+    /// Claims a journal entry for recovery if its claim is still `expected`; `true` if won.
+    async fn inflight_claim(
+        &self,
+        id: Uuid,
+        expected: Option<&RunOwner>,
+        claimer: &RunOwner,
+    ) -> Result<bool, StoreError>;
+    /// Drops a journal entry (its execution is recorded, or was never started).
+    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError>;
+
     /// Appends the chain link of an execution's response file and stores its record carrying
     /// that link (`evidence` completed with it); returns the record as stored. Backends that
     /// can do both in one transaction (SQLite: one disk flush instead of two) override this.
@@ -504,6 +523,29 @@ impl HistoryStore for DeferredStore {
             .await?
             .chain_append(execution_id, response_sha256)
             .await
+    }
+    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
+        self.ready().await?.inflight_add(entry).await
+    }
+    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError> {
+        self.ready().await?.inflight_list().await
+    }
+    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError> {
+        self.ready().await?.inflight_get(id).await
+    }
+    async fn inflight_claim(
+        &self,
+        id: Uuid,
+        expected: Option<&RunOwner>,
+        claimer: &RunOwner,
+    ) -> Result<bool, StoreError> {
+        self.ready()
+            .await?
+            .inflight_claim(id, expected, claimer)
+            .await
+    }
+    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
+        self.ready().await?.inflight_remove(id).await
     }
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
         self.ready().await?.chain_link(pos).await

@@ -95,8 +95,9 @@ use redis::{FromRedisValue, Script};
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::runs::Run;
+use crate::runs::{Run, RunOwner};
 
+use super::inflight::{InFlight, InFlightRow};
 use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StoreError, StoreHealth,
     compute_stats,
@@ -929,10 +930,16 @@ impl HistoryStore for RedisStore {
         })?;
         let i = &self.inner;
         let _g = i.write_lock.lock().await;
+        let id = record.execution_id;
         if !i.is_degraded() {
             match i.replay_locked(REPLAY_BUDGET).await {
                 Ok(true) => match i.write_one(record, &json).await {
-                    Ok(_) => return Ok(()),
+                    Ok(_) => {
+                        i.outbox
+                            .with(move |c| super::inflight::remove(c, id).map(|_| ()))
+                            .await?;
+                        return Ok(());
+                    }
                     Err(e) => i.set_degraded(&e),
                 },
                 // Still a backlog: this record goes after it, in the outbox.
@@ -940,7 +947,7 @@ impl HistoryStore for RedisStore {
                 Err(e) => i.set_degraded(&e),
             }
         }
-        i.outbox.push(record.execution_id, json).await?;
+        i.outbox.push(id, json).await?;
         i.dirty.store(true, Ordering::SeqCst);
         i.wake.notify_one();
         Ok(())
@@ -1097,9 +1104,59 @@ impl HistoryStore for RedisStore {
         response_sha256: &str,
     ) -> Result<ChainLink, StoreError> {
         let hash = response_sha256.to_string();
+        // The link and the end of the execution's journal entry in one local transaction:
+        // from here on the execution is recorded (its record follows, to Redis or the outbox).
         self.inner
             .outbox
-            .with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+            .with(move |c| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    c,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                let link = crate::evidence::chain::append_in(&tx, execution_id, &hash)?;
+                super::inflight::remove(&tx, execution_id)?;
+                tx.commit()?;
+                Ok(link)
+            })
+            .await
+    }
+
+    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.inner
+            .outbox
+            .with(move |c| super::inflight::add(c, &entry))
+            .await
+    }
+
+    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError> {
+        self.inner.outbox.with(|c| super::inflight::list(c)).await
+    }
+
+    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError> {
+        self.inner
+            .outbox
+            .with(move |c| super::inflight::get(c, id))
+            .await
+    }
+
+    async fn inflight_claim(
+        &self,
+        id: Uuid,
+        expected: Option<&RunOwner>,
+        claimer: &RunOwner,
+    ) -> Result<bool, StoreError> {
+        let (expected, claimer) = (expected.cloned(), claimer.clone());
+        self.inner
+            .outbox
+            .with(move |c| super::inflight::claim(c, id, expected.as_ref(), &claimer))
+            .await
+    }
+
+    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
+        self.inner
+            .outbox
+            .with(move |c| super::inflight::remove(c, id).map(|_| ()))
             .await
     }
 
@@ -1347,6 +1404,8 @@ impl Outbox {
             .map_err(|e| err(e.to_string()))?;
         conn.execute_batch(crate::evidence::chain::SCHEMA)
             .map_err(|e| err(e.to_string()))?;
+        conn.execute_batch(super::inflight::SCHEMA)
+            .map_err(|e| err(e.to_string()))?;
         Ok(Outbox {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
@@ -1370,13 +1429,18 @@ impl Outbox {
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
+    /// Queues a record for Redis; it is recorded from here on, so it leaves the in-flight
+    /// journal in the same transaction.
     async fn push(&self, id: Uuid, json: String) -> Result<(), StoreError> {
         self.with(move |c| {
-            c.execute(
+            let tx =
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO outbox (execution_id, queued_at, record) VALUES (?1, ?2, ?3)",
                 rusqlite::params![id.to_string(), now_ms(), json],
-            )
-            .map(|_| ())
+            )?;
+            super::inflight::remove(&tx, id)?;
+            tx.commit()
         })
         .await
     }

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
+use super::inflight::{InFlight, InFlightRow};
 use super::{
     ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
     StoreHealth,
@@ -24,7 +25,7 @@ use super::{
 use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
-use crate::runs::Run;
+use crate::runs::{Run, RunOwner};
 
 /// Migrations, in order; `user_version` = how many have been applied.
 const MIGRATIONS: &[&str] = &[
@@ -59,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         run TEXT NOT NULL
      );
      CREATE INDEX IF NOT EXISTS runs_by_update ON runs(updated_at, id);",
+    // 5: executions acknowledged and not yet recorded; see `super::inflight`.
+    super::inflight::SCHEMA,
 ];
 
 /// The embedded store.
@@ -325,6 +328,8 @@ fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for (r, json) in rows {
+        // Recorded: no longer in flight (same transaction, so never in neither place).
+        super::inflight::remove(tx, r.execution_id)?;
         stmt.execute(rusqlite::params![
             r.execution_id.to_string(),
             millis(r.finished_at()),
@@ -611,6 +616,35 @@ impl HistoryStore for SqliteStore {
     ) -> Result<ChainLink, StoreError> {
         let hash = response_sha256.to_string();
         self.with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+            .await
+    }
+
+    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.with(move |c| super::inflight::add(c, &entry)).await
+    }
+
+    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError> {
+        self.with(super::inflight::list).await
+    }
+
+    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError> {
+        self.with(move |c| super::inflight::get(c, id)).await
+    }
+
+    async fn inflight_claim(
+        &self,
+        id: Uuid,
+        expected: Option<&RunOwner>,
+        claimer: &RunOwner,
+    ) -> Result<bool, StoreError> {
+        let (expected, claimer) = (expected.cloned(), claimer.clone());
+        self.with(move |c| super::inflight::claim(c, id, expected.as_ref(), &claimer))
+            .await
+    }
+
+    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
+        self.with(move |c| super::inflight::remove(c, id).map(|_| ()))
             .await
     }
 

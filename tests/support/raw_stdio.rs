@@ -21,7 +21,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// A server on an existing directory (data dir, records): a restart.
+    pub fn start_in(dir: tempfile::TempDir) -> Server {
         let p = dir.path().canonicalize().unwrap();
         let mut child = Command::new(cc_executor_bin())
             .arg("mcp")
@@ -54,6 +58,22 @@ impl Server {
         s.answers(&[0]);
         s.write_all(&[json!({"jsonrpc":"2.0","method":"notifications/initialized"})]);
         s
+    }
+
+    /// SIGKILLs the server (no chance to clean up) and hands back its directory.
+    pub fn kill9(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// The fake `claude` invocations recorded so far.
+    pub fn invocations(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("record/invocations.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     /// Writes raw bytes as they are.
