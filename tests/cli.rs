@@ -707,3 +707,92 @@ fn requests_piped_before_stdin_closes_are_all_answered() {
         assert_eq!(out.status.code(), Some(0));
     }
 }
+
+/// Progress and the summary come out in order, every time: "finished" is printed before the
+/// summary line, never after it (the executor announces "finished" on its own task, after the
+/// result is available to the caller).
+#[test]
+fn run_prints_all_progress_before_the_summary_every_time() {
+    let s = Scratch::new();
+    for round in 0..20 {
+        let mut c = s.cmd();
+        c.args(["run", "@fake tools\nwrite two files"]);
+        let out = output(c, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        let at = |prefix: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("round {round}: no `{prefix}` line in\n{err}"))
+        };
+        let order = [
+            at("cc-executor: starting"),
+            at("cc-executor: started"),
+            at("cc-executor: tool: Write"),
+            at("cc-executor: finished: succeeded"),
+            at("cc-executor: succeeded in "),
+        ];
+        assert!(order.is_sorted(), "round {round}: out of order\n{err}");
+        assert_eq!(
+            order[4],
+            lines.len() - 1,
+            "round {round}: the summary is the last line\n{err}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("finished:")).count(),
+            1,
+            "round {round}: one finished line\n{err}"
+        );
+    }
+}
+
+/// `run-list`: everything about a task is printed between its "started" and its end, and the
+/// run's end is the last line — every time (each execution's own "finished" is announced on
+/// the executor's task and could otherwise land after the next task started, or after the
+/// run ended).
+#[test]
+fn run_list_prints_each_tasks_progress_in_order_every_time() {
+    let s = Scratch::new();
+    let ids = ["a", "b", "c"];
+    let list: String = ids
+        .iter()
+        .map(|id| format!("- id: {id}\n  task: \"@fake tools\\ntask {id}\"\n"))
+        .collect();
+    std::fs::write(s.path().join("list.yaml"), list).unwrap();
+    for round in 0..10 {
+        let mut c = s.cmd();
+        c.args(["run-list", "list.yaml"]);
+        let out = output(c, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        let mut next = 0;
+        for (n, id) in ids.iter().enumerate() {
+            let start = format!("cc-executor: task {}/3 `{id}` started", n + 1);
+            let end = format!("cc-executor: task `{id}` succeeded");
+            let first = lines.iter().position(|l| l.starts_with(&start));
+            let last = lines.iter().position(|l| l.starts_with(&end));
+            let (Some(first), Some(last)) = (first, last) else {
+                panic!("round {round}: task {id} not reported\n{err}");
+            };
+            assert!(next <= first && first < last, "round {round}\n{err}");
+            let tag = format!("`{id}`");
+            for (i, l) in lines.iter().enumerate() {
+                if l.contains(&tag) {
+                    assert!(
+                        (first..=last).contains(&i),
+                        "round {round}: `{l}` is outside task {id}\n{err}"
+                    );
+                }
+            }
+            next = last + 1;
+        }
+        assert_eq!(
+            lines.last().copied(),
+            Some("cc-executor: run succeeded"),
+            "round {round}\n{err}"
+        );
+    }
+}
