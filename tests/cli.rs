@@ -796,3 +796,82 @@ fn run_list_prints_each_tasks_progress_in_order_every_time() {
         );
     }
 }
+
+/// `run-list` warns about the list exactly as `plan` does (a task that mentions "task 1"
+/// without depending on it), before it runs; a clean list gets no warning.
+#[test]
+fn run_list_prints_the_warnings_plan_prints() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.path().join("list.yaml"),
+        "- \"@fake success\\nCreate notes.txt with a summary of the repository\"\n\
+         - \"@fake success\\nUsing the output of task 1, write a changelog entry\"\n",
+    )
+    .unwrap();
+    let mut c = s.cmd();
+    c.args(["plan", "list.yaml"]);
+    let plan = output(c, None);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let planned: Vec<String> = text(&plan.stdout)
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(planned.len(), 1, "{}", text(&plan.stdout));
+    assert!(planned[0].contains("task 1"), "{planned:?}");
+
+    let mut c = s.cmd();
+    c.args(["run-list", "list.yaml"]);
+    let run = output(c, None);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let err = text(&run.stderr);
+    let warned: Vec<String> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("cc-executor: "))
+        .filter(|l| l.starts_with("warning:"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(warned, planned, "{err}");
+    let first_task = err.lines().position(|l| l.contains("task 1/2")).unwrap();
+    let warning = err.lines().position(|l| l.contains("warning:")).unwrap();
+    assert!(warning < first_task, "warned before anything ran\n{err}");
+
+    std::fs::write(
+        s.path().join("clean.yaml"),
+        "- \"@fake success\\nCreate notes.txt with a summary of the repository\"\n",
+    )
+    .unwrap();
+    let mut c = s.cmd();
+    c.args(["run-list", "clean.yaml"]);
+    let run = output(c, None);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(
+        !text(&run.stderr).contains("warning:"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+/// The login check costs a process start: one per cc-executor process, not one per task.
+#[test]
+fn the_login_is_asked_once_for_a_whole_run_list() {
+    let s = Scratch::new();
+    s.log_in();
+    std::fs::write(
+        s.path().join("list.yaml"),
+        "- \"@fake success\\nfirst\"\n- \"@fake success\\nsecond\"\n- \"@fake success\\nthird\"\n",
+    )
+    .unwrap();
+    let mut c = s.cmd();
+    c.env("ANTHROPIC_API_KEY", SECRET_KEY)
+        .args(["run-list", "list.yaml"]);
+    let out = output(c, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let keys: Vec<bool> = s
+        .invocations()
+        .iter()
+        .map(|v| v["anthropic_api_key_set"].as_bool().unwrap())
+        .collect();
+    assert_eq!(keys, [false, false, false]);
+    assert_eq!(s.auth_checks().len(), 1);
+}
