@@ -2,7 +2,7 @@
 //!
 //! **This is a test fixture, not a shipped feature of cc-executor.** It exists so that
 //! fault-injection tests and benchmarks can drive the executor through every outcome the real
-//! CLI produces (see `shared/reference/claude-cli.md`) without a network, an account or the
+//! CLI produces (see `docs/claude-cli.md`) without a network, an account or the
 //! real binary. It is built by `cargo test` / `cargo build --examples` as
 //! `target/debug/examples/fake_claude`.
 //!
@@ -18,6 +18,10 @@
 //! - `FAKE_CLAUDE_RECORD_DIR`: append one JSON line per invocation to `invocations.jsonl`
 //!   (written before any output) and grandchild pids to `<pid>.pids`.
 //! - `FAKE_CLAUDE_STATE_DIR`: counter files for the `flaky` scenario.
+//! - `FAKE_CLAUDE_AUTH_STATUS=unsupported`: `auth status` fails like a CLI without it.
+//!
+//! `fake_claude auth status [--json]` answers from the environment and `$HOME/.claude/
+//! .credentials.json` like the real CLI (see `auth_main`).
 //!
 //! Global options (any scenario): `pace_ms=N` sleeps N ms after every stdout line;
 //! `turns=N` sets `num_turns` on the result.
@@ -1621,6 +1625,71 @@ fn grandchild_main(args: &[String]) -> ! {
     std::process::exit(0)
 }
 
+/// `auth status [--json|--text]`, answered like 2.1.331 does, offline: an API key, then a
+/// token in the environment, then a stored login (`$CLAUDE_CONFIG_DIR` or `$HOME/.claude`,
+/// `.credentials.json` with an access token and the `user:inference` scope). Exit 1 when not
+/// logged in. Each call appends `{argv, anthropic_api_key_set, home}` to `auth.jsonl` in
+/// `FAKE_CLAUDE_RECORD_DIR` (not to `invocations.jsonl`, which counts tasks).
+/// `FAKE_CLAUDE_AUTH_STATUS=unsupported` answers like a CLI without the subcommand.
+fn auth_main(args: &[String]) -> ! {
+    if let Some(dir) = record_dir() {
+        let rec = json!({
+            "argv": args,
+            "anthropic_api_key_set": std::env::var_os("ANTHROPIC_API_KEY").is_some(),
+            "home": std::env::var("HOME").unwrap_or_default(),
+        });
+        record_line(&dir, "auth.jsonl", &rec.to_string());
+    }
+    if std::env::var("FAKE_CLAUDE_AUTH_STATUS").as_deref() == Ok("unsupported")
+        || args.get(1).map(String::as_str) != Some("status")
+    {
+        warn("error: unknown command 'auth'");
+        std::process::exit(1);
+    }
+    let set = |v: &str| std::env::var_os(v).is_some_and(|t| !t.is_empty());
+    let dir = match std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".claude"),
+    };
+    let stored = fs::read_to_string(dir.join(".credentials.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v.get("claudeAiOauth").cloned())
+        .filter(|o| {
+            o["accessToken"].as_str().is_some_and(|t| !t.is_empty())
+                && o["scopes"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|x| x == "user:inference"))
+        });
+    let mut answer = json!({"loggedIn": true, "apiProvider": "firstParty"});
+    if set("ANTHROPIC_API_KEY") {
+        answer["authMethod"] = json!("api_key");
+        answer["apiKeySource"] = json!("ANTHROPIC_API_KEY");
+    } else if set("CLAUDE_CODE_OAUTH_TOKEN") || set("ANTHROPIC_AUTH_TOKEN") {
+        answer["authMethod"] = json!("oauth_token");
+    } else if let Some(o) = stored {
+        answer["authMethod"] = json!("claude.ai");
+        answer["subscriptionType"] = o["subscriptionType"].clone();
+    } else {
+        answer["loggedIn"] = json!(false);
+        answer["authMethod"] = json!("none");
+    }
+    let logged_in = answer["loggedIn"] == true;
+    if args.iter().any(|a| a == "--text") {
+        println!(
+            "{}",
+            if logged_in {
+                "Logged in"
+            } else {
+                "Not logged in. Run claude auth login to authenticate."
+            }
+        );
+    } else {
+        println!("{answer:#}");
+    }
+    std::process::exit(if logged_in { 0 } else { 1 })
+}
+
 fn main() {
     let argv = argv_lossy();
     let args: Vec<String> = argv[argv.len().min(1)..].to_vec();
@@ -1631,6 +1700,9 @@ fn main() {
     if before_dd.clone().any(|a| a == "--version" || a == "-v") {
         println!("{VERSION} (Claude Code)");
         std::process::exit(0);
+    }
+    if args.first().map(String::as_str) == Some("auth") {
+        auth_main(&args);
     }
 
     let flags = parse_args(&args);

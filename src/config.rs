@@ -108,6 +108,62 @@ impl FromStr for PermissionMode {
     }
 }
 
+/// Whether `claude` gets the `ANTHROPIC_API_KEY` of cc-executor's environment (`api_key`).
+///
+/// The key decides who pays: with it Claude Code bills the API account, without it Claude Code
+/// uses its own login (usually a subscription). A key exported for other tools must not
+/// silently turn subscription work into API spending, and a machine that only has a key must
+/// still work — hence `auto`, the default. See [`crate::exec::probe::credential`] for the
+/// decision and how the login is detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyMode {
+    /// Remove the key when Claude Code has a login of its own, pass it when it has none.
+    Auto,
+    /// Always pass the key (Claude Code then authenticates with it: API billing).
+    Pass,
+    /// Always remove the key (Claude Code must have its own login).
+    Remove,
+}
+
+impl ApiKeyMode {
+    pub const ALL: [ApiKeyMode; 3] = [ApiKeyMode::Auto, ApiKeyMode::Pass, ApiKeyMode::Remove];
+
+    /// The spelling of the config file, the flag and the environment variable.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyMode::Auto => "auto",
+            ApiKeyMode::Pass => "pass",
+            ApiKeyMode::Remove => "remove",
+        }
+    }
+
+    /// The deprecated `pass_api_key = true/false` in the new terms.
+    pub fn from_pass_api_key(pass: bool) -> ApiKeyMode {
+        if pass {
+            ApiKeyMode::Pass
+        } else {
+            ApiKeyMode::Remove
+        }
+    }
+}
+
+impl fmt::Display for ApiKeyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApiKeyMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiKeyMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown value `{s}` (expected one of: auto, pass, remove)"))
+    }
+}
+
 /// What the configuring person allows. Every task is checked against it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Policy {
@@ -176,8 +232,9 @@ pub struct Config {
     pub max_record_bytes: usize,
     /// Bytes of raw stdout/stderr kept in memory for the result (the rest is in the raw file).
     pub tail_bytes: usize,
-    /// Pass `ANTHROPIC_API_KEY` to `claude` (true) or remove it so the CLI uses its own login.
-    pub pass_api_key: bool,
+    /// Whether `claude` gets `ANTHROPIC_API_KEY` (who pays: the API account or Claude Code's
+    /// own login). A key set in `child_env` (`[env]`) is always passed: that is explicit.
+    pub api_key: ApiKeyMode,
     pub retry: RetryPolicy,
     pub policy: Policy,
     /// A task without `timeout_secs` gets the timeout the planner predicts from the history
@@ -199,6 +256,10 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// The built-in UUID hook and the user's pre/post-execution commands.
     pub hooks: HooksConfig,
+    /// Settings that were accepted but should be changed (deprecated spellings); the CLI
+    /// prints them and `doctor` lists them, so an old config keeps working without hiding that
+    /// it is old.
+    pub warnings: Vec<String>,
 }
 
 /// Hooks around every execution (see `crate::evidence::hooks` and `crate::evidence::uuid_hook`).
@@ -295,6 +356,10 @@ pub struct FileConfig {
     pub heartbeat_secs: Option<u64>,
     pub max_prompt_tokens: Option<usize>,
     pub max_record_mib: Option<usize>,
+    /// `auto`, `pass` or `remove`; read as text so that a bad value is reported with the
+    /// setting's name and the accepted values.
+    pub api_key: Option<String>,
+    /// Deprecated spelling of `api_key`: `true` = `pass`, `false` = `remove`.
     pub pass_api_key: Option<bool>,
     pub redis_url: Option<String>,
     pub redis_prefix: Option<String>,
@@ -360,6 +425,9 @@ pub struct Overrides {
     pub allowed_roots: Option<Vec<PathBuf>>,
     pub allowed_models: Option<Vec<String>>,
     pub default_model: Option<String>,
+    pub api_key: Option<ApiKeyMode>,
+    /// Deprecated spelling of `api_key` (`--pass-api-key`, `CC_EXECUTOR_PASS_API_KEY`); `api_key`
+    /// wins when both are given.
     pub pass_api_key: Option<bool>,
     pub max_retries: Option<u32>,
     pub redis_url: Option<String>,
@@ -445,6 +513,9 @@ impl Config {
             max_budget_usd: fp.max_budget_usd,
             max_turns: fp.max_turns,
         };
+        let mut warnings = Vec::new();
+        let api_key =
+            resolve_api_key(o, file.api_key.as_deref(), file.pass_api_key, &mut warnings)?;
         let fr = file.retry;
         let config = Config {
             claude_bin: o
@@ -467,7 +538,7 @@ impl Config {
             max_prompt_tokens: file.max_prompt_tokens.unwrap_or(180_000),
             max_record_bytes: file.max_record_mib.unwrap_or(64) * 1024 * 1024,
             tail_bytes: 64 * 1024,
-            pass_api_key: o.pass_api_key.or(file.pass_api_key).unwrap_or(true),
+            api_key,
             retry: RetryPolicy {
                 max_retries: o.max_retries.or(fr.max_retries).unwrap_or(2),
                 base_delay_ms: fr.base_delay_ms.unwrap_or(2000),
@@ -495,6 +566,7 @@ impl Config {
                     post_execute: h.post_execute.unwrap_or_default(),
                 }
             },
+            warnings,
         };
         config.check()?;
         Ok(config)
@@ -608,6 +680,48 @@ impl Config {
     }
 }
 
+/// `api_key` from, in order: the flag or its variable, the deprecated flag or variable, the
+/// file, the file's deprecated `pass_api_key`, the default (`auto`). At one level the new
+/// spelling wins; in the file, giving both is an error (which one was meant is unclear).
+fn resolve_api_key(
+    o: &Overrides,
+    file_value: Option<&str>,
+    file_pass: Option<bool>,
+    warnings: &mut Vec<String>,
+) -> Result<ApiKeyMode, ConfigError> {
+    let deprecated = |pass: bool, whence: &str| {
+        let mode = ApiKeyMode::from_pass_api_key(pass);
+        format!(
+            "{whence} is deprecated: write api_key = \"{mode}\" (--api-key {mode}, CC_EXECUTOR_API_KEY={mode}) instead"
+        )
+    };
+    if let Some(mode) = o.api_key {
+        return Ok(mode);
+    }
+    if let Some(pass) = o.pass_api_key {
+        warnings.push(deprecated(
+            pass,
+            "--pass-api-key / CC_EXECUTOR_PASS_API_KEY",
+        ));
+        return Ok(ApiKeyMode::from_pass_api_key(pass));
+    }
+    match (file_value, file_pass) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            setting: "pass_api_key",
+            message: "is the deprecated spelling of `api_key`; set only `api_key`".into(),
+        }),
+        (Some(v), None) => v.parse().map_err(|message| ConfigError::Invalid {
+            setting: "api_key",
+            message,
+        }),
+        (None, Some(pass)) => {
+            warnings.push(deprecated(pass, "pass_api_key in the config file"));
+            Ok(ApiKeyMode::from_pass_api_key(pass))
+        }
+        (None, None) => Ok(ApiKeyMode::Auto),
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -701,6 +815,64 @@ mod tests {
             Config::resolve(file("[hooks]\ntimeout_secs = 0"), None, &overrides()).unwrap_err();
         assert!(err.to_string().contains("hooks.timeout_secs"), "{err}");
         assert!(toml::from_str::<FileConfig>("[hooks]\npre = []").is_err());
+    }
+
+    #[test]
+    fn api_key_flag_beats_file_and_file_beats_the_default_auto() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert_eq!(c.api_key, ApiKeyMode::Auto);
+        assert!(c.warnings.is_empty());
+        let c = Config::resolve(file("api_key = \"remove\""), None, &overrides()).unwrap();
+        assert_eq!(c.api_key, ApiKeyMode::Remove);
+        let mut o = overrides();
+        o.api_key = Some(ApiKeyMode::Pass);
+        let c = Config::resolve(file("api_key = \"remove\""), None, &o).unwrap();
+        assert_eq!(c.api_key, ApiKeyMode::Pass);
+    }
+
+    #[test]
+    fn a_bad_api_key_value_names_the_setting_and_the_accepted_values() {
+        let err = Config::resolve(file("api_key = \"maybe\""), None, &overrides()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("`api_key`") && msg.contains("maybe"), "{msg}");
+        assert!(msg.contains("auto, pass, remove"), "{msg}");
+        let e = "maybe".parse::<ApiKeyMode>().unwrap_err();
+        assert!(e.contains("auto, pass, remove"), "{e}");
+    }
+
+    #[test]
+    fn deprecated_pass_api_key_still_works_and_says_it_is_deprecated() {
+        for (text, mode) in [
+            ("pass_api_key = true", ApiKeyMode::Pass),
+            ("pass_api_key = false", ApiKeyMode::Remove),
+        ] {
+            let c = Config::resolve(file(text), None, &overrides()).unwrap();
+            assert_eq!(c.api_key, mode, "{text}");
+            assert_eq!(c.warnings.len(), 1, "{text}");
+            assert!(
+                c.warnings[0].contains(&format!("api_key = \"{mode}\"")),
+                "{:?}",
+                c.warnings
+            );
+        }
+        // Both spellings in one file: which one was meant is unclear.
+        let err = Config::resolve(
+            file("api_key = \"auto\"\npass_api_key = true"),
+            None,
+            &overrides(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`pass_api_key`"), "{err}");
+        // The deprecated flag beats the file; the new flag beats the deprecated one.
+        let mut o = overrides();
+        o.pass_api_key = Some(false);
+        let c = Config::resolve(file("api_key = \"pass\""), None, &o).unwrap();
+        assert_eq!(c.api_key, ApiKeyMode::Remove);
+        assert_eq!(c.warnings.len(), 1);
+        o.api_key = Some(ApiKeyMode::Auto);
+        let c = Config::resolve(file("api_key = \"pass\""), None, &o).unwrap();
+        assert_eq!(c.api_key, ApiKeyMode::Auto);
+        assert!(c.warnings.is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The boundary with the Claude Code CLI: how to call it, how to read what it prints, and how
 //! to tell how a run ended. Everything here is pure (no processes, no I/O) so each rule is
-//! unit-tested against the facts in `shared/reference/claude-cli.md`.
+//! unit-tested against the facts in `docs/claude-cli.md`.
 //!
 //! - [`argv`]: the argument vector (never a shell; the prompt goes on stdin).
 //! - [`framing`]: newline framing of stdout with a growable buffer and a per-record cap.

@@ -1,5 +1,8 @@
-//! `cc-executor doctor`: is `claude` installed (which version), is the data dir writable, what
-//! does the policy allow. Exit code 0 when everything needed to run a task is in place.
+//! `cc-executor doctor`: is `claude` installed and really Claude Code (which version), does it
+//! have a credential and who pays (its own login or the API key, and why), is the data dir
+//! writable, what does the policy allow. Exit code 0 only when everything needed to run a task
+//! is in place: a `claude` that is not Claude Code, or one that is not logged in while no API
+//! key is passed, is a failure (exit 1), because every task would fail.
 
 use clap::Args;
 use serde::Serialize;
@@ -7,7 +10,7 @@ use serde::Serialize;
 use super::{EXIT_FAILED, EXIT_OK};
 use crate::config::{Config, Policy};
 use crate::exec::Executor;
-use crate::exec::probe;
+use crate::exec::probe::{self, Credential, LoginCheck, Uses};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -29,14 +32,18 @@ pub struct Report {
     pub ok: bool,
     pub checks: Vec<Check>,
     pub config_file: Option<String>,
+    /// Deprecated settings in use.
+    pub warnings: Vec<String>,
     pub policy: Policy,
-    pub pass_api_key: bool,
-    pub anthropic_api_key_set: bool,
+    /// Who pays; null when `claude` is not usable (then its login is not asked).
+    pub credential: Option<Credential>,
 }
 
 pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
     let mut checks = Vec::new();
-    checks.push(match probe::probe(&config.claude_bin).await {
+    let claude = probe::probe(&config.claude_bin).await;
+    let usable = claude.is_ok();
+    checks.push(match claude {
         Ok(info) => Check {
             name: "claude",
             ok: true,
@@ -48,10 +55,37 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
             detail: e.to_string(),
         },
     });
+    // Only a binary that answered as Claude Code is run with `auth status`: an arbitrary
+    // program given as --claude-bin must not be run with arguments it does not know.
+    let credential = if usable {
+        Some(probe::credential(&config, LoginCheck::Always).await)
+    } else {
+        None
+    };
+    checks.push(match &credential {
+        Some(c) => Check {
+            name: "auth",
+            ok: c.uses != Uses::Nothing,
+            detail: c.reason.clone(),
+        },
+        None => Check {
+            name: "auth",
+            ok: false,
+            detail: format!(
+                "not checked: claude is not usable (api_key = {}, ANTHROPIC_API_KEY {})",
+                config.api_key,
+                if std::env::var_os(probe::API_KEY_VAR).is_some() {
+                    "set"
+                } else {
+                    "not set"
+                }
+            ),
+        },
+    });
     let data_dir = config.data_dir.display().to_string();
     let config_file = config.config_file.as_ref().map(|p| p.display().to_string());
     let policy = config.policy.clone();
-    let pass_api_key = config.pass_api_key;
+    let warnings = config.warnings.clone();
     let store = match crate::store::open(&config).await {
         Ok(store) => {
             let h = store.health().await;
@@ -109,9 +143,9 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
         ok: checks.iter().all(|c| c.ok),
         checks,
         config_file,
+        warnings,
         policy,
-        pass_api_key,
-        anthropic_api_key_set: std::env::var_os("ANTHROPIC_API_KEY").is_some(),
+        credential,
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -171,12 +205,7 @@ fn print_report(r: &Report) {
             p.allowed_models.join(", ")
         }
     );
-    println!(
-        "auth      {}",
-        match (r.anthropic_api_key_set, r.pass_api_key) {
-            (true, true) => "ANTHROPIC_API_KEY is set and passed to claude",
-            (true, false) => "ANTHROPIC_API_KEY is set but removed: claude uses its own login",
-            (false, _) => "claude uses its own login (no ANTHROPIC_API_KEY)",
-        }
-    );
+    for w in &r.warnings {
+        println!("warning   {w}");
+    }
 }

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Overrides, PermissionMode};
+use crate::config::{ApiKeyMode, Config, Overrides, PermissionMode};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -172,9 +172,26 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
-    /// Pass ANTHROPIC_API_KEY to claude (true) or remove it so claude uses its own login.
-    #[arg(long, global = true, env = "CC_EXECUTOR_PASS_API_KEY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Who pays: whether claude gets ANTHROPIC_API_KEY. auto: removed when claude has its own
+    /// login, passed when it has none; pass: always (API billing); remove: never. Default: auto.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_API_KEY",
+        value_name = "auto|pass|remove",
+        value_parser = parse_api_key
+    )]
+    pub api_key: Option<ApiKeyMode>,
+    /// Deprecated spelling of --api-key (true = pass, false = remove); kept so that existing
+    /// `claude mcp add` lines still start.
+    #[arg(long, global = true, env = "CC_EXECUTOR_PASS_API_KEY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", hide = true)]
     pub pass_api_key: Option<bool>,
+}
+
+/// clap names the flag in its error even when the value came from the variable: name both.
+fn parse_api_key(s: &str) -> Result<ApiKeyMode, String> {
+    s.parse()
+        .map_err(|e| format!("{e}; set by --api-key or CC_EXECUTOR_API_KEY"))
 }
 
 impl GlobalArgs {
@@ -192,6 +209,7 @@ impl GlobalArgs {
             allowed_roots: self.allowed_roots.clone(),
             allowed_models: self.allowed_models.clone(),
             default_model: self.default_model.clone(),
+            api_key: self.api_key,
             pass_api_key: self.pass_api_key,
             max_retries: self.max_retries,
             redis_url: self.redis_url.clone(),
@@ -227,6 +245,12 @@ async fn dispatch(cli: Cli) -> u8 {
             return EXIT_USAGE;
         }
     };
+    // Deprecated settings keep working, but not silently (doctor lists them itself).
+    if !matches!(cli.command, Command::Doctor(_)) {
+        for w in &config.warnings {
+            eprintln!("cc-executor: warning: {w}");
+        }
+    }
     let result = match cli.command {
         Command::Mcp => serve(config).await,
         Command::Run(args) => run::run(config, *args).await,

@@ -62,12 +62,22 @@ pub async fn plan(config: Config, args: PlanArgs) -> anyhow::Result<u8> {
         for e in &report.errors {
             println!("error:   {}", e.message);
         }
-        for w in &report.warnings {
-            println!("warning: {}", w.message);
+        for line in warning_lines(&report) {
+            println!("{line}");
         }
         if let Some(s) = &strategy {
             println!("\n{}", s.markdown);
         }
     }
     Ok(if report.valid { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// The planner's warnings about a task list, one line each: what `plan` prints, and what
+/// `run-list` prints before it runs the list (one wording for both).
+pub fn warning_lines(report: &ValidationReport) -> Vec<String> {
+    report
+        .warnings
+        .iter()
+        .map(|w| format!("warning: {}", w.message))
+        .collect()
 }

@@ -132,6 +132,11 @@ pub async fn run(config: Config, args: RunArgs) -> anyhow::Result<u8> {
     });
     let result = executor.execute_with_cancel(spec, sink, cancel).await;
     ctrl_c.abort();
+    // The sink skips the executor's own "finished" (see `Progress::show`); it is printed
+    // here, after every other event and before the summary.
+    progress.print(&ProgressEvent::Finished {
+        status: result.status,
+    });
     progress.finish();
 
     if json {
@@ -176,7 +181,18 @@ impl Progress {
         Progress { bar }
     }
 
+    /// What the sink does with an event. Every event but `Finished` is emitted on the
+    /// executor's task before the result becomes available to `execute`, so it is printed
+    /// before `execute` returns. `Finished` is emitted only after the result is available (the
+    /// registry must know the result before anyone is told), so printed from here it could
+    /// come after the summary; the caller prints it instead (`print`), in order.
     fn show(&self, event: &ProgressEvent) {
+        if !matches!(event, ProgressEvent::Finished { .. }) {
+            self.print(event);
+        }
+    }
+
+    fn print(&self, event: &ProgressEvent) {
         let message = event.message();
         match &self.bar {
             Some(bar) => match event {

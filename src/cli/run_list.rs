@@ -88,7 +88,7 @@ pub async fn run_list(config: Config, args: RunListArgs) -> anyhow::Result<u8> {
                     return Ok(EXIT_USAGE);
                 }
             };
-            runs.create(RunRequest {
+            runs.create_with_report(RunRequest {
                 tasks: file.items,
                 failure_policy: if args.continue_on_failure {
                     FailurePolicy::Continue
@@ -107,6 +107,14 @@ pub async fn run_list(config: Config, args: RunListArgs) -> anyhow::Result<u8> {
                 source: Some(path.display().to_string()),
             })
             .await
+            .map(|(run, report)| {
+                // The same warnings `plan` prints: a list that refers to "task 1" without
+                // depending on it runs, but the person running it should know.
+                for line in super::plan::warning_lines(&report) {
+                    eprintln!("cc-executor: {line}");
+                }
+                run
+            })
         }
         (None, None) => {
             eprintln!("cc-executor: give a task-list FILE or --resume RUN_ID");

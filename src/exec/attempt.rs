@@ -93,8 +93,8 @@ pub async fn run(
     for var in ENV_REMOVE {
         cmd.env_remove(var);
     }
-    if !config.pass_api_key {
-        cmd.env_remove("ANTHROPIC_API_KEY");
+    if super::probe::removes_api_key(config).await {
+        cmd.env_remove(super::probe::API_KEY_VAR);
     }
     cmd.envs(&config.child_env);
     cmd.env(super::process::EXECUTION_ENV, execution_id.to_string());

@@ -1,4 +1,4 @@
-//! Planning: one estimator used everywhere (SPEC §7).
+//! Planning: one estimator used everywhere.
 //!
 //! - [`classify`](mod@classify): category, complexity and a 1–10 score with the signals behind them —
 //!   table-driven, deterministic.

@@ -198,20 +198,32 @@ impl Driver {
         }
         let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
         let task_id = task.id.clone();
-        let sink = self.sink.clone();
-        let forward_id = task_id.clone();
+        // The execution's progress is held back until `TaskStarted` is out (the execution
+        // starts on the executor's task while this one is still saving), and its `Finished` is
+        // left out: `TaskFinished` says that, and the executor announces `Finished` after the
+        // result is available, so it could come after `TaskFinished` or the next task's start.
+        // Emitting under the lock keeps the flush and later events in order.
+        let held: Arc<std::sync::Mutex<Option<Vec<ProgressEvent>>>> =
+            Arc::new(std::sync::Mutex::new(Some(Vec::new())));
+        let forward = {
+            let (sink, held, task_id) = (self.sink.clone(), held.clone(), task_id.clone());
+            move |event: ProgressEvent| {
+                if matches!(event, ProgressEvent::Finished { .. }) {
+                    return;
+                }
+                let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+                match held.as_mut() {
+                    Some(waiting) => waiting.push(event),
+                    None => sink.emit(RunEvent::Execution {
+                        task_id: task_id.clone(),
+                        event,
+                    }),
+                }
+            }
+        };
         let place = self.place.lock().unwrap_or_else(|p| p.into_inner()).take();
         let submission = exec
-            .submit_at(
-                spec,
-                move |event: ProgressEvent| {
-                    sink.emit(RunEvent::Execution {
-                        task_id: forward_id.clone(),
-                        event,
-                    })
-                },
-                place,
-            )
+            .submit_at(spec, forward, place)
             .await
             .map_err(|e| e.to_string())?;
         let eid = submission.execution_id;
@@ -226,12 +238,21 @@ impl Driver {
             r.current_task = Some(task_id.clone());
         })
         .await;
-        self.sink.emit(RunEvent::TaskStarted {
-            position: task.position,
-            total: run.tasks.len(),
-            task_id,
-            execution_id: eid,
-        });
+        {
+            let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+            self.sink.emit(RunEvent::TaskStarted {
+                position: task.position,
+                total: run.tasks.len(),
+                task_id: task_id.clone(),
+                execution_id: eid,
+            });
+            for event in held.take().unwrap_or_default() {
+                self.sink.emit(RunEvent::Execution {
+                    task_id: task_id.clone(),
+                    event,
+                });
+            }
+        }
         let result = tokio::select! {
             r = exec.wait(eid) => r,
             _ = self.active.cancel.cancelled() => {

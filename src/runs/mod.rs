@@ -297,6 +297,16 @@ impl RunService {
     /// between tasks and the defaults against the policy) and stores it as a `pending` run.
     /// Nothing runs until [`Self::start`].
     pub async fn create(&self, request: RunRequest) -> Result<Run, RunError> {
+        self.create_with_report(request).await.map(|(run, _)| run)
+    }
+
+    /// [`Self::create`], also returning the planner's report on the list as it will run — its
+    /// warnings (a task that mentions another without depending on it, a vague task, …) are
+    /// what `plan` shows, so a caller can show them before the run starts.
+    pub async fn create_with_report(
+        &self,
+        request: RunRequest,
+    ) -> Result<(Run, ValidationReport), RunError> {
         check_budget(request.budget_usd)?;
         let max_usage_wait_secs = match request.max_usage_wait_secs {
             None => DEFAULT_MAX_USAGE_WAIT_SECS,
@@ -386,7 +396,7 @@ impl RunService {
             revision: 1,
         };
         self.executor.store().save_run(&run).await?;
-        Ok(run)
+        Ok((run, report))
     }
 
     /// Prepares a stored run to go on from its first unfinished task: refuses finished runs

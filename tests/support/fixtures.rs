@@ -90,3 +90,27 @@ pub fn fake_claude_config(root: &std::path::Path) -> cc_executor::Config {
     );
     config
 }
+
+/// The access token of [`write_fake_login`]; tests check it is never printed.
+pub const FAKE_LOGIN_TOKEN: &str = "sk-ant-oat01-fake-login-for-tests";
+
+/// Makes `home` look logged in to Claude Code: `home/.claude/.credentials.json` with a
+/// subscription login the real CLI (2.1.331) accepts offline — an access token with the
+/// `user:inference` scope, valid for 30 days from now. Nothing in it works against a server.
+pub fn write_fake_login(home: &std::path::Path) {
+    let dir = home.join(".claude");
+    std::fs::create_dir_all(&dir).unwrap();
+    let expires_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 30 * 24 * 3600 * 1000;
+    let login = serde_json::json!({"claudeAiOauth": {
+        "accessToken": FAKE_LOGIN_TOKEN,
+        "refreshToken": "sk-ant-ort01-fake-refresh-for-tests",
+        "expiresAt": expires_ms as u64,
+        "scopes": ["user:inference", "user:profile"],
+        "subscriptionType": "max",
+    }});
+    std::fs::write(dir.join(".credentials.json"), login.to_string()).unwrap();
+}
