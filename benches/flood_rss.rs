@@ -113,40 +113,6 @@ fn main() {
     );
 }
 
-struct Bins {
-    ours: PathBuf,
-    fake: PathBuf,
-}
-
-impl Bins {
-    fn locate() -> Bins {
-        // `scripts/bench` points this at a snapshot of the binaries, so that a rebuild by
-        // someone else during the run cannot change what is measured.
-        let dir = std::env::var_os("CC_BENCH_BIN_DIR").map(PathBuf::from);
-        let ours = match &dir {
-            Some(d) => d.join("cc-executor"),
-            None => PathBuf::from(env!("CARGO_BIN_EXE_cc-executor")),
-        };
-        let fake = dir
-            .unwrap_or_else(|| {
-                ours.parent()
-                    .expect("the binary has a directory")
-                    .join("examples")
-            })
-            .join("fake_claude");
-        for p in [&ours, &fake] {
-            if !p.is_file() {
-                eprintln!(
-                    "missing {}: run `cargo build --release --bins --examples` first",
-                    p.display()
-                );
-                std::process::exit(2);
-            }
-        }
-        Bins { ours, fake }
-    }
-}
-
 /// The fake's flood read straight into a 64 KiB buffer: (seconds, bytes).
 fn direct_flood(fake: &Path, tmp: &Path, task: &str) -> Result<(f64, u64), String> {
     let mut cmd = Command::new(fake);

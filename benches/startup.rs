@@ -19,7 +19,7 @@
 //! The last lines of output are markdown table rows for `scripts/bench`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use std::time::{Duration, Instant};
@@ -177,44 +177,6 @@ struct Measurement {
     start_ms: f64,
     hwm_mib: f64,
     rss_mib: f64,
-}
-
-struct Bins {
-    ours: PathBuf,
-    bare: PathBuf,
-    fake: PathBuf,
-}
-
-impl Bins {
-    fn locate() -> Bins {
-        // `scripts/bench` points this at a snapshot of the binaries, so that a rebuild by
-        // someone else during the run cannot change what is measured.
-        let dir = std::env::var_os("CC_BENCH_BIN_DIR").map(PathBuf::from);
-        let ours = match &dir {
-            Some(d) => d.join("cc-executor"),
-            None => PathBuf::from(env!("CARGO_BIN_EXE_cc-executor")),
-        };
-        let examples = dir.unwrap_or_else(|| {
-            ours.parent()
-                .expect("the binary has a directory")
-                .join("examples")
-        });
-        let bins = Bins {
-            bare: examples.join("bare_mcp_server"),
-            fake: examples.join("fake_claude"),
-            ours,
-        };
-        for p in [&bins.ours, &bins.bare, &bins.fake] {
-            if !p.is_file() {
-                eprintln!(
-                    "missing {}: run `cargo build --release --bins --examples` first",
-                    p.display()
-                );
-                std::process::exit(2);
-            }
-        }
-        bins
-    }
 }
 
 /// The same environment for both servers: no user config, no inherited settings. `data`:

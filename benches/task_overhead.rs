@@ -16,13 +16,11 @@
 //!
 //! The last lines of output are markdown table rows for `scripts/bench`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use std::time::{Duration, Instant};
-
-use serde_json::{Value, json};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -41,7 +39,6 @@ const ARGV: &[&str] = &[
     "--permission-mode=acceptEdits",
 ];
 const DIRECT_LIMIT: Duration = Duration::from_secs(20);
-const SERVER_LIMIT: Duration = Duration::from_secs(600);
 const OVERHEAD_TARGET_MS: f64 = 2.0;
 
 fn main() {
@@ -58,11 +55,12 @@ fn main() {
         bins.ours.display()
     );
 
-    let mut server = Server::start(&bins, tmp.path(), &data).expect("start cc-executor mcp");
+    let mut server =
+        McpServer::start(&bins, tmp.path(), &data, &[]).expect("start cc-executor mcp");
     let cwd = tmp.path().to_string_lossy().into_owned();
     for _ in 0..WARMUP {
         direct(&bins.fake, tmp.path()).expect("warm-up: direct run");
-        server.call(&cwd).expect("warm-up: cc_execute");
+        server.call(PROMPT, &cwd).expect("warm-up: cc_execute");
     }
     let mut d = Vec::with_capacity(runs);
     let mut m = Vec::with_capacity(runs);
@@ -70,9 +68,9 @@ fn main() {
     for i in 0..runs {
         let (x, y) = if i % 2 == 0 {
             let x = direct(&bins.fake, tmp.path());
-            (x, server.call(&cwd))
+            (x, server.call(PROMPT, &cwd))
         } else {
-            let y = server.call(&cwd);
+            let y = server.call(PROMPT, &cwd);
             (direct(&bins.fake, tmp.path()), y)
         };
         match (x, y) {
@@ -147,40 +145,6 @@ fn main() {
     );
 }
 
-struct Bins {
-    ours: PathBuf,
-    fake: PathBuf,
-}
-
-impl Bins {
-    fn locate() -> Bins {
-        // `scripts/bench` points this at a snapshot of the binaries, so that a rebuild by
-        // someone else during the run cannot change what is measured.
-        let dir = std::env::var_os("CC_BENCH_BIN_DIR").map(PathBuf::from);
-        let ours = match &dir {
-            Some(d) => d.join("cc-executor"),
-            None => PathBuf::from(env!("CARGO_BIN_EXE_cc-executor")),
-        };
-        let fake = dir
-            .unwrap_or_else(|| {
-                ours.parent()
-                    .expect("the binary has a directory")
-                    .join("examples")
-            })
-            .join("fake_claude");
-        for p in [&ours, &fake] {
-            if !p.is_file() {
-                eprintln!(
-                    "missing {}: run `cargo build --release --bins --examples` first",
-                    p.display()
-                );
-                std::process::exit(2);
-            }
-        }
-        Bins { ours, fake }
-    }
-}
-
 /// One direct run of the fake claude; milliseconds from spawn to reaped.
 fn direct(fake: &Path, cwd: &Path) -> Result<f64, String> {
     let mut cmd = Command::new(fake);
@@ -218,114 +182,4 @@ fn direct(fake: &Path, cwd: &Path) -> Result<f64, String> {
         return Err(format!("direct: {status}, {} bytes of output", out.len()));
     }
     Ok(elapsed)
-}
-
-/// A long-lived `cc-executor mcp`, initialized once.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    line: String,
-    next_id: u64,
-    dog: Option<Watchdog>,
-}
-
-impl Server {
-    fn start(bins: &Bins, tmp: &Path, data: &Path) -> Result<Server, String> {
-        let mut cmd = Command::new(&bins.ours);
-        cmd.arg("mcp")
-            .arg("--claude-bin")
-            .arg(&bins.fake)
-            .arg("--data-dir")
-            .arg(data)
-            .arg("--allowed-root")
-            .arg(tmp)
-            .current_dir(tmp)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        clean_env(&mut cmd, tmp);
-        let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
-        let dog = Some(Watchdog::new(child.id(), SERVER_LIMIT));
-        let mut s = Server {
-            stdin: child.stdin.take(),
-            stdout: BufReader::new(child.stdout.take().ok_or("no stdout")?),
-            child,
-            line: String::new(),
-            next_id: 1,
-            dog,
-        };
-        s.request(
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "cc-executor-bench", "version": "0"}
-            }),
-        )?;
-        s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
-        Ok(s)
-    }
-
-    /// One `cc_execute` of the task; milliseconds from writing the request to its response.
-    fn call(&mut self, cwd: &str) -> Result<f64, String> {
-        let t0 = Instant::now();
-        let v = self.request(
-            "tools/call",
-            json!({"name": "cc_execute", "arguments": {"task": PROMPT, "cwd": cwd}}),
-        )?;
-        let elapsed = ms(t0.elapsed());
-        let r = &v["result"];
-        let status = &r["structuredContent"]["status"];
-        if r["isError"] == json!(true) || status != "succeeded" {
-            return Err(format!("cc_execute did not succeed: {v}"));
-        }
-        Ok(elapsed)
-    }
-
-    fn ping(&mut self) -> Result<f64, String> {
-        let t0 = Instant::now();
-        self.request("ping", json!({}))?;
-        Ok(ms(t0.elapsed()))
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))?;
-        loop {
-            self.line.clear();
-            let n = self
-                .stdout
-                .read_line(&mut self.line)
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err(format!("EOF before the response to {method} #{id}"));
-            }
-            let v: Value = serde_json::from_str(&self.line)
-                .map_err(|e| format!("not JSON ({e}): {}", self.line.trim_end()))?;
-            if v.get("id").and_then(Value::as_u64) == Some(id) {
-                if v.get("error").is_some() {
-                    return Err(format!("{method}: error response: {v}"));
-                }
-                return Ok(v);
-            }
-        }
-    }
-
-    fn send(&mut self, msg: &Value) -> Result<(), String> {
-        let mut bytes = serde_json::to_vec(msg).map_err(|e| e.to_string())?;
-        bytes.push(b'\n');
-        let w = self.stdin.as_mut().ok_or("stdin closed")?;
-        w.write_all(&bytes)
-            .and_then(|_| w.flush())
-            .map_err(|e| format!("write: {e}"))
-    }
-
-    /// Closes stdin (the server exits on EOF) and reaps it; the watchdog bounds the wait.
-    fn stop(mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-        drop(self.dog.take());
-    }
 }

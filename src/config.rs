@@ -430,6 +430,7 @@ pub struct Overrides {
     /// wins when both are given.
     pub pass_api_key: Option<bool>,
     pub max_retries: Option<u32>,
+    pub max_record_mib: Option<usize>,
     pub redis_url: Option<String>,
 }
 
@@ -536,7 +537,11 @@ impl Config {
             max_concurrent: o.max_concurrent.or(file.max_concurrent).unwrap_or(1),
             heartbeat_interval: Duration::from_secs(file.heartbeat_secs.unwrap_or(15)),
             max_prompt_tokens: file.max_prompt_tokens.unwrap_or(180_000),
-            max_record_bytes: file.max_record_mib.unwrap_or(64) * 1024 * 1024,
+            max_record_bytes: o
+                .max_record_mib
+                .or(file.max_record_mib)
+                .unwrap_or(64)
+                .saturating_mul(1024 * 1024),
             tail_bytes: 64 * 1024,
             api_key,
             retry: RetryPolicy {

@@ -131,8 +131,10 @@ async fn a_linked_record_is_stored_with_the_link_appended_for_it(b: Backend) {
     };
     let first = record("one", Status::Succeeded, 1, 100, None, None);
     let second = record("two", Status::Succeeded, 2, 100, None, None);
-    let a = b.store.record_linked(first, draft("aa")).await.unwrap();
-    let c = b.store.record_linked(second, draft("bb")).await.unwrap();
+    let (a, stored) = b.store.record_linked(first, draft("aa")).await;
+    stored.unwrap();
+    let (c, stored) = b.store.record_linked(second, draft("bb")).await;
+    stored.unwrap();
     let (la, lc) = (
         a.result.evidence.clone().unwrap().chain,
         c.result.evidence.clone().unwrap().chain,

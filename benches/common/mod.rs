@@ -2,10 +2,52 @@
 //! runaway child, and a clean environment for the processes under test.
 #![allow(dead_code)]
 
-use std::path::Path;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The binaries under test: ours, the fake `claude`, and the bare rmcp baseline.
+pub struct Bins {
+    pub ours: PathBuf,
+    pub fake: PathBuf,
+    pub bare: PathBuf,
+}
+
+impl Bins {
+    pub fn locate() -> Bins {
+        // `scripts/bench` points this at a snapshot of the binaries, so that a rebuild by
+        // someone else during the run cannot change what is measured.
+        let dir = std::env::var_os("CC_BENCH_BIN_DIR").map(PathBuf::from);
+        let ours = match &dir {
+            Some(d) => d.join("cc-executor"),
+            None => PathBuf::from(env!("CARGO_BIN_EXE_cc-executor")),
+        };
+        let examples = dir.unwrap_or_else(|| {
+            ours.parent()
+                .expect("the binary has a directory")
+                .join("examples")
+        });
+        let bins = Bins {
+            bare: examples.join("bare_mcp_server"),
+            fake: examples.join("fake_claude"),
+            ours,
+        };
+        for p in [&bins.ours, &bins.bare, &bins.fake] {
+            if !p.is_file() {
+                eprintln!(
+                    "missing {}: run `cargo build --release --bins --examples` first",
+                    p.display()
+                );
+                std::process::exit(2);
+            }
+        }
+        bins
+    }
+}
 
 /// SIGKILLs `pid` if still armed after `limit`, so no run can hang the bench.
 pub struct Watchdog {
@@ -83,4 +125,124 @@ pub fn clean_env(cmd: &mut Command, tmp: &Path) {
     cmd.env_remove("RUST_LOG")
         .env("XDG_CONFIG_HOME", tmp.join("xdg-config"))
         .env("XDG_DATA_HOME", tmp.join("xdg-data"));
+}
+
+/// Longest a benchmark's server may live.
+pub const MCP_SERVER_LIMIT: Duration = Duration::from_secs(600);
+
+/// A long-lived `cc-executor mcp`, initialized once.
+pub struct McpServer {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    next_id: u64,
+    dog: Option<Watchdog>,
+}
+
+impl McpServer {
+    /// `cc-executor mcp` on `data`, with `extra` flags before `mcp`.
+    pub fn start(
+        bins: &Bins,
+        tmp: &Path,
+        data: &Path,
+        extra: &[&str],
+    ) -> Result<McpServer, String> {
+        let mut cmd = Command::new(&bins.ours);
+        cmd.args(extra)
+            .arg("mcp")
+            .arg("--claude-bin")
+            .arg(&bins.fake)
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--allowed-root")
+            .arg(tmp)
+            .current_dir(tmp)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        clean_env(&mut cmd, tmp);
+        let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
+        let dog = Some(Watchdog::new(child.id(), MCP_SERVER_LIMIT));
+        let mut s = McpServer {
+            stdin: child.stdin.take(),
+            stdout: BufReader::new(child.stdout.take().ok_or("no stdout")?),
+            child,
+            line: String::new(),
+            next_id: 1,
+            dog,
+        };
+        s.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "cc-executor-bench", "version": "0"}
+            }),
+        )?;
+        s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
+        Ok(s)
+    }
+
+    /// One `cc_execute` of `task`; milliseconds from writing the request to its response.
+    pub fn call(&mut self, task: &str, cwd: &str) -> Result<f64, String> {
+        let t0 = Instant::now();
+        let v = self.request(
+            "tools/call",
+            json!({"name": "cc_execute", "arguments": {"task": task, "cwd": cwd}}),
+        )?;
+        let elapsed = ms(t0.elapsed());
+        let r = &v["result"];
+        let status = &r["structuredContent"]["status"];
+        if r["isError"] == json!(true) || status != "succeeded" {
+            return Err(format!("cc_execute did not succeed: {v}"));
+        }
+        Ok(elapsed)
+    }
+
+    pub fn ping(&mut self) -> Result<f64, String> {
+        let t0 = Instant::now();
+        self.request("ping", json!({}))?;
+        Ok(ms(t0.elapsed()))
+    }
+
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))?;
+        loop {
+            self.line.clear();
+            let n = self
+                .stdout
+                .read_line(&mut self.line)
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err(format!("EOF before the response to {method} #{id}"));
+            }
+            let v: Value = serde_json::from_str(&self.line)
+                .map_err(|e| format!("not JSON ({e}): {}", self.line.trim_end()))?;
+            if v.get("id").and_then(Value::as_u64) == Some(id) {
+                if v.get("error").is_some() {
+                    return Err(format!("{method}: error response: {v}"));
+                }
+                return Ok(v);
+            }
+        }
+    }
+
+    pub fn send(&mut self, msg: &Value) -> Result<(), String> {
+        let mut bytes = serde_json::to_vec(msg).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        let w = self.stdin.as_mut().ok_or("stdin closed")?;
+        w.write_all(&bytes)
+            .and_then(|_| w.flush())
+            .map_err(|e| format!("write: {e}"))
+    }
+
+    /// Closes stdin (the server exits on EOF) and reaps it; the watchdog bounds the wait.
+    pub fn stop(mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+        drop(self.dog.take());
+    }
 }

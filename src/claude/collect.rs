@@ -55,8 +55,14 @@ pub struct Collector {
     pub claude_version: Option<String>,
     pub api_key_source: Option<String>,
     pub permission_mode: Option<String>,
-    /// Last text from the model itself (not a `<synthetic>` CLI message).
+    /// Last text from the model itself (not a `<synthetic>` CLI message), when it is small
+    /// enough to keep ([`KEEP_TEXT_MAX`]); the answer normally comes again on the result line.
     pub last_assistant_text: Option<String>,
+    /// Where the last assistant text too big to keep is in the stream (byte offset of its
+    /// line): read back only if the result line turns out empty.
+    pub last_assistant_at: Option<u64>,
+    /// Byte offset of the line being observed (see [`Collector::observe_at`]).
+    line_offset: Option<u64>,
     /// Last text the CLI made itself (API error messages).
     pub synthetic_text: Option<String>,
     /// `error` of the last assistant line that had one.
@@ -86,7 +92,19 @@ pub struct Collector {
     pub oversize_records: Vec<usize>,
 }
 
+/// Assistant texts up to this size are kept in memory; a bigger one is left in the raw output
+/// (its offset kept), so a huge answer is not held twice (assistant line and result line).
+pub const KEEP_TEXT_MAX: usize = 1024 * 1024;
+
 impl Collector {
+    /// [`Collector::observe`] for a line that starts at byte `offset` of the stream.
+    pub fn observe_at(&mut self, line: Line, offset: u64) -> Vec<Notice> {
+        self.line_offset = Some(offset);
+        let notices = self.observe(line);
+        self.line_offset = None;
+        notices
+    }
+
     /// Takes one parsed line; returns the notices it produced.
     pub fn observe(&mut self, line: Line) -> Vec<Notice> {
         match line {
@@ -204,8 +222,12 @@ impl Collector {
                 Block::Text { text } if !text.is_empty() => {
                     if synthetic {
                         self.synthetic_text = Some(text);
+                    } else if text.len() > KEEP_TEXT_MAX && self.line_offset.is_some() {
+                        self.last_assistant_text = None;
+                        self.last_assistant_at = self.line_offset;
                     } else {
                         self.last_assistant_text = Some(text);
+                        self.last_assistant_at = None;
                     }
                 }
                 Block::ToolUse { id, name, input } => {

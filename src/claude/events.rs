@@ -179,7 +179,7 @@ pub fn parse_line(line: &[u8]) -> Line {
         return Line::Blank;
     }
     if trimmed[0] != b'{' {
-        return Line::NotJson(String::from_utf8_lossy(trimmed).into_owned());
+        return Line::NotJson(truncate_lossy(trimmed, 300));
     }
     match serde_json::from_slice::<Event>(trimmed) {
         Ok(event) => Line::Event(Box::new(event)),

@@ -117,6 +117,15 @@ pub struct GlobalArgs {
     /// Retries of rate-limited/overloaded tasks. Default: 2.
     #[arg(long, global = true, env = "CC_EXECUTOR_MAX_RETRIES", value_name = "N")]
     pub max_retries: Option<u32>,
+    /// Largest single stream-json record read, in MiB (a bigger answer ends
+    /// `output_too_large`, kept in the raw output file). Default: 64.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_MAX_RECORD_MIB",
+        value_name = "MIB"
+    )]
+    pub max_record_mib: Option<usize>,
     /// Policy: permission mode of a task that names none. Default: acceptEdits.
     #[arg(
         long,
@@ -212,6 +221,7 @@ impl GlobalArgs {
             api_key: self.api_key,
             pass_api_key: self.pass_api_key,
             max_retries: self.max_retries,
+            max_record_mib: self.max_record_mib,
             redis_url: self.redis_url.clone(),
         }
     }

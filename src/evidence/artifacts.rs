@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EvidenceDraft, EvidenceError, chain::sha256_hex};
+use super::{EvidenceDraft, EvidenceError};
 use crate::claude::collect::truncate_chars;
 use crate::store::ExecutionRecord;
 
@@ -30,6 +30,14 @@ pub struct ResponseDocument {
     /// The UUID the UUID hook asked Claude to echo (the execution id).
     pub execution_uuid: Uuid,
     pub record: ExecutionRecord,
+}
+
+/// [`ResponseDocument`] as written: the record borrowed, not copied.
+#[derive(Serialize)]
+struct ResponseDocumentRef<'a> {
+    format: String,
+    execution_uuid: Uuid,
+    record: &'a ExecutionRecord,
 }
 
 /// Creates `dir` (and parents) owner-only.
@@ -56,6 +64,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// mode 0600; with `durable`, also fsyncs the file and its directory. The fsyncs are most of
 /// the cost of evidence (each is a disk flush), so only what the chain depends on pays them.
 pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    write_replacing_with(path, durable, |f| f.write_all(bytes))
+}
+
+/// [`write_replacing`] with the content produced by `fill` straight into the file (buffered):
+/// a big record is serialized to disk without being built in memory first.
+pub fn write_replacing_with(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path
         .parent()
@@ -70,12 +88,14 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Res
         fastrand::u64(..)
     ));
     let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, f);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         if durable {
             f.sync_all()?;
         }
@@ -97,40 +117,99 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Res
 /// hash. Blocking file I/O runs off the runtime.
 pub async fn write_response(
     data_dir: &Path,
-    record: &ExecutionRecord,
-) -> Result<EvidenceDraft, EvidenceError> {
+    record: ExecutionRecord,
+) -> (ExecutionRecord, Result<EvidenceDraft, EvidenceError>) {
     let id = record.execution_id;
-    let doc = ResponseDocument {
-        format: RESPONSE_FORMAT.into(),
-        execution_uuid: id,
-        record: record.clone(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| EvidenceError::Encode {
-        id: id.to_string(),
-        message: e.to_string(),
-    })?;
-    bytes.push(b'\n');
-    let sha = sha256_hex(&bytes);
     let path = super::response_path(data_dir, id);
-    {
-        let target = path.clone();
-        blocking(move || {
+    let target = path.clone();
+    // The record moves to the blocking thread and back: serialized straight into the file,
+    // hashed on the way, never copied (its answer may be hundreds of MB).
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut sha = None;
+        let written = (|| {
             if let Some(dir) = target.parent() {
                 create_private_dir(dir)?;
             }
-            write_atomic(&target, &bytes)
-        })
-        .await
-        .map_err(|source| EvidenceError::Write {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    Ok(EvidenceDraft {
-        response_file: path.display().to_string(),
-        response_sha256: sha,
-        receipt_file: Some(super::receipt_path(data_dir, id).display().to_string()),
+            write_atomic_with(&target, |w| {
+                let mut hashing = HashingWriter::new(w);
+                let doc = ResponseDocumentRef {
+                    format: RESPONSE_FORMAT.into(),
+                    execution_uuid: id,
+                    record: &record,
+                };
+                serde_json::to_writer_pretty(&mut hashing, &doc).map_err(std::io::Error::from)?;
+                hashing.write_all(b"\n")?;
+                sha = Some(hashing.finish());
+                Ok(())
+            })
+        })();
+        (record, written.map(|()| sha.unwrap_or_default()))
     })
+    .await;
+    let (record, written) = match joined {
+        Ok(r) => r,
+        Err(e) => {
+            // The blocking task panicked: the record is gone with it (never in practice).
+            return (
+                ExecutionRecord::lost(id),
+                Err(EvidenceError::Write {
+                    path,
+                    source: std::io::Error::other(e.to_string()),
+                }),
+            );
+        }
+    };
+    let result = written
+        .map(|sha| EvidenceDraft {
+            response_file: path.display().to_string(),
+            response_sha256: sha,
+            receipt_file: Some(super::receipt_path(data_dir, id).display().to_string()),
+        })
+        .map_err(|source| EvidenceError::Write { path, source });
+    (record, result)
+}
+
+/// Writes everything through to `inner` and hashes it (SHA-256) on the way.
+struct HashingWriter<'a> {
+    inner: &'a mut dyn Write,
+    hasher: sha2::Sha256,
+}
+
+impl<'a> HashingWriter<'a> {
+    fn new(inner: &'a mut dyn Write) -> Self {
+        use sha2::Digest;
+        HashingWriter {
+            inner,
+            hasher: sha2::Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> String {
+        use sha2::Digest;
+        let digest = self.hasher.finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// [`write_atomic`] with the content produced by `fill`.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_replacing_with(path, true, fill)
 }
 
 /// Writes the markdown receipt of a recorded execution (its evidence linked). Not flushed:

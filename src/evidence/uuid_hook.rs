@@ -53,7 +53,7 @@ pub fn check(id: Uuid, text: Option<&str>, structured: Option<&Value>) -> UuidEc
     let wanted = id.to_string();
     let text = text.unwrap_or("");
     let structured_echo = structured.is_some_and(|v| v.to_string().contains(&wanted));
-    let echoed = text.to_ascii_lowercase().contains(&wanted) || structured_echo;
+    let echoed = contains_ignore_ascii_case(text.as_bytes(), wanted.as_bytes()) || structured_echo;
     let (json_mode, last_key) = match json_object_keys(text) {
         Some(keys) => (
             true,
@@ -72,6 +72,19 @@ pub fn check(id: Uuid, text: Option<&str>, structured: Option<&Value>) -> UuidEc
         json_mode,
         last_key,
     }
+}
+
+/// Whether `needle` (non-empty) occurs in `hay`, ASCII case ignored — without a lowercased
+/// copy of the answer, which may be hundreds of MB.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lo, up, hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The keys of a JSON object answer, in the order they were written (with string values), when

@@ -65,7 +65,8 @@ pub struct AttemptOutput {
 }
 
 enum Item {
-    Line(Line),
+    /// A record and the byte offset where its line starts in the stream (and raw file).
+    Line(Line, u64),
     Oversize(usize),
 }
 
@@ -152,8 +153,8 @@ pub async fn run(
 
     let mut collector = Collector::default();
     let handle = |item: Item, collector: &mut Collector| match item {
-        Item::Line(line) => {
-            for n in collector.observe(line) {
+        Item::Line(line, offset) => {
+            for n in collector.observe_at(line, offset) {
                 sink.emit(ProgressEvent::from_notice(attempt, n));
             }
         }
@@ -324,6 +325,8 @@ async fn read_stdout(
     let mut framer = LineFramer::new(cap);
     let mut buf = vec![0u8; READ_CHUNK];
     let mut items = Vec::new();
+    // Where the next line starts in the stream (every frame is its bytes plus a newline).
+    let mut next_line = 0u64;
     let mut raw_error = None;
     loop {
         let n = out.read(&mut buf).await?;
@@ -345,10 +348,11 @@ async fn read_stdout(
             raw_error = Some(e);
             raw = None;
         }
+        let mut emit = |f: Frame<'_>| items.push(item(f, &mut next_line));
         if n == 0 {
-            framer.finish(&mut |f| items.push(item(f)));
+            framer.finish(&mut emit);
         } else {
-            framer.push(chunk, &mut |f| items.push(item(f)));
+            framer.push(chunk, &mut emit);
         }
         if !items.is_empty() && tx.send(std::mem::take(&mut items)).await.is_err() {
             return Ok(()); // the attempt is over; nobody listens
@@ -366,11 +370,35 @@ async fn read_stdout(
     }
 }
 
-fn item(frame: Frame<'_>) -> Item {
+fn item(frame: Frame<'_>, next_line: &mut u64) -> Item {
+    let offset = *next_line;
     match frame {
-        Frame::Line(l) => Item::Line(parse_line(l)),
-        Frame::Oversize { len } => Item::Oversize(len),
+        Frame::Line(l) => {
+            *next_line += l.len() as u64 + 1;
+            Item::Line(parse_line(l), offset)
+        }
+        Frame::Oversize { len } => {
+            *next_line += len as u64 + 1;
+            Item::Oversize(len)
+        }
     }
+}
+
+/// The model's last text on the assistant line at `offset` of a raw output file: the answer,
+/// read back when it was too big to keep and the result line came without it.
+pub(crate) fn read_assistant_text(
+    path: &std::path::Path,
+    offset: u64,
+    cap: usize,
+) -> io::Result<Option<String>> {
+    use std::io::{BufRead, Seek};
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    let mut line = Vec::new();
+    std::io::Read::take(file, cap as u64 + 1).read_until(b'\n', &mut line)?;
+    let mut c = Collector::default();
+    c.observe(parse_line(line.strip_suffix(b"\n").unwrap_or(&line)));
+    Ok(c.last_assistant_text)
 }
 
 /// Reads stderr to the end, keeping the last `cap` bytes.

@@ -272,6 +272,20 @@ impl Executor {
         sink: impl ProgressSink,
         place: Option<Reservation>,
     ) -> Result<Submission, SubmitError> {
+        self.submit_owned(spec, sink, place)
+            .await
+            .map(|(submission, _)| submission)
+    }
+
+    /// [`Executor::submit_at`], plus the receiving end the finished result is moved into (its
+    /// owner, [`Executor::execute_at`], gets it without a copy: a 200 MB answer is not
+    /// duplicated on its way out).
+    async fn submit_owned(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        place: Option<Reservation>,
+    ) -> Result<(Submission, tokio::sync::oneshot::Receiver<ExecutionResult>), SubmitError> {
         // The place in line first (synchronously): the journal write must not reorder.
         let place = place.unwrap_or_else(|| self.inner.queue.reserve());
         let id = Uuid::new_v4();
@@ -311,6 +325,7 @@ impl Executor {
         });
         let this = self.clone();
         let submitted_at = journal.submitted_at;
+        let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
             let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
@@ -337,20 +352,13 @@ impl Executor {
             this.observe_outcome(&cwd_path, &mut result).await;
             // Evidence first (response file, chain link, receipt), so the record carries its
             // link; then the history, then the registry: recorded before it is announced, so
-            // whoever is woken by "finished" finds the result and a crash loses nothing.
-            let mut record = ExecutionRecord::new(
-                &task,
-                &cwd,
-                category,
-                complexity,
-                submitted_at,
-                result.clone(),
-            );
-            let stored = this.persist(&mut record).await;
-            result.evidence = record.result.evidence.clone();
-            result.warnings = record.result.warnings.clone();
-            if let Err(e) = stored {
-                result
+            // whoever is woken by "finished" finds the result and a crash loses nothing. The
+            // result moves through the record (no copy) and out again.
+            let mut record =
+                ExecutionRecord::new(&task, &cwd, category, complexity, submitted_at, result);
+            if let Err(e) = this.persist(&mut record).await {
+                record
+                    .result
                     .warnings
                     .push(format!("not recorded in the history store: {e}"));
             }
@@ -366,7 +374,11 @@ impl Executor {
                         execution_id: id,
                         task_file,
                         cwd: &cwd_path,
-                        response_file: result.evidence.as_ref().map(|e| e.response_file.as_str()),
+                        response_file: record
+                            .result
+                            .evidence
+                            .as_ref()
+                            .map(|e| e.response_file.as_str()),
                     };
                     // Bounded by the hook timeout; a server shutdown stops them at once.
                     crate::evidence::hooks::run_all(
@@ -383,15 +395,21 @@ impl Executor {
                     let _ = std::fs::remove_file(task_file);
                 }
             }
-            entry.finish(&result);
+            let result = record.result;
+            this.inner.registry.finish(&entry, &result);
             sink.emit(ProgressEvent::Finished {
                 status: result.status,
             });
+            // The owner (if it still waits) takes the result; else it is dropped here.
+            let _ = owner_tx.send(result);
         });
-        Ok(Submission {
-            queue_position,
-            ..submission
-        })
+        Ok((
+            Submission {
+                queue_position,
+                ..submission
+            },
+            owner_rx,
+        ))
     }
 
     /// Runs a task to completion.
@@ -419,7 +437,7 @@ impl Executor {
         cancel: CancellationToken,
         place: Option<Reservation>,
     ) -> ExecutionResult {
-        let submission = match self.submit_at(spec, sink, place).await {
+        let (submission, owned) = match self.submit_owned(spec, sink, place).await {
             Ok(s) => s,
             Err(e) => {
                 return ExecutionResult::empty(
@@ -439,25 +457,36 @@ impl Executor {
         };
         let stop = entry.cancel.clone();
         let _stop_on_drop = stop.clone().drop_guard();
+        let lost = || {
+            ExecutionResult::empty(
+                id,
+                Status::Crashed,
+                vec!["internal error: the execution ended without a result".into()],
+            )
+        };
+        tokio::pin!(owned);
         tokio::select! {
-            r = self.wait(id) => r.unwrap_or_else(|| ExecutionResult::empty(id, Status::Crashed, vec!["internal error: execution lost".into()])),
+            r = &mut owned => r.unwrap_or_else(|_| lost()),
             _ = cancel.cancelled() => {
                 stop.cancel();
-                self.wait(id).await.unwrap_or_else(|| ExecutionResult::empty(id, Status::Cancelled, vec![]))
+                owned.await.unwrap_or_else(|_| lost())
             }
         }
     }
 
     /// Waits for an execution to finish; `None` for an unknown id. Executions of earlier runs
-    /// of the server are found in the history.
+    /// of the server, and results too big to keep in memory, come from the history.
     pub async fn wait(&self, id: Uuid) -> Option<ExecutionResult> {
         let Some(entry) = self.inner.registry.get(id) else {
             return self.history_record(id).await.map(|r| r.result);
         };
         loop {
             let seen = entry.version();
-            if let Some(r) = entry.result() {
-                return Some(r);
+            if entry.is_finished() {
+                return match entry.result() {
+                    Some(r) => Some((*r).clone()),
+                    None => self.history_record(id).await.map(|r| r.result),
+                };
             }
             entry.changed_since(seen, Duration::from_secs(3600)).await;
         }
@@ -473,7 +502,7 @@ impl Executor {
     /// (so results survive a restart).
     pub async fn lookup(&self, id: Uuid) -> Option<ExecutionStatus> {
         if let Some(s) = self.status(id) {
-            return Some(s);
+            return Some(self.with_result(s).await);
         }
         if let Some(r) = self.history_record(id).await {
             return Some(ExecutionStatus::from_record(&r));
@@ -531,7 +560,16 @@ impl Executor {
     pub async fn watch(&self, id: Uuid, seen: u64, max: Duration) -> Option<ExecutionStatus> {
         let entry = self.inner.registry.get(id)?;
         entry.changed_since(seen, max).await;
-        self.status(id)
+        Some(self.with_result(self.status(id)?).await)
+    }
+
+    /// A finished execution's status with its result: from memory when cached, else read
+    /// back from the history (big results are not kept in memory).
+    async fn with_result(&self, mut s: ExecutionStatus) -> ExecutionStatus {
+        if s.phase == registry::Phase::Finished && s.result.is_none() {
+            s.result = self.history_record(s.execution_id).await.map(|r| r.result);
+        }
+        s
     }
 
     /// Waits (at most `max`) until any execution changes after `seen` (see [`Self::any_version`]).
@@ -566,7 +604,12 @@ impl Executor {
         let id = record.execution_id;
         let data_dir = &self.inner.config.data_dir;
         let store = &self.inner.store;
-        let draft = match crate::evidence::artifacts::write_response(data_dir, record).await {
+        // The record moves into each writer and back (`take`): it is never copied.
+        let take = |r: &mut ExecutionRecord| std::mem::replace(r, ExecutionRecord::lost(id));
+        let (written, draft) =
+            crate::evidence::artifacts::write_response(data_dir, take(record)).await;
+        *record = written;
+        let draft = match draft {
             Ok(draft) => Some(draft),
             Err(e) => {
                 tracing::error!(%id, "evidence not written: {e}");
@@ -580,9 +623,10 @@ impl Executor {
         if let Some(draft) = draft {
             // The file is on disk before its link exists; the link and the record that carries
             // it are stored together (one commit on SQLite).
-            match store.record_linked(record.clone(), draft).await {
-                Ok(stored) => {
-                    *record = stored;
+            let (stored_record, stored) = store.record_linked(take(record), draft).await;
+            *record = stored_record;
+            match stored {
+                Ok(()) => {
                     if let Err(e) =
                         crate::evidence::artifacts::write_receipt(data_dir, record).await
                     {
@@ -793,7 +837,15 @@ impl Executor {
             }
             attempts.push((out, status));
             let Some(delay) = delay else {
-                let mut r = assemble(id, &spec.cwd, attempts, warnings, queue_wait, run_started);
+                let mut r = assemble(
+                    id,
+                    &spec.cwd,
+                    config.max_record_bytes,
+                    attempts,
+                    warnings,
+                    queue_wait,
+                    run_started,
+                );
                 r.resets_at = verdict.resets_at;
                 return r;
             };
@@ -814,7 +866,7 @@ impl Executor {
                 _ = tokio::time::sleep(delay) => {}
                 _ = cancel.cancelled() => {
                     warnings.push("cancelled while waiting to retry".into());
-                    let mut r = assemble(id, &spec.cwd, attempts, warnings, queue_wait, run_started);
+                    let mut r = assemble(id, &spec.cwd, config.max_record_bytes, attempts, warnings, queue_wait, run_started);
                     r.status = Status::Cancelled;
                     return r;
                 }
@@ -835,9 +887,11 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// Builds the result from every attempt; the last one decides the status and the answer.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     id: Uuid,
     cwd: &Path,
+    max_record_bytes: usize,
     attempts: Vec<(AttemptOutput, Status)>,
     mut warnings: Vec<String>,
     queue_wait: Duration,
@@ -873,7 +927,7 @@ fn assemble(
         return ExecutionResult::empty(id, Status::Crashed, warnings);
     };
     warnings.extend(last.warnings);
-    let c = last.collector;
+    let mut c = last.collector;
     if c.diagnostic_count > 0 {
         warnings.push(format!(
             "{} stdout line(s) were not stream-json events (first: {})",
@@ -881,14 +935,28 @@ fn assemble(
             c.diagnostics.first().map(String::as_str).unwrap_or("")
         ));
     }
-    let r = c.result.clone().unwrap_or_default();
-    // The CLI sometimes ends with an empty result while the model did answer.
+    let mut r = c.result.take().unwrap_or_default();
+    // The CLI sometimes ends with an empty result while the model did answer: then the last
+    // assistant text is the answer (read back from the raw output when it was too big to keep).
     let text = r
         .result
-        .clone()
+        .take()
         .filter(|t| !t.is_empty())
-        .or_else(|| c.last_assistant_text.clone())
-        .or_else(|| c.synthetic_text.clone());
+        .or_else(|| c.last_assistant_text.take())
+        .or_else(|| {
+            let (path, at) = (last.raw_output_path.as_ref()?, c.last_assistant_at?);
+            match attempt::read_assistant_text(path, at, max_record_bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    warnings.push(format!(
+                        "the answer could not be read back from {}: {e}",
+                        path.display()
+                    ));
+                    None
+                }
+            }
+        })
+        .or_else(|| c.synthetic_text.take());
     ExecutionResult {
         execution_id: id,
         status,

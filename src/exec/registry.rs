@@ -20,8 +20,13 @@ use uuid::Uuid;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
 
-/// Finished executions kept in memory for monitoring.
+/// Finished executions kept in memory for monitoring (their status; results by bytes, below).
 const KEEP_FINISHED: usize = 100;
+/// A finished result bigger than this is not kept in memory: it is on disk (history and
+/// response file) and read back on demand. A 200 MB answer must not stay resident.
+const CACHE_RESULT_MAX_BYTES: usize = 1024 * 1024;
+/// All cached results together stay under this; the oldest are dropped first.
+const CACHE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
 /// Where an execution is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -151,7 +156,8 @@ struct State {
     tools_used: BTreeMap<String, u32>,
     api_retries: u32,
     cost_usd_so_far: Option<f64>,
-    result: Option<ExecutionResult>,
+    /// The result, while it is cached (small and recent); see [`CACHE_BUDGET_BYTES`].
+    result: Option<Arc<ExecutionResult>>,
 }
 
 /// One execution's entry: its state, its change signal, its cancel switch.
@@ -226,16 +232,20 @@ impl Entry {
         self.bump();
     }
 
-    /// The execution is over; keep its result.
-    pub fn finish(&self, result: &ExecutionResult) {
+    /// The execution is over. `cached`: its result, when the registry keeps it in memory.
+    fn finish(&self, result: &ExecutionResult, cached: Option<Arc<ExecutionResult>>) {
         let mut s = lock(&self.state);
         s.phase = Phase::Finished;
         s.status = Some(result.status);
         s.cost_usd_so_far = result.total_cost_usd;
         s.tools_used.clone_from(&result.tools_used);
-        s.result = Some(result.clone());
+        s.result = cached;
         drop(s);
         self.bump();
+    }
+
+    fn forget_result(&self) {
+        lock(&self.state).result = None;
     }
 
     fn bump(&self) {
@@ -246,7 +256,8 @@ impl Entry {
         lock(&self.state).phase == Phase::Finished
     }
 
-    pub fn result(&self) -> Option<ExecutionResult> {
+    /// The result, if finished and still cached in memory (else it is in the history).
+    pub fn result(&self) -> Option<Arc<ExecutionResult>> {
         lock(&self.state).result.clone()
     }
 
@@ -282,7 +293,7 @@ impl Entry {
             api_retries: s.api_retries,
             cost_usd_so_far: s.cost_usd_so_far,
             version: *self.version.borrow(),
-            result: s.result.clone(),
+            result: s.result.as_deref().cloned(),
         }
     }
 
@@ -311,6 +322,9 @@ struct Inner {
     entries: HashMap<Uuid, Arc<Entry>>,
     /// Insertion order, for listing.
     order: VecDeque<Uuid>,
+    /// Executions whose result is cached, oldest first, with its size.
+    cached: VecDeque<(Uuid, usize)>,
+    cached_bytes: usize,
 }
 
 impl Registry {
@@ -358,6 +372,32 @@ impl Registry {
         entry
     }
 
+    /// Marks an execution finished. Its result is kept in memory only when small, and only
+    /// while all kept results fit the budget: memory comes back after big answers, and a
+    /// result that is not kept is read from the history when asked for.
+    pub fn finish(&self, entry: &Entry, result: &ExecutionResult) {
+        let size = result.approx_bytes();
+        if size > CACHE_RESULT_MAX_BYTES {
+            entry.finish(result, None);
+            return;
+        }
+        let cached = Arc::new(result.clone());
+        let mut g = lock(&self.inner);
+        g.cached.push_back((entry.id, size));
+        g.cached_bytes += size;
+        while g.cached_bytes > CACHE_BUDGET_BYTES {
+            let Some((old, n)) = g.cached.pop_front() else {
+                break;
+            };
+            g.cached_bytes -= n;
+            if let Some(e) = g.entries.get(&old) {
+                e.forget_result();
+            }
+        }
+        drop(g);
+        entry.finish(result, Some(cached));
+    }
+
     pub fn get(&self, id: Uuid) -> Option<Arc<Entry>> {
         lock(&self.inner).entries.get(&id).cloned()
     }
@@ -395,6 +435,13 @@ fn prune(g: &mut Inner) {
         for id in &finished[..finished.len() - KEEP_FINISHED] {
             g.entries.remove(id);
         }
+        let entries = &g.entries;
+        let (kept, dropped): (VecDeque<_>, VecDeque<_>) = g
+            .cached
+            .drain(..)
+            .partition(|(id, _)| entries.contains_key(id));
+        g.cached_bytes -= dropped.iter().map(|(_, n)| n).sum::<usize>();
+        g.cached = kept;
         let entries = &g.entries;
         let kept: VecDeque<Uuid> = g
             .order

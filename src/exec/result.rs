@@ -239,6 +239,20 @@ impl ExecutionResult {
     }
 
     /// One line for people: status, time, cost.
+    /// Roughly how many bytes this result holds (its texts dominate): what keeping it in
+    /// memory costs.
+    pub fn approx_bytes(&self) -> usize {
+        let texts = self.result.as_ref().map_or(0, String::len)
+            + self.stderr_tail.len()
+            + self.warnings.iter().map(String::len).sum::<usize>()
+            + self.files_written.iter().map(String::len).sum::<usize>();
+        let structured = self
+            .structured_output
+            .as_ref()
+            .map_or(0, |v| serde_json::to_vec(v).map_or(0, |b| b.len()));
+        1024 + texts + structured
+    }
+
     pub fn summary(&self) -> String {
         let mut s = format!(
             "{} in {:.1}s",

@@ -12,6 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::CcExecutorServer;
 use crate::exec::Submission;
@@ -75,7 +76,7 @@ impl CcExecutorServer {
             .execute_at(spec, sink, ctx.ct.clone(), place)
             .await;
         forwarder.flush().await;
-        Ok(to_tool_result(&result))
+        Ok(to_tool_result(result))
     }
 }
 
@@ -140,19 +141,39 @@ fn started_result(s: &Submission) -> CallToolResult {
     out
 }
 
-/// Structured content (the full result) plus a short text for people and models.
-pub fn to_tool_result(result: &ExecutionResult) -> CallToolResult {
-    let value = serde_json::to_value(result).unwrap_or_default();
-    let mut out = if result.status == Status::Succeeded {
-        CallToolResult::structured(value)
-    } else {
-        CallToolResult::structured_error(value)
-    };
+/// Answers up to this size are shown whole in the text block; bigger ones are shown by their
+/// head and tail, with where the whole answer is (structured content, the resource).
+const INLINE_ANSWER_MAX: usize = 32 * 1024;
+const HEAD_TAIL: usize = 1024;
+
+/// The tool result of a finished execution: the full result as structured content (the answer
+/// moved into it, not copied) and a text block with the summary and the answer — whole when it
+/// is small, else its first and last KiB and where to read it all.
+pub fn to_tool_result(mut result: ExecutionResult) -> CallToolResult {
+    let answer = result.result.take();
     let mut text = format!("cc_execute {}: {}", result.execution_id, result.summary());
-    if let Some(answer) = &result.result {
+    if let Some(a) = &answer {
         text.push_str("\n\n");
-        text.push_str(answer);
+        if a.len() <= INLINE_ANSWER_MAX {
+            text.push_str(a);
+        } else {
+            let head = crate::claude::collect::truncate_chars(a, HEAD_TAIL);
+            let mut tail_start = a.len() - HEAD_TAIL;
+            while !a.is_char_boundary(tail_start) {
+                tail_start += 1;
+            }
+            text.push_str(&format!(
+                "{head}\n\n[… the answer is {} bytes; the whole of it is in the structured result (`result`) and in the resource cc-executor://executions/{} …]\n\n{}",
+                a.len(),
+                result.execution_id,
+                &a[tail_start..]
+            ));
+        }
     }
-    out.content.insert(0, ContentBlock::text(text));
-    out
+    let is_error = result.status != Status::Succeeded;
+    let mut value = serde_json::to_value(&result).unwrap_or_default();
+    if let (Some(a), Value::Object(map)) = (answer, &mut value) {
+        map.insert("result".into(), Value::String(a));
+    }
+    super::reply::structured(value, text, is_error)
 }

@@ -31,6 +31,7 @@ mod ids;
 pub mod monitor_execution;
 mod progress;
 pub mod prompt;
+mod reply;
 pub mod resources;
 pub mod schema;
 pub mod stdio;
@@ -144,7 +145,7 @@ impl ServerHandler for CcExecutorServer {
         request: rmcp::model::GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
-        tasks::get_task(&self.executor, &request.task_id)
+        tasks::get_task(&self.executor, &request.task_id).await
     }
 
     async fn cancel_task(

@@ -65,13 +65,13 @@ fn unknown(task_id: &str) -> ErrorData {
 }
 
 /// `tasks/get`: the execution's state; the `cc_execute` tool result once finished.
-pub fn get_task(executor: &Executor, task_id: &str) -> Result<GetTaskResult, ErrorData> {
+pub async fn get_task(executor: &Executor, task_id: &str) -> Result<GetTaskResult, ErrorData> {
     let id =
         parse_execution_id("taskId", task_id).map_err(|m| ErrorData::invalid_params(m, None))?;
-    let status = executor.status(id).ok_or_else(|| unknown(task_id))?;
+    let status = executor.lookup(id).await.ok_or_else(|| unknown(task_id))?;
     let payload = match (&status.phase, &status.result) {
         (Phase::Finished, Some(r)) if r.status == Status::Cancelled => TaskPayload::Cancelled,
-        (Phase::Finished, Some(r)) => match serde_json::to_value(to_tool_result(r)) {
+        (Phase::Finished, Some(r)) => match serde_json::to_value(to_tool_result(r.clone())) {
             Ok(serde_json::Value::Object(result)) => TaskPayload::Completed { result },
             _ => TaskPayload::Working,
         },

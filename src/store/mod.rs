@@ -70,6 +70,16 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// Stands in for a record lost to an internal failure (a panicked blocking task).
+    pub fn lost(id: Uuid) -> Self {
+        let result = ExecutionResult::empty(
+            id,
+            Status::Crashed,
+            vec!["internal error: the execution record was lost while being written".into()],
+        );
+        ExecutionRecord::new("", "", None, None, result.started_at, result)
+    }
+
     pub fn new(
         task: &str,
         cwd: &str,
@@ -433,17 +443,24 @@ pub trait HistoryStore: Send + Sync {
     /// Appends the chain link of an execution's response file and stores its record carrying
     /// that link (`evidence` completed with it); returns the record as stored. Backends that
     /// can do both in one transaction (SQLite: one disk flush instead of two) override this.
+    ///
+    /// The record is handed back whether or not it was stored (it is moved, never copied: it
+    /// may carry a very large answer).
     async fn record_linked(
         &self,
         mut record: ExecutionRecord,
         evidence: EvidenceDraft,
-    ) -> Result<ExecutionRecord, StoreError> {
-        let chain = self
+    ) -> (ExecutionRecord, Result<(), StoreError>) {
+        let chain = match self
             .chain_append(record.execution_id, &evidence.response_sha256)
-            .await?;
+            .await
+        {
+            Ok(chain) => chain,
+            Err(e) => return (record, Err(e)),
+        };
         record.result.evidence = Some(evidence.linked(chain));
-        self.record(&record).await?;
-        Ok(record)
+        let stored = self.record(&record).await;
+        (record, stored)
     }
 }
 
@@ -554,8 +571,11 @@ impl HistoryStore for DeferredStore {
         &self,
         record: ExecutionRecord,
         evidence: EvidenceDraft,
-    ) -> Result<ExecutionRecord, StoreError> {
-        self.ready().await?.record_linked(record, evidence).await
+    ) -> (ExecutionRecord, Result<(), StoreError>) {
+        match self.ready().await {
+            Ok(store) => store.record_linked(record, evidence).await,
+            Err(e) => (record, Err(e)),
+        }
     }
     async fn health(&self) -> StoreHealth {
         match self.ready().await {

@@ -584,29 +584,50 @@ impl HistoryStore for SqliteStore {
     /// The chain link and the record in one transaction: one disk flush instead of two.
     async fn record_linked(
         &self,
-        mut record: ExecutionRecord,
+        record: ExecutionRecord,
         evidence: EvidenceDraft,
-    ) -> Result<ExecutionRecord, StoreError> {
+    ) -> (ExecutionRecord, Result<(), StoreError>) {
         let cache = self.stats_cache.clone();
-        self.with(move |c| {
-            let tx =
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
-            let chain = crate::evidence::chain::append_in(
-                &tx,
-                record.execution_id,
-                &evidence.response_sha256,
-            )?;
-            record.result.evidence = Some(evidence.linked(chain));
-            let json = serde_json::to_string(&record)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-            let rows = [(record, json)];
-            let replaced = write_rows(&tx, &rows)?;
-            tx.commit()?;
-            add_to_stats(&cache, &rows, replaced);
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        let id = record.execution_id;
+        // The record moves to the blocking thread and back (never copied: it may carry a
+        // 200 MB answer), and comes back whether or not it could be stored.
+        let joined = tokio::task::spawn_blocking(move || {
+            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut rows = [(record, String::new())];
+            let written = (|| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &c,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                let chain = crate::evidence::chain::append_in(&tx, id, &evidence.response_sha256)?;
+                rows[0].0.result.evidence = Some(evidence.linked(chain));
+                rows[0].1 = serde_json::to_string(&rows[0].0)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let replaced = write_rows(&tx, &rows)?;
+                tx.commit()?;
+                Ok(replaced)
+            })();
+            if let Ok(replaced) = written {
+                add_to_stats(&cache, &rows, replaced);
+            }
             let [(record, _)] = rows;
-            Ok(record)
+            (record, written.map(|_| ()))
         })
-        .await
+        .await;
+        match joined {
+            Ok((record, written)) => (
+                record,
+                written.map_err(|e: rusqlite::Error| StoreError::Sqlite {
+                    path,
+                    message: e.to_string(),
+                }),
+            ),
+            Err(e) => (
+                ExecutionRecord::lost(id),
+                Err(StoreError::Internal(e.to_string())),
+            ),
+        }
     }
 
     async fn chain_append(
