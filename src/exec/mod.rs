@@ -132,7 +132,6 @@ impl Executor {
             .mode(0o700)
             .create(&raw)
             .map_err(|source| ExecutorError::DataDir { path: raw, source })?;
-        process::become_subreaper();
         Ok(Executor {
             inner: Arc::new(Inner {
                 queue: Queue::new(config.max_concurrent),

@@ -33,6 +33,9 @@ pub enum Status {
     ApiError,
     /// Our deadline passed; the process tree was killed.
     TimedOut,
+    /// No output and no CPU use by the whole process tree for `stall_timeout_secs`: hung
+    /// (e.g. on a stalled API stream), not working silently; the tree was stopped.
+    Stalled,
     /// Cancelled by the caller (or server shutdown); the process tree was killed.
     Cancelled,
     /// The CLI ended without a result line (killed, crashed, or interrupted).
@@ -47,7 +50,7 @@ pub enum Status {
 
 impl Status {
     /// Every status, in documentation order.
-    pub const ALL: [Status; 14] = [
+    pub const ALL: [Status; 15] = [
         Status::Succeeded,
         Status::Unverified,
         Status::RateLimited,
@@ -57,6 +60,7 @@ impl Status {
         Status::BudgetExceeded,
         Status::ApiError,
         Status::TimedOut,
+        Status::Stalled,
         Status::Cancelled,
         Status::Crashed,
         Status::CliNotFound,
@@ -75,6 +79,7 @@ impl Status {
             Status::BudgetExceeded => "budget_exceeded",
             Status::ApiError => "api_error",
             Status::TimedOut => "timed_out",
+            Status::Stalled => "stalled",
             Status::Cancelled => "cancelled",
             Status::Crashed => "crashed",
             Status::CliNotFound => "cli_not_found",

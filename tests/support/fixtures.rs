@@ -53,6 +53,48 @@ pub fn pid_exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The state letter of a process (`R`, `S`, `Z`, …), `None` when it is gone.
+pub fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Is the process there and not a zombie?
+pub fn is_alive(pid: i32) -> bool {
+    process_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// The children of `pid` that are zombies (exited, not yet reaped by it).
+pub fn zombie_children(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_ascii_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| process_state(*c) == Some('Z'))
+        .collect()
+}
+
+/// Polls `check` every 20 ms for up to `limit`; whether it became true.
+pub fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Waits up to `secs` for the group to be completely gone (no live process, no zombie).
 pub fn wait_group_gone(pgid: i32, secs: u64) -> Vec<(i32, String)> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
