@@ -174,6 +174,14 @@ pub struct ExecutionResult {
     pub warnings: Vec<String>,
     /// The complete raw stdout of the last attempt.
     pub raw_output_path: Option<String>,
+    /// The wall-clock limit each attempt ran under, seconds. Always set by this version
+    /// (`None` only in records written before it was kept).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Where that timeout came from: `{"kind": "explicit" | "default" | "learned", …}` with,
+    /// when the history was consulted, the class, its sample count and p95.
+    #[serde(default)]
+    pub timeout_basis: Option<crate::exec::timeout::TimeoutBasis>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     // Evidence (see `crate::evidence`). `serde(default)`: records written before these fields
@@ -224,6 +232,8 @@ impl ExecutionResult {
             resets_at: None,
             warnings,
             raw_output_path: None,
+            timeout_secs: None,
+            timeout_basis: None,
             started_at: now,
             finished_at: now,
             uuid_echo: None,
@@ -266,7 +276,14 @@ mod tests {
         ))
         .unwrap();
         let obj = v.as_object_mut().unwrap();
-        for k in ["uuid_echo", "written_files", "transcript_path", "evidence"] {
+        for k in [
+            "uuid_echo",
+            "written_files",
+            "transcript_path",
+            "evidence",
+            "timeout_secs",
+            "timeout_basis",
+        ] {
             assert!(obj.remove(k).is_some(), "{k}");
         }
         let back: ExecutionResult = serde_json::from_value(v).unwrap();
