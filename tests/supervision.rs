@@ -3,7 +3,9 @@
 //! reaped as soon as they exit, and the direct child dying with a SIGKILLed server.
 //!
 //! Real child processes are involved throughout, so tokio's paused time cannot stand in for
-//! the waits; the times are kept short instead (a stall timeout of 1 s).
+//! the waits; the times are kept short instead (a stall timeout of 1 s). The in-process test
+//! of the reaper is in `tests/reaper.rs`, alone in its binary: here other tests stopping their
+//! trees would reap for it.
 
 mod support;
 
@@ -11,32 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cc_executor::exec::progress::NoProgress;
 use cc_executor::{Status, TaskRequest};
 use serde_json::{Value, json};
 use support::fixtures::{
-    cc_executor_bin, eventually, fake_claude_bin, is_alive, pid_exists, wait_group_gone,
-    zombie_children,
+    cc_executor_bin, eventually, eventually_async, fake_claude_bin, invocations, is_alive,
+    nth_daemon, pid_exists, recorded_pids, wait_group_gone, zombie_children,
 };
 
 type Harness = support::fake_executor::FakeExecutor;
-
-fn invocations(record: &Path) -> Vec<Value> {
-    std::fs::read_to_string(record.join("invocations.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// The pids a fake `claude` recorded for the processes it started (`<pid>.pids`).
-fn recorded_pids(record: &Path, claude: i64) -> Vec<i32> {
-    std::fs::read_to_string(record.join(format!("{claude}.pids")))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
 
 fn last_claude(record: &Path) -> (i64, i32) {
     let inv = invocations(record);
@@ -44,36 +28,6 @@ fn last_claude(record: &Path) -> (i64, i32) {
     (
         last["pid"].as_i64().unwrap(),
         last["pgid"].as_i64().unwrap() as i32,
-    )
-}
-
-/// Polls `check` every 20 ms for up to `limit` without blocking the runtime (the execution
-/// runs on it); whether it became true.
-async fn eventually_async(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    true
-}
-
-/// Waits until invocation number `n` (1-based) of the fake has recorded a started process.
-async fn nth_daemon(record: &Path, n: usize) -> (i32, i32) {
-    let found = eventually_async(Duration::from_secs(10), || {
-        invocations(record)
-            .get(n - 1)
-            .is_some_and(|i| !recorded_pids(record, i["pid"].as_i64().unwrap()).is_empty())
-    })
-    .await;
-    assert!(found, "the daemon was never started");
-    let inv = &invocations(record)[n - 1];
-    let parent = inv["ppid"].as_i64().unwrap() as i32;
-    (
-        recorded_pids(record, inv["pid"].as_i64().unwrap())[0],
-        parent,
     )
 }
 
@@ -163,29 +117,6 @@ async fn a_double_forked_daemon_goes_with_the_task() {
 #[tokio::test]
 async fn a_setsid_grandchild_that_ignores_sigterm_is_sigkilled() {
     assert_no_escape("@fake grandchild mode=double_fork secs=600 ignore_sigterm=1\nstubborn").await;
-}
-
-#[tokio::test]
-async fn an_adopted_process_that_exits_on_its_own_is_reaped_at_once() {
-    let h = Harness::new();
-    let spec = h
-        .executor
-        .prepare(TaskRequest::new(
-            "@fake grandchild mode=double_fork secs=0.3 wait=5\nshort-lived daemon",
-        ))
-        .await
-        .unwrap();
-    let sub = h.executor.submit(spec, NoProgress);
-    let (daemon, _) = nth_daemon(&h.root().join("record"), 1).await;
-    // It exits after 0.3 s, long before the task ends; its zombie must not wait for that.
-    assert!(
-        eventually_async(Duration::from_millis(1800), || !pid_exists(daemon)).await,
-        "the exited daemon {daemon} stayed a zombie"
-    );
-    let status = h.executor.status(sub.execution_id).unwrap();
-    assert!(status.result.is_none(), "the task was still running");
-    let r = h.executor.wait(sub.execution_id).await.unwrap();
-    assert_eq!(r.status, Status::Succeeded, "{r:#?}");
 }
 
 // ---- The built binary ----------------------------------------------------------------------
