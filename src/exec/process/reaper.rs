@@ -77,6 +77,18 @@ pub(super) fn become_subreaper() -> bool {
     }
 }
 
+/// Whether this process is a child subreaper now.
+pub fn is_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        nix::sys::prctl::get_child_subreaper().unwrap_or(false)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
 /// One pass: reaps every zombie child of this process that nobody else waits for (see the
 /// module docs). Returns how many were reaped. Cheap when there is nothing to do: it reads
 /// this process's `children` files, not all of `/proc`.

@@ -118,7 +118,14 @@ impl Tree {
     /// The live (non-zombie) processes of the tree now: a walk from the root, from every
     /// process seen before and from the root's group, and — with `scan_env` — from every
     /// process carrying the tag (the stop-time scan). This process itself is never included.
+    ///
+    /// The usual end of a task — the root exited and left nothing — costs a few reads, not a
+    /// scan of `/proc`: as a subreaper whose root has exited, anything left is our child or a
+    /// descendant of one, so a look at our own children settles it.
     pub fn live(&mut self, scan_env: bool) -> Vec<Stat> {
+        if scan_env && self.surely_empty() {
+            return Vec::new();
+        }
         let all = procfs::all();
         let members = self.members(&all, scan_env);
         for m in &members {
@@ -128,6 +135,43 @@ impl Tree {
             });
         }
         members
+    }
+
+    /// Whether nothing of the tree can be left, known without scanning `/proc`. Only when
+    /// the root has exited and this process is a child subreaper: then every process the
+    /// tree left behind was re-parented to the nearest subreaper among its ancestors — us, or
+    /// a process of the tree that is itself our descendant — so each one is our child or a
+    /// descendant of one. No unregistered live child outside our own group, no live process
+    /// in the root's group and nothing remembered still alive: nothing is left.
+    fn surely_empty(&self) -> bool {
+        if self.root_start.is_some()
+            && procfs::stat(self.root).map(|s| s.start_time) == self.root_start
+        {
+            return false; // the root still runs (or is an unreaped zombie)
+        }
+        if !super::reaper::is_subreaper() {
+            return false;
+        }
+        let Some(children) = procfs::own_children() else {
+            return false;
+        };
+        let own_group = nix::unistd::getpgrp().as_raw();
+        let registered = super::reaper::spawned();
+        let orphans = children
+            .into_iter()
+            .filter(|pid| !registered.contains_key(pid))
+            .filter_map(procfs::stat)
+            .any(|s| !s.is_zombie() && s.pgid != own_group);
+        drop(registered);
+        if orphans {
+            return false;
+        }
+        let group = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.root), None).is_ok();
+        let remembered = self
+            .seen
+            .iter()
+            .any(|(pid, seen)| procfs::stat(*pid).is_some_and(|s| s.start_time == seen.start));
+        !group && !remembered
     }
 
     /// Whether the root's group id still names the root's group: a process group id stays
