@@ -71,8 +71,8 @@ pub fn install_supervision() -> Supervision {
 /// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, not the process. Spawns
 /// happen in async tasks, that is on tokio worker threads (or the thread running `block_on`),
 /// which live as long as the runtime — until the process winds down, when the child should go
-/// anyway. Never call this from `spawn_blocking`: those threads exit after a few idle seconds
-/// and would take the child with them.
+/// anyway. Never call this from `spawn_blocking` or inside `block_in_place`: a blocking-pool
+/// thread exits after a few idle seconds and would take the child with it.
 pub fn spawn(
     cmd: &mut tokio::process::Command,
 ) -> io::Result<(tokio::process::Child, Option<Registration>)> {
