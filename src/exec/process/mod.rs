@@ -176,7 +176,6 @@ impl TreeGuard {
         if self.signal(Signal::SIGTERM) {
             let deadline = Instant::now() + grace;
             while Instant::now() < deadline && !self.live().is_empty() {
-                reap_adopted();
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             if self.signal(Signal::SIGKILL) {
@@ -188,14 +187,17 @@ impl TreeGuard {
                 }
             }
         }
-        reap_adopted();
+        self.reap_orphans();
         killed
     }
 
-    /// Reaps exited members that were re-parented to us (see [`reaper`]); the reaper does the
-    /// same on every `SIGCHLD` when [`install_supervision`] ran.
+    /// Reaps exited members that were re-parented to us — unless the `SIGCHLD` reaper of
+    /// [`install_supervision`] runs: then it has done so as each one exited, and another pass
+    /// here would only cost time.
     pub fn reap_orphans(&self) {
-        reap_adopted();
+        if !reaper::reaper_running() {
+            reap_adopted();
+        }
     }
 
     /// The tree was cleaned up; dropping no longer kills anything.
@@ -209,7 +211,7 @@ impl Drop for TreeGuard {
         if self.armed {
             // Last resort (a panic or a dropped future): no grace, but no orphans either.
             self.signal(Signal::SIGKILL);
-            reap_adopted();
+            self.reap_orphans();
         }
     }
 }

@@ -95,7 +95,6 @@ pub fn is_subreaper() -> bool {
 pub fn reap_adopted() -> usize {
     let me = std::process::id() as i32;
     let own_group = nix::unistd::getpgrp().as_raw();
-    let registered = spawned();
     let children = procfs::own_children().unwrap_or_else(|| {
         procfs::all()
             .into_iter()
@@ -103,17 +102,28 @@ pub fn reap_adopted() -> usize {
             .map(|s| s.pid)
             .collect()
     });
+    let zombies: Vec<i32> = children
+        .into_iter()
+        .filter_map(procfs::stat)
+        .filter(|s| s.is_zombie() && s.ppid == me && s.pgid != own_group)
+        .map(|s| s.pid)
+        .collect();
+    if zombies.is_empty() {
+        return 0;
+    }
+    // Only now the registry: a child seen above was forked before this lock is taken, and a
+    // spawn holds the lock from before its fork until the child is registered — so the check
+    // below sees every registration that matters. (A zombie's pid cannot be reused until it is
+    // reaped, so it cannot become someone else's in between.)
+    let unclaimed: Vec<i32> = {
+        let registered = spawned();
+        zombies
+            .into_iter()
+            .filter(|pid| !registered.contains_key(pid))
+            .collect()
+    };
     let mut reaped = 0;
-    for pid in children {
-        if registered.contains_key(&pid) {
-            continue;
-        }
-        let Some(s) = procfs::stat(pid) else {
-            continue;
-        };
-        if !s.is_zombie() || s.ppid != me || s.pgid == own_group {
-            continue;
-        }
+    for pid in unclaimed {
         match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) | Err(_) => {}
             Ok(_) => {
@@ -124,6 +134,13 @@ pub fn reap_adopted() -> usize {
     }
     reaped
 }
+
+/// Whether the `SIGCHLD` reaper runs in this process (then nobody else needs to reap).
+pub fn reaper_running() -> bool {
+    REAPER_RUNNING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static REAPER_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Runs [`reap_adopted`] on every `SIGCHLD`, for the life of the process, on a thread of its
 /// own (with a one-thread runtime): it must outlive whichever runtime installed it — a test's
@@ -167,7 +184,10 @@ pub(super) fn start_reaper() -> bool {
         return false;
     }
     match ready_rx.recv() {
-        Ok(Ok(())) => true,
+        Ok(Ok(())) => {
+            REAPER_RUNNING.store(true, std::sync::atomic::Ordering::Relaxed);
+            true
+        }
         Ok(Err(e)) => {
             tracing::warn!(
                 "cannot listen for SIGCHLD: {e}; adopted processes are reaped only when a task ends"
