@@ -36,7 +36,13 @@
 //!   (`wait=1`: only after a real SIGINT arrives).
 //! - `noise`, `unknown_events`, `stderr_flood [kb=1024]`: tolerance tests, then success.
 //! - `big_record [mb=20 | bytes=N]`, `flood [bytes=16777216 line=4096]`: size/throughput.
-//! - `grandchild [mode=linger|hold_stdout|hang secs=600 ignore_sigterm=0]`.
+//! - `grandchild [mode=linger|hold_stdout|hang|setsid|double_fork secs=600 ignore_sigterm=0
+//!   wait=0]`: a grandchild that sleeps `secs`. `setsid`: it leaves our process group and
+//!   session at once (`setsid()`); `double_fork`: the child starts a `setsid` grandchild of its
+//!   own and exits (the classic daemon escape), and the answer waits for that. The escaping
+//!   process's pid is what `<pid>.pids` records. `wait=SECS`: answer only after that long.
+//! - `busy [secs=3 where=self|grandchild]`: init, then no output while burning CPU for `secs`
+//!   (in itself, or in a grandchild it waits for), then success.
 //! - `tools [write= edit= failed= content= command= real_write=0]`,
 //!   `permission_denied [path=]`, `structured [answer=42]` (needs `--json-schema`).
 //! - exit 1: `max_turns`, `budget`, `api_error [status=400 retries=0]`,
@@ -93,6 +99,7 @@ const SCENARIOS: &[&str] = &[
     "exit_code",
     "unknown_events",
     "stderr_flood",
+    "busy",
 ];
 
 static SIGINT_SEEN: AtomicBool = AtomicBool::new(false);
@@ -967,6 +974,7 @@ impl Ctx {
             }
             "flood" => self.flood(),
             "grandchild" => self.grandchild(),
+            "busy" => self.busy(),
             "tools" => self.tools(),
             "permission_denied" => self.permission_denied(),
             "empty_result" => {
@@ -1236,19 +1244,36 @@ impl Ctx {
 
     fn grandchild(&mut self) -> i32 {
         let mode = self.opt("mode").unwrap_or("linger").to_string();
-        if !["linger", "hold_stdout", "hang"].contains(&mode.as_str()) {
+        let modes = ["linger", "hold_stdout", "hang", "setsid", "double_fork"];
+        if !modes.contains(&mode.as_str()) {
             warn(&format!(
-                "fake_claude: grandchild mode must be linger|hold_stdout|hang, got {mode}"
+                "fake_claude: grandchild mode must be {}, got {mode}",
+                modes.join("|")
             ));
             return 2;
         }
         let secs = self.opt_f64("secs", 600.0);
-        let exe = std::env::current_exe()
-            .unwrap_or_else(|_| PathBuf::from(std::env::args_os().next().unwrap_or_default()));
-        let mut cmd = Command::new(exe);
+        let mut cmd = Command::new(own_exe());
         cmd.arg(GRANDCHILD_ARG).arg(secs.to_string());
         if self.opt("ignore_sigterm") == Some("1") {
             cmd.arg("--ignore-sigterm");
+        }
+        let pids_file = self
+            .record_dir
+            .as_ref()
+            .map(|d| d.join(format!("{}.pids", std::process::id())));
+        match (mode.as_str(), &pids_file) {
+            ("setsid", _) => {
+                cmd.arg("--setsid");
+            }
+            ("double_fork", Some(file)) => {
+                cmd.arg("--double-fork").arg(file);
+            }
+            ("double_fork", None) => {
+                warn("fake_claude: grandchild mode=double_fork needs FAKE_CLAUDE_RECORD_DIR");
+                return 2;
+            }
+            _ => {}
         }
         cmd.stdin(Stdio::null());
         if mode == "hold_stdout" {
@@ -1264,14 +1289,21 @@ impl Ctx {
             }
         };
         let gpid = child.id();
-        // Deliberately neither waited for nor killed: it must outlive us.
-        std::mem::forget(child);
-        if let Some(dir) = &self.record_dir {
-            record_line(
-                dir,
-                &format!("{}.pids", std::process::id()),
-                &gpid.to_string(),
-            );
+        if mode == "double_fork" {
+            // The middle process records its own child's pid and exits at once; once it has,
+            // the escapee is on its own.
+            let mut child = child;
+            let _ = child.wait();
+        } else {
+            // Deliberately neither waited for nor killed: it must outlive us.
+            std::mem::forget(child);
+            if let Some(dir) = &self.record_dir {
+                record_line(
+                    dir,
+                    &format!("{}.pids", std::process::id()),
+                    &gpid.to_string(),
+                );
+            }
         }
         self.emit(&obj(vec![
             ("type", json!("system")),
@@ -1282,6 +1314,50 @@ impl Ctx {
         ]));
         if mode == "hang" {
             sleep_forever();
+        }
+        self.sleep_secs(self.opt_f64("wait", 0.0));
+        let t = self.default_text();
+        self.succeed(&t)
+    }
+
+    fn busy(&mut self) -> i32 {
+        let secs = self.opt_f64("secs", 3.0);
+        match self.opt("where").unwrap_or("self") {
+            "self" => burn_cpu(secs),
+            "grandchild" => {
+                let spawned = Command::new(own_exe())
+                    .arg(GRANDCHILD_ARG)
+                    .arg(secs.to_string())
+                    .arg("--busy")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn();
+                match spawned {
+                    Ok(mut child) => {
+                        if let Some(dir) = &self.record_dir {
+                            record_line(
+                                dir,
+                                &format!("{}.pids", std::process::id()),
+                                &child.id().to_string(),
+                            );
+                        }
+                        let _ = child.wait();
+                    }
+                    Err(e) => {
+                        warn(&format!(
+                            "fake_claude: cannot spawn the busy grandchild: {e}"
+                        ));
+                        return 1;
+                    }
+                }
+            }
+            other => {
+                warn(&format!(
+                    "fake_claude: busy where must be self|grandchild, got {other}"
+                ));
+                return 2;
+            }
         }
         let t = self.default_text();
         self.succeed(&t)
@@ -1615,13 +1691,66 @@ fn argv_lossy() -> Vec<String> {
         .collect()
 }
 
+/// This executable, to start grandchildren of the fake.
+fn own_exe() -> PathBuf {
+    std::env::current_exe()
+        .unwrap_or_else(|_| PathBuf::from(std::env::args_os().next().unwrap_or_default()))
+}
+
+/// Keeps one core busy for `secs` without printing anything.
+fn burn_cpu(secs: f64) {
+    let end = Instant::now() + Duration::from_secs_f64(secs.max(0.0));
+    let mut x: u64 = 1;
+    while Instant::now() < end {
+        for _ in 0..10_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
+
+/// `--fake-grandchild SECS [--ignore-sigterm] [--setsid | --double-fork PIDS_FILE | --busy]`.
 fn grandchild_main(args: &[String]) -> ! {
-    if args.iter().any(|a| a == "--ignore-sigterm") {
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let secs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(600.0);
+    if let Some(i) = args.iter().position(|a| a == "--double-fork") {
+        // The middle of a double fork: start the escapee, say who it is, and go.
+        let Some(file) = args.get(i + 1).map(PathBuf::from) else {
+            std::process::exit(2);
+        };
+        let mut cmd = Command::new(own_exe());
+        cmd.arg(GRANDCHILD_ARG)
+            .arg(secs.to_string())
+            .arg("--setsid");
+        if flag("--ignore-sigterm") {
+            cmd.arg("--ignore-sigterm");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match cmd.spawn() {
+            Ok(child) => {
+                if let (Some(dir), Some(name)) = (file.parent(), file.file_name()) {
+                    record_line(dir, &name.to_string_lossy(), &child.id().to_string());
+                }
+                std::mem::forget(child);
+                std::process::exit(0)
+            }
+            Err(_) => std::process::exit(1),
+        }
+    }
+    if flag("--setsid") {
+        // Out of the task's process group and session: `killpg` no longer reaches it.
+        let _ = nix::unistd::setsid();
+    }
+    if flag("--ignore-sigterm") {
         // SAFETY: installing SIG_IGN.
         let _ = unsafe { signal(Signal::SIGTERM, SigHandler::SigIgn) };
     }
-    let secs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(600.0);
-    std::thread::sleep(Duration::from_secs_f64(secs.max(0.0)));
+    if flag("--busy") {
+        burn_cpu(secs);
+    } else {
+        std::thread::sleep(Duration::from_secs_f64(secs.max(0.0)));
+    }
     std::process::exit(0)
 }
 

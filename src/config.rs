@@ -237,9 +237,16 @@ pub struct Config {
     pub api_key: ApiKeyMode,
     pub retry: RetryPolicy,
     pub policy: Policy,
-    /// A task without `timeout_secs` gets the timeout the planner predicts from the history
-    /// (true), or `default_timeout` (false).
+    /// A task without `timeout_secs` runs with `default_timeout`, or — when true and the
+    /// history shows its class runs longer — with the longer timeout learned from it; never
+    /// with less than `default_timeout` (see `crate::exec::timeout`).
     pub learned_timeouts: bool,
+    /// The stall watchdog: a task whose output stops *and* whose process tree uses no CPU for
+    /// this long is stopped as `stalled` (zero turns it off). Separate from the timeout: a
+    /// silent build is busy, a hung API stream is not.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub stall_timeout: Duration,
     /// Extra environment for every `claude` process (e.g. `CLAUDE_CODE_MAX_RETRIES`,
     /// `API_TIMEOUT_MS`, `DISABLE_AUTOUPDATER`). Values are not logged.
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
@@ -365,6 +372,7 @@ pub struct FileConfig {
     pub redis_prefix: Option<String>,
     pub redis_retention_days: Option<u64>,
     pub learned_timeouts: Option<bool>,
+    pub stall_timeout_secs: Option<u64>,
     #[serde(default)]
     pub retry: FileRetry,
     #[serde(default)]
@@ -432,6 +440,8 @@ pub struct Overrides {
     pub max_retries: Option<u32>,
     pub max_record_mib: Option<usize>,
     pub redis_url: Option<String>,
+    pub learned_timeouts: Option<bool>,
+    pub stall_timeout_secs: Option<u64>,
 }
 
 /// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
@@ -552,7 +562,12 @@ impl Config {
             },
             policy,
             child_env: file.env,
-            learned_timeouts: file.learned_timeouts.unwrap_or(true),
+            learned_timeouts: o.learned_timeouts.or(file.learned_timeouts).unwrap_or(true),
+            stall_timeout: Duration::from_secs(
+                o.stall_timeout_secs
+                    .or(file.stall_timeout_secs)
+                    .unwrap_or(600),
+            ),
             redis_url: o
                 .redis_url
                 .clone()
@@ -763,6 +778,23 @@ mod tests {
         assert_eq!(c.default_timeout, Duration::from_secs(30));
         assert_eq!(c.kill_grace, Duration::from_millis(100));
         assert_eq!(c.max_concurrent, 1, "default");
+    }
+
+    #[test]
+    fn learned_timeouts_and_the_stall_watchdog_follow_the_precedence() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert!(c.learned_timeouts);
+        assert_eq!(c.stall_timeout, Duration::from_secs(600));
+        let f = || file("learned_timeouts = false\nstall_timeout_secs = 30");
+        let c = Config::resolve(f(), None, &overrides()).unwrap();
+        assert!(!c.learned_timeouts);
+        assert_eq!(c.stall_timeout, Duration::from_secs(30));
+        let mut o = overrides();
+        o.learned_timeouts = Some(true);
+        o.stall_timeout_secs = Some(0);
+        let c = Config::resolve(f(), None, &o).unwrap();
+        assert!(c.learned_timeouts, "a flag beats the file");
+        assert!(c.stall_timeout.is_zero(), "0 turns the watchdog off");
     }
 
     #[test]

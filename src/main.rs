@@ -1,5 +1,9 @@
 //! The `cc-executor` binary: parses the command line and hands over to [`cc_executor::cli`].
 //! Logs go to stderr only: in `mcp` mode stdout is the protocol channel.
+//!
+//! Before anything runs, the binary makes itself the supervisor of every process its tasks
+//! start (a child subreaper with a `SIGCHLD` reaper): a process-wide decision, so it is taken
+//! here, once, and not by whatever happens to create an executor.
 
 use std::process::ExitCode;
 
@@ -11,5 +15,6 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    cc_executor::exec::process::install_supervision();
     cc_executor::cli::main()
 }

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::exec::progress::NoProgress;
+use cc_executor::exec::timeout::TimeoutKind;
 use cc_executor::store::{ExecutionRecord, HistoryFilter};
 use cc_executor::{Config, ExecutionResult, Executor, Status, TaskRequest};
 use rmcp::ServiceExt;
@@ -165,11 +166,13 @@ async fn tasks_without_a_timeout_get_one_learned_from_history() {
     let task = "Write unit tests for the date parser in src/dates.rs and make them pass";
 
     let fresh = exec.prepare(TaskRequest::new(task)).await.unwrap();
-    assert!(
-        fresh.timeout_basis.contains("from default"),
-        "{}",
+    assert_eq!(
+        fresh.timeout_basis.kind,
+        TimeoutKind::Default,
+        "{:?}",
         fresh.timeout_basis
     );
+    assert_eq!(fresh.timeout.as_secs(), 600, "nothing learned yet");
     let (cat, cx) = (
         fresh.category.clone().unwrap(),
         fresh.complexity.clone().unwrap(),
@@ -192,11 +195,13 @@ async fn tasks_without_a_timeout_get_one_learned_from_history() {
         .collect();
     exec.store().record_batch(&records).await.unwrap();
     let learned = exec.prepare(TaskRequest::new(task)).await.unwrap();
-    assert!(
-        learned.timeout_basis.contains("from history"),
-        "{}",
+    assert_eq!(
+        learned.timeout_basis.kind,
+        TimeoutKind::Learned,
+        "{:?}",
         learned.timeout_basis
     );
+    assert_eq!(learned.timeout_basis.samples, Some(20));
     assert!(
         learned.timeout.as_secs() >= 1200,
         "{:?} covers the recorded durations",
@@ -208,8 +213,8 @@ async fn tasks_without_a_timeout_get_one_learned_from_history() {
     req.timeout_secs = Some(42);
     let explicit = exec.prepare(req).await.unwrap();
     assert_eq!(
-        (explicit.timeout.as_secs(), explicit.timeout_basis.as_str()),
-        (42, "requested")
+        (explicit.timeout.as_secs(), explicit.timeout_basis.kind),
+        (42, TimeoutKind::Explicit)
     );
 
     // Every run is recorded with its class, so the next prediction learns from it.

@@ -560,13 +560,15 @@ fn invocations(root: &Path) -> Vec<Value> {
 
 /// The crash test: SIGKILL `cc-executor` in the middle of task 2 of 4, then resume:
 /// tasks 2–4 run exactly once more, task 1 never again, the interrupted execution is in the
-/// history as `crashed`, and what was left of it is killed.
+/// history as `crashed`, and what was left of it is killed. Task 2's `claude` dies with the
+/// server (parent-death signal); the grandchild it started in a session of its own does not,
+/// and is what the resume must find and kill.
 fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(
         root.join("list.md"),
-        "# Release\n\n1. @fake success text=one-done\n   first\n2. @fake slow secs=8\n   second\n3. @fake success\n   third\n4. @fake success\n   fourth\n",
+        "# Release\n\n1. @fake success text=one-done\n   first\n2. @fake grandchild mode=setsid secs=60 wait=8\n   second\n3. @fake success\n   third\n4. @fake success\n   fourth\n",
     )
     .unwrap();
     let mut child = cli_command(&root, redis)
@@ -596,10 +598,24 @@ fn a_run_killed_mid_task_resumes_where_it_stopped(redis: Option<&str>) {
     )
     .unwrap();
     child.wait().unwrap();
-    let orphan = invocations(&root)[1]["pid"].as_i64().unwrap() as i32;
+    let claude = invocations(&root)[1]["pid"].as_i64().unwrap() as i32;
+    let pids = root.join(format!("record/{claude}.pids"));
+    let orphan: i32 = std::fs::read_to_string(&pids)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while pid_exists(claude) && !is_zombie(claude) {
+        assert!(
+            Instant::now() < deadline,
+            "the interrupted claude {claude} outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
-        pid_exists(orphan),
-        "the interrupted claude outlives its parent"
+        pid_exists(orphan) && !is_zombie(orphan),
+        "the grandchild in its own session outlives the server (until the resume)"
     );
 
     let show = cli(&root, redis, &["runs", "show", &run_id, "--json"]);

@@ -22,6 +22,9 @@ pub enum Termination {
     TimedOut,
     /// We killed it because the caller cancelled or the server shut down.
     Cancelled,
+    /// We killed it because for `quiet_secs` it printed nothing and its process tree used no
+    /// CPU (the stall watchdog, `stall_timeout_secs`).
+    Stalled { quiet_secs: u64 },
 }
 
 /// The verdict, with the reason when it is not plain success.
@@ -57,6 +60,14 @@ pub fn classify(c: &Collector, termination: Termination, timeout_secs: u64) -> C
             return Classified::new(
                 Status::Cancelled,
                 "cancelled; the process tree was killed".to_string(),
+            );
+        }
+        Termination::Stalled { quiet_secs } => {
+            return Classified::new(
+                Status::Stalled,
+                format!(
+                    "stalled: no output and no CPU use by its process tree for {quiet_secs}s (stall_timeout_secs); the process tree was stopped"
+                ),
             );
         }
         Termination::Exited { .. } => {}
@@ -303,6 +314,11 @@ mod tests {
                 Status::TimedOut,
             ),
             (&[], Termination::Cancelled, Status::Cancelled),
+            (
+                &[r#"{"type":"system","subtype":"init"}"#],
+                Termination::Stalled { quiet_secs: 600 },
+                Status::Stalled,
+            ),
             (
                 &[],
                 Termination::Exited {

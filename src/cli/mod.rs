@@ -195,6 +195,20 @@ pub struct GlobalArgs {
     /// `claude mcp add` lines still start.
     #[arg(long, global = true, env = "CC_EXECUTOR_PASS_API_KEY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", hide = true)]
     pub pass_api_key: Option<bool>,
+    /// Let the history raise the timeout of a task that names none, for task classes known to
+    /// run longer (never below the default timeout). Default: true. A value needs `=`
+    /// (`--learned-timeouts=false`), so the flag alone may stand before the command.
+    #[arg(long, global = true, env = "CC_EXECUTOR_LEARNED_TIMEOUTS", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub learned_timeouts: Option<bool>,
+    /// Stop a task whose output and CPU use both stopped this long ago, as `stalled`; 0 turns
+    /// the watchdog off. Default: 600.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_STALL_TIMEOUT_SECS",
+        value_name = "SECS"
+    )]
+    pub stall_timeout_secs: Option<u64>,
 }
 
 /// clap names the flag in its error even when the value came from the variable: name both.
@@ -223,6 +237,8 @@ impl GlobalArgs {
             max_retries: self.max_retries,
             max_record_mib: self.max_record_mib,
             redis_url: self.redis_url.clone(),
+            learned_timeouts: self.learned_timeouts,
+            stall_timeout_secs: self.stall_timeout_secs,
         }
     }
 }

@@ -117,6 +117,8 @@ pub async fn run(config: Config, args: RunArgs) -> anyhow::Result<u8> {
     for w in &spec.warnings {
         eprintln!("cc-executor: warning: {w}");
     }
+    // Which timeout, and why: a kill at the deadline is never a surprise.
+    eprintln!("cc-executor: timeout {}", spec.timeout_basis.detail);
 
     let progress = Progress::new();
     let sink = {

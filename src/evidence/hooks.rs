@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::config::HooksConfig;
-use crate::exec::process::GroupGuard;
+use crate::exec::process::TreeGuard;
 use tokio_util::sync::CancellationToken;
 
 /// Exit code by which a pre hook vetoes a task.
@@ -304,7 +304,8 @@ pub async fn run_one(
     if let Some(r) = ctx.response_file {
         cmd.env("CC_EXECUTOR_RESPONSE_FILE", r);
     }
-    let mut child = match cmd.spawn() {
+    // Supervised like `claude`: dies with the server; its exit status stays tokio's.
+    let (mut child, _registration) = match crate::exec::process::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             return done(
@@ -315,8 +316,11 @@ pub async fn run_one(
         }
     };
     // Its own process group: a timeout or a cancel stops everything the hook started, and
-    // leftovers of a hook that exited are not left running (nor as zombies: we reap them).
-    let group = child.id().map(GroupGuard::new);
+    // leftovers of a hook that exited — in its group or not — are not left running (nor as
+    // zombies: we reap them).
+    let group = child
+        .id()
+        .map(|pid| TreeGuard::new(pid, Some(&ctx.execution_id)));
     if let Some(mut stdin) = child.stdin.take() {
         let input = stdin_json.to_vec();
         // A hook that does not read its stdin is fine: a broken pipe is not a failure.

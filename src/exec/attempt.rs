@@ -8,8 +8,13 @@
 //! - Memory is bounded: stdout is framed record by record (capped), spilled whole to the raw
 //!   file, and only a capped tail of stderr is kept.
 //! - When the main process exits, the pipes are drained for at most [`DRAIN_BOUND`] (a
-//!   grandchild may hold them open forever), then the group is stopped and reaped.
-//! - Every path out of here leaves the process group empty (see [`GroupGuard`]).
+//!   grandchild may hold them open forever), then whatever is left of the tree is stopped and
+//!   reaped.
+//! - Every path out of here leaves the whole process tree gone — the group and everything that
+//!   left it (see [`TreeGuard`]).
+//! - Two clocks: the deadline (wall time) and the stall watchdog. A task is *stalled* when it
+//!   printed nothing and its whole process tree used no CPU for `stall_timeout`: a tool that
+//!   builds silently for minutes is busy, not stalled, so silence alone never stops it.
 
 use std::io;
 use std::path::PathBuf;
@@ -29,12 +34,16 @@ use crate::claude::events::{Line, parse_line};
 use crate::claude::framing::{Frame, LineFramer};
 use crate::claude::outcome::Termination;
 use crate::config::Config;
-use crate::exec::process::GroupGuard;
+use crate::exec::process::{TreeGuard, procfs};
 use crate::exec::progress::{ProgressEvent, ProgressSink};
 use crate::exec::spec::TaskSpec;
 
 /// How long to keep reading after the main process exited.
 pub const DRAIN_BOUND: Duration = Duration::from_millis(1500);
+/// Share of one core the tree must use over a watchdog interval to count as working while
+/// silent. An idle runtime (Node.js waiting on a socket) wakes for timers now and then and
+/// uses far less; a build, a test run or a download uses far more.
+pub const MIN_CPU_SHARE: f64 = 0.01;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Why no process could be started.
@@ -99,7 +108,8 @@ pub async fn run(
     }
     cmd.envs(&config.child_env);
     cmd.env(super::process::EXECUTION_ENV, execution_id.to_string());
-    let mut child = cmd.spawn().map_err(|source| {
+    // Registered with the reaper until its exit status is ours (kept to the end of this fn).
+    let (mut child, _registration) = super::process::spawn(&mut cmd).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             LaunchError::NotFound(config.claude_bin.clone())
         } else {
@@ -115,7 +125,7 @@ pub async fn run(
             source: io::Error::other("the process exited before it could be tracked"),
         });
     };
-    let group = GroupGuard::new(pid);
+    let tree = TreeGuard::new(pid, Some(&execution_id));
     tracing::debug!(pid, cwd = %spec.cwd.display(), "claude started");
 
     // Feed the prompt, then close stdin (an open, silent stdin hangs some CLI versions).
@@ -152,19 +162,33 @@ pub async fn run(
         .map(|err| tokio::spawn(read_stderr(err, config.tail_bytes)));
 
     let mut collector = Collector::default();
-    let handle = |item: Item, collector: &mut Collector| match item {
+    let mut last_seen = LastSeen::default();
+    let handle = |item: Item, collector: &mut Collector, last: &mut LastSeen| match item {
         Item::Line(line, offset) => {
+            last.line = Some((describe(&line), Instant::now()));
             for n in collector.observe_at(line, offset) {
-                sink.emit(ProgressEvent::from_notice(attempt, n));
+                let event = ProgressEvent::from_notice(attempt, n);
+                last.progress = Some(event.message());
+                sink.emit(event);
             }
         }
-        Item::Oversize(len) => collector.oversize(len),
+        Item::Oversize(len) => {
+            last.line = Some(("an oversize record".into(), Instant::now()));
+            collector.oversize(len)
+        }
     };
 
     let deadline = tokio::time::Instant::now() + spec.timeout;
     let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
     heartbeat.tick().await;
     let mut last_event = Instant::now();
+    // The stall watchdog: a walk of the tree each `watch` tick, CPU use as evidence of work.
+    let stall_limit = (!config.stall_timeout.is_zero()).then_some(config.stall_timeout);
+    let mut watch = tokio::time::interval(watch_interval(config));
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    watch.tick().await;
+    let ticks_per_second = procfs::ticks_per_second();
+    let mut last_busy = Instant::now();
     let mut stdout_open = true;
     let mut termination = None;
     let mut exit_status = None;
@@ -175,7 +199,7 @@ pub async fn run(
                 Some(batch) => {
                     last_event = Instant::now();
                     for item in batch {
-                        handle(item, &mut collector);
+                        handle(item, &mut collector, &mut last_seen);
                     }
                 }
                 None => stdout_open = false,
@@ -189,6 +213,18 @@ pub async fn run(
                 termination = Some(Termination::Cancelled);
                 break;
             }
+            _ = watch.tick() => {
+                if tree.observe().is_busy(ticks_per_second, MIN_CPU_SHARE) {
+                    last_busy = Instant::now();
+                }
+                if let Some(limit) = stall_limit
+                    && last_event.max(last_busy).elapsed() >= limit
+                {
+                    termination = Some(Termination::Stalled { quiet_secs: limit.as_secs() });
+                    warnings.push(last_seen.describe(t0));
+                    break;
+                }
+            }
             _ = heartbeat.tick() => {
                 let silent_for = last_event.elapsed();
                 if silent_for >= config.heartbeat_interval {
@@ -199,7 +235,7 @@ pub async fn run(
     }
 
     if termination.is_some() {
-        let killed = group.terminate(config.kill_grace).await;
+        let killed = tree.terminate(config.kill_grace).await;
         if killed {
             warnings.push(format!(
                 "the process did not stop within {} ms of SIGTERM and was killed with SIGKILL",
@@ -219,17 +255,23 @@ pub async fn run(
     let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
-            Ok(Some(batch)) => batch.into_iter().for_each(|i| handle(i, &mut collector)),
+            Ok(Some(batch)) => batch
+                .into_iter()
+                .for_each(|i| handle(i, &mut collector, &mut last_seen)),
             Ok(None) => stdout_open = false,
             Err(_) => break,
         }
     }
-    if !group.live_members().is_empty() {
+    // Everything the task started goes with it: the group, and what left it (setsid,
+    // double forks), found by parentage and by the execution's environment tag.
+    let leftovers = tree.live();
+    if !leftovers.is_empty() {
         tracing::debug!(
-            pgid = group.pgid(),
-            "stopping leftover processes of the group"
+            pgid = tree.pgid(),
+            ?leftovers,
+            "stopping leftover processes of the task"
         );
-        group.terminate(config.kill_grace).await;
+        tree.terminate(config.kill_grace).await;
         if stdout_open {
             warnings.push(
                 "a child process of claude kept its output open after claude exited; it was stopped"
@@ -241,7 +283,9 @@ pub async fn run(
     let drain_until = tokio::time::Instant::now() + DRAIN_BOUND;
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
-            Ok(Some(batch)) => batch.into_iter().for_each(|i| handle(i, &mut collector)),
+            Ok(Some(batch)) => batch
+                .into_iter()
+                .for_each(|i| handle(i, &mut collector, &mut last_seen)),
             _ => stdout_open = false,
         }
     }
@@ -261,8 +305,8 @@ pub async fn run(
     {
         warnings.push(format!("writing the prompt to claude failed: {e}"));
     }
-    group.reap_orphans();
-    group.disarm();
+    tree.reap_orphans();
+    tree.disarm();
 
     let (exit_code, signal) = match &exit_status {
         Some(Ok(status)) => {
@@ -418,4 +462,57 @@ async fn read_stderr(mut err: ChildStderr, cap: usize) -> String {
         tail.drain(..tail.len() - cap);
     }
     String::from_utf8_lossy(&tail).into_owned()
+}
+
+/// How often the tree is walked: with the heartbeat, or — when the stall watchdog is on and
+/// short — four times per stall period, so a stall is noticed within a quarter of it late.
+fn watch_interval(config: &Config) -> Duration {
+    let mut every = config.heartbeat_interval;
+    if !config.stall_timeout.is_zero() {
+        every = every.min(config.stall_timeout / 4);
+    }
+    every.max(Duration::from_millis(100))
+}
+
+/// What was last heard from the CLI, for the account of a stall.
+#[derive(Default)]
+struct LastSeen {
+    /// The kind of the last stdout record and when it arrived.
+    line: Option<(String, Instant)>,
+    /// The last progress message (started, tool use, API retry, …).
+    progress: Option<String>,
+}
+
+impl LastSeen {
+    fn describe(&self, started: Instant) -> String {
+        let line = match &self.line {
+            Some((kind, at)) => format!(
+                "the last event was {kind}, {:.1} s after the start",
+                at.duration_since(started).as_secs_f64()
+            ),
+            None => "nothing was printed at all".to_string(),
+        };
+        match &self.progress {
+            Some(p) => format!("stalled: {line} (last progress: {p})"),
+            None => format!("stalled: {line}"),
+        }
+    }
+}
+
+/// A short name for a stdout record.
+fn describe(line: &Line) -> String {
+    use crate::claude::events::Event;
+    match line {
+        Line::Event(e) => match e.as_ref() {
+            Event::System(s) => format!("system/{}", s.subtype.as_deref().unwrap_or("?")),
+            Event::Assistant(_) => "an assistant message".into(),
+            Event::User(_) => "a tool result".into(),
+            Event::Result(_) => "the result".into(),
+            Event::RateLimit(_) => "a rate_limit_event".into(),
+            Event::Unknown => "an event of an unknown type".into(),
+        },
+        Line::NotJson(_) => "a line that is not JSON".into(),
+        Line::Malformed { kind, .. } => format!("a malformed {kind} event"),
+        Line::Blank => "a blank line".into(),
+    }
 }

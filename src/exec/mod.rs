@@ -4,7 +4,9 @@
 //! - [`spec`]: requests and their validation against the policy.
 //! - [`queue`]: the FIFO queue.
 //! - [`attempt`]: one run of `claude` (spawn, drain, deadline, kill).
-//! - [`process`]: process groups, termination and reaping.
+//! - [`process`]: supervision of a task's processes: spawning, finding (by parentage and
+//!   environment), stopping, reaping.
+//! - [`timeout`]: which timeout a task runs with, and why.
 //! - [`retry`]: backoff for transient outcomes.
 //! - [`progress`]: live progress events.
 //! - [`registry`]: live status of every execution (monitoring, long-poll, cancel).
@@ -24,6 +26,7 @@ pub mod registry;
 pub mod result;
 pub mod retry;
 pub mod spec;
+pub mod timeout;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -105,8 +108,8 @@ impl std::fmt::Debug for Executor {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Submission {
     pub execution_id: Uuid,
-    /// Where the timeout came from (`requested`, or `predicted for code/medium from history …`).
-    pub timeout_basis: String,
+    /// Where the timeout came from: `explicit`, `default`, or `learned` (with the evidence).
+    pub timeout_basis: timeout::TimeoutBasis,
     /// 0 when it starts at once, else its place in the FIFO queue (1 = next).
     pub queue_position: usize,
     /// The timeout this execution runs under.
@@ -145,7 +148,6 @@ impl Executor {
             .mode(0o700)
             .create(&raw)
             .map_err(|source| ExecutorError::DataDir { path: raw, source })?;
-        process::become_subreaper();
         Ok(Executor {
             inner: Arc::new(Inner {
                 queue: Queue::new(config.max_concurrent),
@@ -209,7 +211,8 @@ impl Executor {
 
     /// Validates a request against the configuration and policy, classifies it (recorded
     /// with the execution, so predictions learn from every run) and, when it names no
-    /// timeout, gives it the timeout the planner predicts from the history of similar tasks.
+    /// timeout, chooses one: the configured default, raised when the history shows the task's
+    /// class runs longer (see [`timeout`]).
     pub async fn prepare(&self, request: TaskRequest) -> Result<TaskSpec, SpecError> {
         let config = &self.inner.config;
         let explicit = request.timeout_secs.is_some();
@@ -223,21 +226,7 @@ impl Executor {
                 .predictor()
                 .predict_for(&classification)
                 .await;
-            let secs = p
-                .suggested_timeout_secs
-                .clamp(1, config.max_timeout.as_secs());
-            spec.timeout = Duration::from_secs(secs);
-            spec.timeout_basis = format!(
-                "predicted for {}/{} from {} ({} sample(s), confidence {:.2})",
-                p.category,
-                p.complexity,
-                serde_json::to_value(p.based_on)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                p.sample_size,
-                p.confidence
-            );
+            (spec.timeout, spec.timeout_basis) = timeout::from_prediction(config, &p);
         }
         Ok(spec)
     }
@@ -329,6 +318,8 @@ impl Executor {
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
             let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
+            let (timeout_secs, timeout_basis) =
+                (spec.timeout.as_secs(), spec.timeout_basis.clone());
             let cwd_path = spec.cwd.clone();
             let hooks = &this.inner.config.hooks;
             let data_dir = this.inner.config.data_dir.clone();
@@ -349,6 +340,8 @@ impl Executor {
                 .run(id, spec, ticket, &sink, token, task_file.as_deref())
                 .await;
             result.warnings.extend(hook_warnings);
+            result.timeout_secs = Some(timeout_secs);
+            result.timeout_basis = Some(timeout_basis);
             this.observe_outcome(&cwd_path, &mut result).await;
             // Evidence first (response file, chain link, receipt), so the record carries its
             // link; then the history, then the registry: recorded before it is announced, so
@@ -988,6 +981,8 @@ fn assemble(
         resets_at: None,
         warnings,
         raw_output_path: last.raw_output_path.map(|p| p.display().to_string()),
+        timeout_secs: None,
+        timeout_basis: None,
         started_at,
         finished_at: Utc::now(),
         uuid_echo: None,

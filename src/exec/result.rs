@@ -33,6 +33,9 @@ pub enum Status {
     ApiError,
     /// Our deadline passed; the process tree was killed.
     TimedOut,
+    /// No output and no CPU use by the whole process tree for `stall_timeout_secs`: hung
+    /// (e.g. on a stalled API stream), not working silently; the tree was stopped.
+    Stalled,
     /// Cancelled by the caller (or server shutdown); the process tree was killed.
     Cancelled,
     /// The CLI ended without a result line (killed, crashed, or interrupted).
@@ -53,7 +56,7 @@ pub enum Status {
 
 impl Status {
     /// Every status, in documentation order.
-    pub const ALL: [Status; 16] = [
+    pub const ALL: [Status; 17] = [
         Status::Succeeded,
         Status::Unverified,
         Status::RateLimited,
@@ -63,6 +66,7 @@ impl Status {
         Status::BudgetExceeded,
         Status::ApiError,
         Status::TimedOut,
+        Status::Stalled,
         Status::Cancelled,
         Status::Crashed,
         Status::CliNotFound,
@@ -83,6 +87,7 @@ impl Status {
             Status::BudgetExceeded => "budget_exceeded",
             Status::ApiError => "api_error",
             Status::TimedOut => "timed_out",
+            Status::Stalled => "stalled",
             Status::Cancelled => "cancelled",
             Status::Crashed => "crashed",
             Status::CliNotFound => "cli_not_found",
@@ -179,6 +184,14 @@ pub struct ExecutionResult {
     pub warnings: Vec<String>,
     /// The complete raw stdout of the last attempt.
     pub raw_output_path: Option<String>,
+    /// The wall-clock limit each attempt ran under, seconds. Always set by this version
+    /// (`None` only in records written before it was kept).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Where that timeout came from: `{"kind": "explicit" | "default" | "learned", …}` with,
+    /// when the history was consulted, the class, its sample count and p95.
+    #[serde(default)]
+    pub timeout_basis: Option<crate::exec::timeout::TimeoutBasis>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     // Evidence (see `crate::evidence`). `serde(default)`: records written before these fields
@@ -229,6 +242,8 @@ impl ExecutionResult {
             resets_at: None,
             warnings,
             raw_output_path: None,
+            timeout_secs: None,
+            timeout_basis: None,
             started_at: now,
             finished_at: now,
             uuid_echo: None,
@@ -285,7 +300,14 @@ mod tests {
         ))
         .unwrap();
         let obj = v.as_object_mut().unwrap();
-        for k in ["uuid_echo", "written_files", "transcript_path", "evidence"] {
+        for k in [
+            "uuid_echo",
+            "written_files",
+            "transcript_path",
+            "evidence",
+            "timeout_secs",
+            "timeout_basis",
+        ] {
             assert!(obj.remove(k).is_some(), "{k}");
         }
         let back: ExecutionResult = serde_json::from_value(v).unwrap();

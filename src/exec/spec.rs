@@ -90,8 +90,8 @@ pub struct TaskSpec {
     /// The planner's classification, recorded with the execution so predictions learn.
     pub category: Option<String>,
     pub complexity: Option<String>,
-    /// Where `timeout` came from: `requested`, `predicted from …`, or `default`.
-    pub timeout_basis: String,
+    /// Where `timeout` came from (see [`crate::exec::timeout`]).
+    pub timeout_basis: crate::exec::timeout::TimeoutBasis,
 }
 
 /// Why a request was refused. Messages name the field and, for policy refusals, the setting.
@@ -276,11 +276,10 @@ impl TaskRequest {
             category: None,
             complexity: None,
             timeout_basis: if self.timeout_secs.is_some() {
-                "requested"
+                crate::exec::timeout::TimeoutBasis::explicit(timeout.as_secs())
             } else {
-                "default"
-            }
-            .into(),
+                crate::exec::timeout::TimeoutBasis::default_timeout(config)
+            },
         })
     }
 
@@ -380,7 +379,7 @@ impl TaskSpec {
             warnings: Vec::new(),
             category: None,
             complexity: None,
-            timeout_basis: "requested".into(),
+            timeout_basis: crate::exec::timeout::TimeoutBasis::explicit(60),
         }
     }
 }

@@ -89,8 +89,8 @@ pub struct Started {
     /// 0 when it started at once, else its place in the queue (1 = next).
     pub queue_position: usize,
     pub timeout_secs: u64,
-    /// `requested`, or how the timeout was predicted from the history.
-    pub timeout_basis: String,
+    /// Where the timeout came from: `{"kind": "explicit" | "default" | "learned", …}`.
+    pub timeout_basis: crate::exec::timeout::TimeoutBasis,
     pub next_step: String,
 }
 

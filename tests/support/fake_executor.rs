@@ -18,8 +18,15 @@ impl FakeExecutor {
         Self::with(|_| {})
     }
 
-    /// With the configuration changed by `tweak` first.
+    /// With the configuration changed by `tweak` first. The test process supervises the
+    /// tasks' processes as the binary does (subreaper + reaper): orphans of a task are ours to
+    /// find and reap, not init's.
     pub fn with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let supervision = cc_executor::exec::process::install_supervision();
+        assert!(
+            supervision.subreaper && supervision.reaper,
+            "{supervision:?}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let mut config = super::fixtures::fake_claude_config(&root);

@@ -53,6 +53,97 @@ pub fn pid_exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The state letter of a process (`R`, `S`, `Z`, …), `None` when it is gone.
+pub fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Is the process there and not a zombie?
+pub fn is_alive(pid: i32) -> bool {
+    process_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// The children of `pid` that are zombies (exited, not yet reaped by it).
+pub fn zombie_children(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_ascii_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| process_state(*c) == Some('Z'))
+        .collect()
+}
+
+/// Polls `check` every 20 ms for up to `limit`; whether it became true.
+pub fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Like [`eventually`], but sleeping on tokio's clock: it does not block a runtime on whose
+/// thread the execution under test runs.
+pub async fn eventually_async(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while !check() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    true
+}
+
+/// The fake `claude`'s invocation records in `record` (`FAKE_CLAUDE_RECORD_DIR`), in order.
+pub fn invocations(record: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(record.join("invocations.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The pids a fake `claude` recorded for the processes it started (`<pid>.pids`).
+pub fn recorded_pids(record: &std::path::Path, claude: i64) -> Vec<i32> {
+    std::fs::read_to_string(record.join(format!("{claude}.pids")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Waits until invocation number `n` (1-based) of the fake has recorded a process it started;
+/// returns that pid and the fake's parent (the executor's process).
+pub async fn nth_daemon(record: &std::path::Path, n: usize) -> (i32, i32) {
+    let found = eventually_async(std::time::Duration::from_secs(10), || {
+        invocations(record)
+            .get(n - 1)
+            .is_some_and(|i| !recorded_pids(record, i["pid"].as_i64().unwrap()).is_empty())
+    })
+    .await;
+    assert!(found, "the daemon was never started");
+    let inv = &invocations(record)[n - 1];
+    let parent = inv["ppid"].as_i64().unwrap() as i32;
+    (
+        recorded_pids(record, inv["pid"].as_i64().unwrap())[0],
+        parent,
+    )
+}
+
 /// Waits up to `secs` for the group to be completely gone (no live process, no zombie).
 pub fn wait_group_gone(pgid: i32, secs: u64) -> Vec<(i32, String)> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
