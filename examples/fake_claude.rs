@@ -29,7 +29,7 @@
 //! Scenarios (options in brackets, defaults after `=`); exit 0 unless noted:
 //! - `success [text=…]`; `echo` (result = exact stdin; with prompt arguments:
 //!   args + `\n` + stdin); `slow [secs=2]` (fractional ok);
-//!   `empty_result [text=the real answer]` (result `""`).
+//!   `empty_result [text=the real answer | bytes=N]` (result `""`).
 //! - `hang`, `ignore_sigterm`: init, then sleep forever (the latter ignores SIGTERM).
 //! - `crash`: init + assistant, stderr message, exit 1. `exit_code [code=1]`: init, exit N.
 //! - `sigint_exit0 [wait=0]`: `[Request interrupted by user]` user line, no result, exit 0
@@ -978,7 +978,10 @@ impl Ctx {
             "tools" => self.tools(),
             "permission_denied" => self.permission_denied(),
             "empty_result" => {
-                let t = self.opt("text").unwrap_or("the real answer").to_string();
+                let t = match self.opt("bytes").and_then(|v| v.parse::<usize>().ok()) {
+                    Some(n) => filler(n),
+                    None => self.opt("text").unwrap_or("the real answer").to_string(),
+                };
                 self.say(&t);
                 self.success_result("");
                 0

@@ -1218,3 +1218,32 @@ async fn sigterm_stops_the_server_and_the_running_task() {
     assert_no_cancellation_sent(&server.wire());
     drop(handle);
 }
+
+#[tokio::test]
+async fn an_answer_goes_out_once_whole_in_the_structured_result_and_summarised_in_the_text() {
+    let s = Launch::new().start().await;
+    // A small answer: one text block with the summary and the whole answer; no JSON dump.
+    let r = s
+        .call_ok(json!({"task": "@fake success text=short-answer"}))
+        .await;
+    assert_eq!(r.content.len(), 1, "{r:?}");
+    assert!(text_of(&r).contains("short-answer"));
+    assert_eq!(structured(&r)["result"], "short-answer");
+
+    // A big one: the text shows its head and tail and says where the whole is.
+    let r = s
+        .call_ok(json!({"task": "@fake big_record bytes=200000"}))
+        .await;
+    let answer = structured(&r)["result"].as_str().unwrap().to_string();
+    assert_eq!(answer.len(), 200_000);
+    assert_eq!(r.content.len(), 1, "{r:?}");
+    let text = text_of(&r);
+    assert!(text.len() < 8 * 1024, "{} bytes of text", text.len());
+    assert!(text.contains(&answer[..200]));
+    assert!(text.contains(&answer[answer.len() - 200..]));
+    let id = structured(&r)["execution_id"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("cc-executor://executions/{id}")),
+        "{text}"
+    );
+}

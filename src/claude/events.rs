@@ -23,21 +23,16 @@ pub enum Line {
     Blank,
 }
 
-/// The events the executor cares about; everything else is [`Event::Unknown`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type")]
+/// The events the executor cares about; everything else is [`Event::Unknown`]. Read by
+/// [`parse_line`] (dispatching on `type`), not by a derived `Deserialize`: serde's internally
+/// tagged enums buffer a whole line first, which for a 200 MB answer is one copy too many.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    #[serde(rename = "system")]
     System(SystemEvent),
-    #[serde(rename = "assistant")]
     Assistant(MessageEvent),
-    #[serde(rename = "user")]
     User(MessageEvent),
-    #[serde(rename = "result")]
     Result(ResultEvent),
-    #[serde(rename = "rate_limit_event")]
     RateLimit(RateLimitEvent),
-    #[serde(other)]
     Unknown,
 }
 
@@ -67,8 +62,7 @@ pub struct SystemEvent {
 }
 
 /// `assistant` and `user` lines share a shape: a message with content blocks.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageEvent {
     pub message: Option<Message>,
     /// Non-null for a sub-agent's line.
@@ -78,63 +72,36 @@ pub struct MessageEvent {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Message {
     pub id: Option<String>,
     /// `<synthetic>` marks text the CLI made itself (e.g. API error text).
     pub model: Option<String>,
-    #[serde(deserialize_with = "content_blocks")]
     pub content: Vec<Block>,
 }
 
 /// Content blocks. A user line's content can be a bare string, which carries no blocks.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Block {
-    #[serde(rename = "text")]
     Text {
-        #[serde(default)]
         text: String,
     },
-    #[serde(rename = "tool_use")]
     ToolUse {
-        #[serde(default)]
         id: String,
-        #[serde(default)]
         name: String,
-        #[serde(default)]
         input: Value,
     },
-    #[serde(rename = "tool_result")]
+    /// A tool's result; its content (possibly a whole file) is not kept: only whether it
+    /// failed matters here.
     ToolResult {
-        #[serde(default)]
         tool_use_id: String,
-        #[serde(default)]
         is_error: Option<bool>,
-        #[serde(default)]
-        content: Value,
     },
-    #[serde(other)]
     Other,
 }
 
-fn content_blocks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Block>, D::Error> {
-    // Tolerance: a string (or anything not a list) is text, and a block we cannot read is
-    // skipped rather than failing the whole line.
-    Ok(match Value::deserialize(d)? {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|v| serde_json::from_value(v).unwrap_or(Block::Other))
-            .collect(),
-        Value::String(text) => vec![Block::Text { text }],
-        _ => Vec::new(),
-    })
-}
-
 /// The last line of a run (absent when the process was killed).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResultEvent {
     pub subtype: Option<String>,
     pub is_error: Option<bool>,
@@ -149,7 +116,6 @@ pub struct ResultEvent {
     pub duration_api_ms: Option<u64>,
     pub total_cost_usd: Option<f64>,
     pub usage: Option<Value>,
-    #[serde(rename = "modelUsage")]
     pub model_usage: Option<BTreeMap<String, Value>>,
     pub permission_denials: Vec<Value>,
     pub structured_output: Option<Value>,
@@ -181,22 +147,221 @@ pub fn parse_line(line: &[u8]) -> Line {
     if trimmed[0] != b'{' {
         return Line::NotJson(truncate_lossy(trimmed, 300));
     }
-    match serde_json::from_slice::<Event>(trimmed) {
+    match wire::event(trimmed) {
         Ok(event) => Line::Event(Box::new(event)),
         Err(error) => {
             // Tell "not JSON" from "JSON of a shape we did not expect".
-            match serde_json::from_slice::<Value>(trimmed) {
-                Ok(v) => Line::Malformed {
-                    kind: v
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("<no type>")
-                        .to_string(),
+            match wire::kind(trimmed) {
+                Ok(kind) => Line::Malformed {
+                    kind: kind.unwrap_or_else(|| "<no type>".into()),
                     error: error.to_string(),
                 },
                 Err(_) => Line::NotJson(truncate_lossy(trimmed, 300)),
             }
         }
+    }
+}
+
+/// The lines as they are on the wire, read without copying their big strings: texts and the
+/// answer are borrowed as raw JSON from the line and unescaped once into their final `String`
+/// ([`unescape`]). serde_json itself would unescape into a scratch buffer and copy from there,
+/// so a 200 MB answer would briefly exist three times (line, scratch, string).
+mod wire {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+    use serde::de::Error as _;
+    use serde_json::Value;
+    use serde_json::value::RawValue;
+
+    use super::{Block, Event, Message, MessageEvent, ResultEvent};
+    use crate::claude::unescape;
+
+    #[derive(Deserialize)]
+    struct Tag<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<Cow<'a, str>>,
+    }
+
+    /// The line's `type`, `None` when it has none; `Err` when it is not JSON.
+    pub fn kind(line: &[u8]) -> serde_json::Result<Option<String>> {
+        let tag: Tag<'_> = serde_json::from_slice(line)?;
+        Ok(tag.kind.map(Cow::into_owned))
+    }
+
+    pub fn event(line: &[u8]) -> serde_json::Result<Event> {
+        let tag: Tag<'_> = serde_json::from_slice(line)?;
+        Ok(match tag.kind.as_deref() {
+            None => return Err(serde_json::Error::missing_field("type")),
+            Some("system") => Event::System(serde_json::from_slice(line)?),
+            Some("assistant") => Event::Assistant(message(line)?),
+            Some("user") => Event::User(message(line)?),
+            Some("result") => Event::Result(result(line)?),
+            Some("rate_limit_event") => Event::RateLimit(serde_json::from_slice(line)?),
+            Some(_) => Event::Unknown,
+        })
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct WireMessageEvent<'a> {
+        #[serde(borrow)]
+        message: Option<WireMessage<'a>>,
+        parent_tool_use_id: Option<String>,
+        session_id: Option<String>,
+        error: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct WireMessage<'a> {
+        id: Option<String>,
+        model: Option<String>,
+        #[serde(borrow)]
+        content: Option<&'a RawValue>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct WireBlock<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        text: Option<&'a RawValue>,
+        id: Option<String>,
+        name: Option<String>,
+        #[serde(borrow)]
+        input: Option<&'a RawValue>,
+        tool_use_id: Option<String>,
+        is_error: Option<bool>,
+    }
+
+    fn message(line: &[u8]) -> serde_json::Result<MessageEvent> {
+        let w: WireMessageEvent<'_> = serde_json::from_slice(line)?;
+        let message = match w.message {
+            Some(m) => Some(Message {
+                id: m.id,
+                model: m.model,
+                content: m.content.map(blocks).unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(MessageEvent {
+            message,
+            parent_tool_use_id: w.parent_tool_use_id,
+            session_id: w.session_id,
+            error: w.error,
+        })
+    }
+
+    /// Tolerance: a string (or anything not a list) is text, and a block that cannot be read
+    /// is [`Block::Other`] rather than a failure of the whole line.
+    fn blocks(raw: &RawValue) -> Vec<Block> {
+        let text = raw.get();
+        if text.starts_with('"') {
+            return vec![Block::Text {
+                text: unescape::json_string(raw).unwrap_or_default(),
+            }];
+        }
+        if !text.starts_with('[') {
+            return Vec::new();
+        }
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else {
+            return Vec::new();
+        };
+        items.into_iter().map(block).collect()
+    }
+
+    fn block(raw: &RawValue) -> Block {
+        let Ok(b) = serde_json::from_str::<WireBlock<'_>>(raw.get()) else {
+            return Block::Other;
+        };
+        match b.kind.as_deref() {
+            Some("text") => match b.text {
+                None => Block::Text {
+                    text: String::new(),
+                },
+                Some(t) => match unescape::json_string(t) {
+                    Some(text) => Block::Text { text },
+                    None if t.get() == "null" => Block::Text {
+                        text: String::new(),
+                    },
+                    None => Block::Other,
+                },
+            },
+            Some("tool_use") => Block::ToolUse {
+                id: b.id.unwrap_or_default(),
+                name: b.name.unwrap_or_default(),
+                input: match b.input {
+                    Some(i) => serde_json::from_str(i.get()).unwrap_or(Value::Null),
+                    None => Value::Null,
+                },
+            },
+            Some("tool_result") => Block::ToolResult {
+                tool_use_id: b.tool_use_id.unwrap_or_default(),
+                is_error: b.is_error,
+            },
+            _ => Block::Other,
+        }
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct WireResult<'a> {
+        subtype: Option<String>,
+        is_error: Option<bool>,
+        #[serde(borrow)]
+        result: Option<&'a RawValue>,
+        errors: Vec<Value>,
+        terminal_reason: Option<String>,
+        api_error_status: Option<u16>,
+        stop_reason: Option<String>,
+        session_id: Option<String>,
+        num_turns: Option<u32>,
+        duration_ms: Option<u64>,
+        duration_api_ms: Option<u64>,
+        total_cost_usd: Option<f64>,
+        usage: Option<Value>,
+        #[serde(rename = "modelUsage")]
+        model_usage: Option<BTreeMap<String, Value>>,
+        permission_denials: Vec<Value>,
+        #[serde(borrow)]
+        structured_output: Option<&'a RawValue>,
+    }
+
+    fn result(line: &[u8]) -> serde_json::Result<ResultEvent> {
+        let w: WireResult<'_> = serde_json::from_slice(line)?;
+        let result = match w.result {
+            None => None,
+            Some(r) if r.get() == "null" => None,
+            Some(r) => Some(unescape::json_string(r).ok_or_else(|| {
+                serde_json::Error::custom("`result` is neither a string nor null")
+            })?),
+        };
+        let structured_output = match w.structured_output {
+            None => None,
+            Some(r) if r.get() == "null" => None,
+            Some(r) => Some(serde_json::from_str(r.get())?),
+        };
+        Ok(ResultEvent {
+            subtype: w.subtype,
+            is_error: w.is_error,
+            result,
+            errors: w.errors,
+            terminal_reason: w.terminal_reason,
+            api_error_status: w.api_error_status,
+            stop_reason: w.stop_reason,
+            session_id: w.session_id,
+            num_turns: w.num_turns,
+            duration_ms: w.duration_ms,
+            duration_api_ms: w.duration_api_ms,
+            total_cost_usd: w.total_cost_usd,
+            usage: w.usage,
+            model_usage: w.model_usage,
+            permission_denials: w.permission_denials,
+            structured_output,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ pub mod collect;
 pub mod events;
 pub mod framing;
 pub mod outcome;
+pub mod unescape;
 
 /// Shown whenever `claude` cannot be found.
 pub const INSTALL_HINT: &str = "install Claude Code with `npm install -g @anthropic-ai/claude-code` \

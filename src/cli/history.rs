@@ -123,7 +123,8 @@ pub async fn history(config: Config, args: HistoryArgs) -> anyhow::Result<u8> {
                 Ok(u) => u,
                 Err(_) => return usage(&format!("`{id}` is not an execution id (a UUID)")),
             };
-            match store.get(uuid).await? {
+            // Through the executor: an answer too big for the store comes from its file.
+            match executor.record(uuid).await? {
                 Some(r) if json => println!("{}", serde_json::to_string_pretty(&r)?),
                 Some(r) => print_record(&r),
                 None => {

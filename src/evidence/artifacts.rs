@@ -352,6 +352,18 @@ pub fn read_response(path: &Path) -> std::io::Result<Option<(Vec<u8>, ResponseDo
     Ok(Some((bytes, doc)))
 }
 
+/// The answer an execution's response file holds (read as a stream: it may be hundreds of MB,
+/// and only the answer is kept).
+pub fn read_answer(path: &Path) -> std::io::Result<Option<String>> {
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let doc: ResponseDocument = serde_json::from_reader(std::io::BufReader::new(f))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok(doc.record.result.result)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,16 @@ pub struct AttemptOutput {
     pub warnings: Vec<String>,
 }
 
+/// Records read in one chunk, in order. `_handled` is dropped with the batch once the
+/// receiver is done with it, which is what the reader waits for after a big batch.
+struct Batch {
+    items: Vec<Item>,
+    _handled: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A batch this big (bytes of stream) is handled before more of the stream is read.
+const BIG_BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
 enum Item {
     /// A record and the byte offset where its line starts in the stream (and raw file).
     Line(Line, u64),
@@ -138,7 +148,7 @@ pub async fn run(
         })
     });
 
-    let raw_file = match open_raw(&raw_path).await {
+    let raw_file = match open_raw(&raw_path) {
         Ok(f) => Some(f),
         Err(e) => {
             warnings.push(format!(
@@ -151,7 +161,7 @@ pub async fn run(
     let saved_raw = raw_file.as_ref().map(|_| raw_path.clone());
     // Records travel in batches (one per read chunk): per-record channel hops would cost
     // more than the parsing on a fast stream.
-    let (tx, mut rx) = mpsc::channel::<Vec<Item>>(64);
+    let (tx, mut rx) = mpsc::channel::<Batch>(64);
     let stdout_task = child
         .stdout
         .take()
@@ -179,14 +189,15 @@ pub async fn run(
     };
 
     let deadline = tokio::time::Instant::now() + spec.timeout;
-    let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
-    heartbeat.tick().await;
+    // Both clocks start one period from now. (Awaiting an interval's immediate first tick
+    // costs up to a millisecond each: tokio's timer rounds even "now" up to its next tick,
+    // and that wait would sit between the spawn and the first read of claude's output.)
+    let mut heartbeat = every(config.heartbeat_interval);
     let mut last_event = Instant::now();
     // The stall watchdog: a walk of the tree each `watch` tick, CPU use as evidence of work.
     let stall_limit = (!config.stall_timeout.is_zero()).then_some(config.stall_timeout);
-    let mut watch = tokio::time::interval(watch_interval(config));
+    let mut watch = every(watch_interval(config));
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    watch.tick().await;
     let ticks_per_second = procfs::ticks_per_second();
     let mut last_busy = Instant::now();
     let mut stdout_open = true;
@@ -196,7 +207,7 @@ pub async fn run(
     while exit_status.is_none() {
         tokio::select! {
             batch = rx.recv(), if stdout_open => match batch {
-                Some(batch) => {
+                Some(Batch { items: batch, .. }) => {
                     last_event = Instant::now();
                     for item in batch {
                         handle(item, &mut collector, &mut last_seen);
@@ -256,6 +267,7 @@ pub async fn run(
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
             Ok(Some(batch)) => batch
+                .items
                 .into_iter()
                 .for_each(|i| handle(i, &mut collector, &mut last_seen)),
             Ok(None) => stdout_open = false,
@@ -284,6 +296,7 @@ pub async fn run(
     while stdout_open {
         match tokio::time::timeout_at(drain_until, rx.recv()).await {
             Ok(Some(batch)) => batch
+                .items
                 .into_iter()
                 .for_each(|i| handle(i, &mut collector, &mut last_seen)),
             _ => stdout_open = false,
@@ -350,21 +363,26 @@ async fn finish_task(
     }
 }
 
-async fn open_raw(path: &PathBuf) -> io::Result<tokio::io::BufWriter<tokio::fs::File>> {
-    let mut opts = tokio::fs::OpenOptions::new();
-    opts.create(true).write(true).truncate(true).mode(0o600);
-    Ok(tokio::io::BufWriter::with_capacity(
-        256 * 1024,
-        opts.open(path).await?,
-    ))
+/// The raw output file, written with plain (blocking) writes from the reader task: a write of
+/// a chunk into the page cache takes microseconds, while tokio's file type sends every write
+/// and flush through the blocking pool — a thread hand-over per chunk on the task's path.
+fn open_raw(path: &PathBuf) -> io::Result<std::io::BufWriter<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    Ok(std::io::BufWriter::with_capacity(256 * 1024, file))
 }
 
 /// Reads stdout to the end: spills raw bytes to the file, frames and parses records.
 async fn read_stdout(
     mut out: ChildStdout,
-    mut raw: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    mut raw: Option<std::io::BufWriter<std::fs::File>>,
     cap: usize,
-    tx: mpsc::Sender<Vec<Item>>,
+    tx: mpsc::Sender<Batch>,
 ) -> io::Result<()> {
     let mut framer = LineFramer::new(cap);
     let mut buf = vec![0u8; READ_CHUNK];
@@ -376,7 +394,7 @@ async fn read_stdout(
         let n = out.read(&mut buf).await?;
         let chunk = &buf[..n];
         if let Some(w) = raw.as_mut()
-            && let Err(e) = w.write_all(chunk).await
+            && let Err(e) = std::io::Write::write_all(w, chunk)
         {
             raw_error = Some(e);
             raw = None;
@@ -387,26 +405,45 @@ async fn read_stdout(
         // buffered.
         if n < buf.len()
             && let Some(w) = raw.as_mut()
-            && let Err(e) = w.flush().await
+            && let Err(e) = std::io::Write::flush(w)
         {
             raw_error = Some(e);
             raw = None;
         }
+        let start = next_line;
         let mut emit = |f: Frame<'_>| items.push(item(f, &mut next_line));
         if n == 0 {
             framer.finish(&mut emit);
         } else {
             framer.push(chunk, &mut emit);
         }
-        if !items.is_empty() && tx.send(std::mem::take(&mut items)).await.is_err() {
-            return Ok(()); // the attempt is over; nobody listens
+        if !items.is_empty() {
+            // A big batch is not read past until it has been handled: two records of a huge
+            // answer (the assistant line, the result line) are never in memory at once.
+            let big = next_line - start >= BIG_BATCH_BYTES;
+            let (handled, wait) = if big {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            let batch = Batch {
+                items: std::mem::take(&mut items),
+                _handled: handled,
+            };
+            if tx.send(batch).await.is_err() {
+                return Ok(()); // the attempt is over; nobody listens
+            }
+            if let Some(rx) = wait {
+                let _ = rx.await; // resolves when the batch is dropped
+            }
         }
         if n == 0 {
             break;
         }
     }
     if let Some(mut w) = raw {
-        w.flush().await?;
+        std::io::Write::flush(&mut w)?;
     }
     match raw_error {
         Some(e) => Err(e),
@@ -466,6 +503,11 @@ async fn read_stderr(mut err: ChildStderr, cap: usize) -> String {
 
 /// How often the tree is walked: with the heartbeat, or — when the stall watchdog is on and
 /// short — four times per stall period, so a stall is noticed within a quarter of it late.
+/// An interval whose first tick is one `period` from now.
+fn every(period: Duration) -> tokio::time::Interval {
+    tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+}
+
 fn watch_interval(config: &Config) -> Duration {
     let mut every = config.heartbeat_interval;
     if !config.stall_timeout.is_zero() {

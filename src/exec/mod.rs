@@ -56,11 +56,20 @@ use spec::{SpecError, TaskRequest, TaskSpec};
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// The in-flight journal could not be written: without it a crash could lose the
-    /// execution, so it is not started.
+    /// execution, so its id is not given out and it is stopped.
     #[error(
         "not started: the execution could not be journaled in the history store, so a crash could lose it: {0}"
     )]
-    Journal(#[source] StoreError),
+    Journal(#[source] Arc<StoreError>),
+}
+
+/// What [`Executor::submit_owned`] hands back.
+struct Submitted {
+    submission: Submission,
+    /// The finished result, moved to whoever holds this.
+    result: tokio::sync::oneshot::Receiver<ExecutionResult>,
+    /// `Some` once the journal write is done (and how it went).
+    journaled: tokio::sync::watch::Receiver<Option<Result<(), Arc<StoreError>>>>,
 }
 
 /// Errors creating an executor.
@@ -261,21 +270,49 @@ impl Executor {
         sink: impl ProgressSink,
         place: Option<Reservation>,
     ) -> Result<Submission, SubmitError> {
-        self.submit_owned(spec, sink, place)
+        let submitted = self.submit_owned(spec, sink, place);
+        let id = submitted.submission.execution_id;
+        // The id goes out only once the execution is journaled.
+        let mut journaled = submitted.journaled;
+        let outcome = journaled
+            .wait_for(Option::is_some)
             .await
-            .map(|(submission, _)| submission)
+            .ok()
+            .and_then(|v| v.clone());
+        match outcome {
+            Some(Ok(())) => Ok(submitted.submission),
+            Some(Err(e)) => {
+                self.stop_unjournaled(id);
+                Err(SubmitError::Journal(e))
+            }
+            None => {
+                self.stop_unjournaled(id);
+                Err(SubmitError::Journal(Arc::new(StoreError::Internal(
+                    "the journal write was abandoned".into(),
+                ))))
+            }
+        }
     }
 
-    /// [`Executor::submit_at`], plus the receiving end the finished result is moved into (its
-    /// owner, [`Executor::execute_at`], gets it without a copy: a 200 MB answer is not
-    /// duplicated on its way out).
-    async fn submit_owned(
+    /// Stops an execution whose id could not be journaled (it is never given out).
+    fn stop_unjournaled(&self, id: Uuid) {
+        if let Some(entry) = self.inner.registry.get(id) {
+            entry.cancel.cancel();
+        }
+    }
+
+    /// Queues a task (its place in line is fixed now, synchronously) and starts writing its
+    /// in-flight journal entry beside it. [`Executor::submit_at`] waits for the entry before
+    /// it gives the id out; [`Executor::execute_at`] does not need to — nobody learns the id
+    /// before the result, and the execution waits for its entry before it is recorded — so a
+    /// blocking call does not pay the journal's disk flush on its path. The finished result is
+    /// moved into `result` (its owner gets it without a copy).
+    fn submit_owned(
         &self,
         spec: TaskSpec,
         sink: impl ProgressSink,
         place: Option<Reservation>,
-    ) -> Result<(Submission, tokio::sync::oneshot::Receiver<ExecutionResult>), SubmitError> {
-        // The place in line first (synchronously): the journal write must not reorder.
+    ) -> Submitted {
         let place = place.unwrap_or_else(|| self.inner.queue.reserve());
         let id = Uuid::new_v4();
         let journal = crate::store::InFlight {
@@ -288,9 +325,17 @@ impl Executor {
             submitted_at: Utc::now(),
             owner: crate::runs::owner::current(),
         };
-        if let Err(e) = self.inner.store.inflight_add(&journal).await {
-            tracing::error!(%id, "execution not journaled, not started: {e}");
-            return Err(SubmitError::Journal(e));
+        let submitted_at = journal.submitted_at;
+        let (journaled_tx, journaled) = tokio::sync::watch::channel(None);
+        {
+            let store = self.inner.store.clone();
+            self.inner.tracker.spawn(async move {
+                let r = store.inflight_add(&journal).await.map_err(Arc::new);
+                if let Err(e) = &r {
+                    tracing::error!(%id, "execution not journaled: {e}");
+                }
+                let _ = journaled_tx.send(Some(r));
+            });
         }
         let token = self.inner.shutdown.child_token();
         let entry = self
@@ -313,8 +358,8 @@ impl Executor {
             next: Box::new(sink),
         });
         let this = self.clone();
-        let submitted_at = journal.submitted_at;
         let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
+        let mut journal_done = journaled.clone();
         self.inner.tracker.spawn(async move {
             let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
             let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
@@ -347,6 +392,17 @@ impl Executor {
             // link; then the history, then the registry: recorded before it is announced, so
             // whoever is woken by "finished" finds the result and a crash loses nothing. The
             // result moves through the record (no copy) and out again.
+            // Its journal entry is in before its record (which removes the entry) is written.
+            let journal = journal_done
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|v| v.clone());
+            if let Some(Err(e)) = journal {
+                result.warnings.push(format!(
+                    "not journaled while it ran (a crash of the server would have lost it): {e}"
+                ));
+            }
             let mut record =
                 ExecutionRecord::new(&task, &cwd, category, complexity, submitted_at, result);
             if let Err(e) = this.persist(&mut record).await {
@@ -396,13 +452,14 @@ impl Executor {
             // The owner (if it still waits) takes the result; else it is dropped here.
             let _ = owner_tx.send(result);
         });
-        Ok((
-            Submission {
+        Submitted {
+            submission: Submission {
                 queue_position,
                 ..submission
             },
-            owner_rx,
-        ))
+            result: owner_rx,
+            journaled,
+        }
     }
 
     /// Runs a task to completion.
@@ -430,17 +487,8 @@ impl Executor {
         cancel: CancellationToken,
         place: Option<Reservation>,
     ) -> ExecutionResult {
-        let (submission, owned) = match self.submit_owned(spec, sink, place).await {
-            Ok(s) => s,
-            Err(e) => {
-                return ExecutionResult::empty(
-                    Uuid::new_v4(),
-                    Status::SpawnFailed,
-                    vec![e.to_string()],
-                );
-            }
-        };
-        let id = submission.execution_id;
+        let submitted = self.submit_owned(spec, sink, place);
+        let (id, owned) = (submitted.submission.execution_id, submitted.result);
         let Some(entry) = self.inner.registry.get(id) else {
             return ExecutionResult::empty(
                 id,
@@ -528,13 +576,57 @@ impl Executor {
     }
 
     async fn history_record(&self, id: Uuid) -> Option<ExecutionRecord> {
-        match self.inner.store.get(id).await {
+        match self.record(id).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%id, "history lookup failed: {e}");
                 None
             }
         }
+    }
+
+    /// An execution's record from the history, with its whole answer: one too big for the
+    /// store (see [`crate::store::AnswerRef`]) is read back from its response file.
+    pub async fn record(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+        let Some(mut record) = self.inner.store.get(id).await? else {
+            return Ok(None);
+        };
+        if record.answer_elsewhere.is_some() {
+            self.load_answer(&mut record).await;
+        }
+        Ok(Some(record))
+    }
+
+    async fn load_answer(&self, record: &mut ExecutionRecord) {
+        let Some(path) = record
+            .result
+            .evidence
+            .as_ref()
+            .map(|e| PathBuf::from(&e.response_file))
+        else {
+            return;
+        };
+        let read = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || crate::evidence::artifacts::read_answer(&path))
+                .await
+                .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
+        };
+        let why = match read {
+            Ok(Some(answer)) => {
+                if record.restore_answer(answer) {
+                    return;
+                }
+                "it is not the answer the history names (edited?)".to_string()
+            }
+            Ok(None) => "it has no answer".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let bytes = record.answer_elsewhere.as_ref().map_or(0, |a| a.bytes);
+        record.result.warnings.push(format!(
+            "the whole answer ({bytes} bytes) could not be read from {}: {why}; only its beginning is shown",
+            path.display()
+        ));
     }
 
     /// Every execution this process knows (active ones and up to 100 recent finished ones),
@@ -615,9 +707,15 @@ impl Executor {
         };
         if let Some(draft) = draft {
             // The file is on disk before its link exists; the link and the record that carries
-            // it are stored together (one commit on SQLite).
+            // it are stored together (one commit on SQLite). A big answer stays in the file:
+            // the store keeps its beginning and a reference.
+            let big = record.stash_big_answer();
             let (stored_record, stored) = store.record_linked(take(record), draft).await;
             *record = stored_record;
+            if let Some(answer) = big {
+                record.result.result = Some(answer);
+                record.answer_elsewhere = None;
+            }
             match stored {
                 Ok(()) => {
                     if let Err(e) =

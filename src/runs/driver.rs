@@ -294,8 +294,7 @@ impl Driver {
                 let record = self
                     .service
                     .executor
-                    .store()
-                    .get(eid)
+                    .record(eid)
                     .await
                     .map_err(|e| format!("the result of `{}` cannot be read: {e}", dep.id))?
                     .ok_or_else(|| {

@@ -7,14 +7,18 @@
 
 use super::model::RunOwner;
 
-/// This process.
+/// This process (read once: it does not change, and every submission journals it).
 pub fn current() -> RunOwner {
-    let pid = std::process::id();
-    RunOwner {
-        host: hostname(),
-        pid,
-        pid_start: start_time(pid),
-    }
+    static ME: std::sync::OnceLock<RunOwner> = std::sync::OnceLock::new();
+    ME.get_or_init(|| {
+        let pid = std::process::id();
+        RunOwner {
+            host: hostname(),
+            pid,
+            pid_start: start_time(pid),
+        }
+    })
+    .clone()
 }
 
 fn hostname() -> String {

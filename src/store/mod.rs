@@ -67,9 +67,64 @@ pub struct ExecutionRecord {
     pub complexity: Option<String>,
     pub submitted_at: DateTime<Utc>,
     pub result: ExecutionResult,
+    /// Set when the answer was too big to keep in the history store (over
+    /// [`HISTORY_ANSWER_MAX`]): then `result.result` holds only its first
+    /// [`HISTORY_ANSWER_HEAD`] bytes, and the whole answer is in the execution's response file
+    /// (its evidence), from which readers load it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_elsewhere: Option<AnswerRef>,
+}
+
+/// Answers up to this size are kept whole in the history store; bigger ones stay in the
+/// response file (a store row, or a Redis value, of hundreds of MB helps nobody).
+pub const HISTORY_ANSWER_MAX: usize = 1024 * 1024;
+/// How much of a bigger answer the history keeps (its beginning).
+pub const HISTORY_ANSWER_HEAD: usize = 64 * 1024;
+
+/// Where a big answer is, and how to recognise it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AnswerRef {
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// SHA-256 (hex) of its UTF-8 bytes.
+    pub sha256: String,
 }
 
 impl ExecutionRecord {
+    /// Moves a big answer out of the record, leaving its head and an [`AnswerRef`]: the form
+    /// the history store keeps. `None` when the answer is small (the record is unchanged).
+    /// [`ExecutionRecord::restore_answer`] puts it back.
+    pub fn stash_big_answer(&mut self) -> Option<String> {
+        if self.result.result.as_ref()?.len() <= HISTORY_ANSWER_MAX {
+            return None;
+        }
+        let answer = self.result.result.take()?;
+        let mut end = HISTORY_ANSWER_HEAD.min(answer.len());
+        while !answer.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.result.result = Some(answer[..end].to_string());
+        self.answer_elsewhere = Some(AnswerRef {
+            bytes: answer.len() as u64,
+            sha256: crate::evidence::chain::sha256_hex(answer.as_bytes()),
+        });
+        Some(answer)
+    }
+
+    /// Undoes [`ExecutionRecord::stash_big_answer`]; also takes a whole answer read back from
+    /// the response file, when it is the one the reference names.
+    pub fn restore_answer(&mut self, answer: String) -> bool {
+        if let Some(r) = &self.answer_elsewhere
+            && (r.bytes != answer.len() as u64
+                || r.sha256 != crate::evidence::chain::sha256_hex(answer.as_bytes()))
+        {
+            return false;
+        }
+        self.result.result = Some(answer);
+        self.answer_elsewhere = None;
+        true
+    }
+
     /// Stands in for a record lost to an internal failure (a panicked blocking task).
     pub fn lost(id: Uuid) -> Self {
         let result = ExecutionResult::empty(
@@ -97,6 +152,7 @@ impl ExecutionRecord {
             complexity,
             submitted_at,
             result,
+            answer_elsewhere: None,
         }
     }
 
