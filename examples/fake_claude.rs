@@ -44,7 +44,8 @@
 //! - `busy [secs=3 where=self|grandchild]`: init, then no output while burning CPU for `secs`
 //!   (in itself, or in a grandchild it waits for), then success.
 //! - `tools [write= edit= failed= content= command= real_write=0]`,
-//!   `permission_denied [path=]`, `structured [answer=42]` (needs `--json-schema`).
+//!   `permission_denied [path= | command=]` (a denied Write, or a denied Bash command),
+//!   `structured [answer=42]` (needs `--json-schema`).
 //! - exit 1: `max_turns`, `budget`, `api_error [status=400 retries=0]`,
 //!   `rate_limited|overloaded|auth_failed [retries=2 sleep_ms=0]`, `not_logged_in`,
 //!   `usage_limit [resets=now+3600 | resets_in=SECS]`, `rate_limit_event [resets=now+3600 text=…]`,
@@ -1464,17 +1465,24 @@ impl Ctx {
                 .into_owned()
         });
         let content = "this write is denied\n";
-        let input = json!({"file_path": path, "content": content});
-        let id = self.tool_use("Write", input.clone());
+        // `command=…` denies a Bash command instead of a Write.
+        let (tool, input) = match self.opt("command") {
+            Some(cmd) => (
+                "Bash",
+                json!({"command": cmd, "description": "Run a command"}),
+            ),
+            None => ("Write", json!({"file_path": path, "content": content})),
+        };
+        let id = self.tool_use(tool, input.clone());
         let mode = self.permission_mode();
         let message = format!(
-            "Permission to use Write has been denied because Claude Code is running in \
+            "Permission to use {tool} has been denied because Claude Code is running in \
              {mode} mode."
         );
         self.system(
             "permission_denied",
             vec![
-                ("tool_name", json!("Write")),
+                ("tool_name", json!(tool)),
                 ("tool_use_id", json!(id)),
                 ("decision_reason_type", json!("mode")),
                 ("message", json!(message)),
@@ -1505,7 +1513,7 @@ impl Ctx {
             terminal_reason: "completed",
             stop_reason: json!("end_turn"),
             permission_denials: vec![
-                json!({"tool_name": "Write", "tool_use_id": id, "tool_input": input}),
+                json!({"tool_name": tool, "tool_use_id": id, "tool_input": input}),
             ],
             ..Default::default()
         });

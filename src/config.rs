@@ -9,6 +9,8 @@
 //! it (a stricter permission mode, a smaller budget) but never widen it: every request is
 //! checked in [`crate::exec::spec`] and a violation names the policy setting that forbids it.
 
+pub mod profiles;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -181,6 +183,9 @@ pub struct Policy {
     pub allowed_models: Vec<String>,
     /// Model used when a task names none (`None`: Claude Code's own default).
     pub default_model: Option<String>,
+    /// Tool rules every task gets in its `allowed_tools` (added to the task's own), e.g.
+    /// `Bash(pytest:*)` so tasks may run the tests; see the `init` permission profiles.
+    pub default_allowed_tools: Vec<String>,
     /// Upper bound (and default) for a task's `max_budget_usd`.
     pub max_budget_usd: Option<f64>,
     /// Upper bound (and default) for a task's `max_turns`.
@@ -414,6 +419,7 @@ pub struct FilePolicy {
     pub default_cwd: Option<PathBuf>,
     pub allowed_models: Option<Vec<String>>,
     pub default_model: Option<String>,
+    pub default_allowed_tools: Option<Vec<String>>,
     pub max_budget_usd: Option<f64>,
     pub max_turns: Option<u32>,
 }
@@ -433,6 +439,7 @@ pub struct Overrides {
     pub allowed_roots: Option<Vec<PathBuf>>,
     pub allowed_models: Option<Vec<String>>,
     pub default_model: Option<String>,
+    pub default_allowed_tools: Option<Vec<String>>,
     pub api_key: Option<ApiKeyMode>,
     /// Deprecated spelling of `api_key` (`--pass-api-key`, `CC_EXECUTOR_PASS_API_KEY`); `api_key`
     /// wins when both are given.
@@ -521,6 +528,11 @@ impl Config {
                 .or(fp.allowed_models)
                 .unwrap_or_default(),
             default_model: o.default_model.clone().or(fp.default_model),
+            default_allowed_tools: o
+                .default_allowed_tools
+                .clone()
+                .or(fp.default_allowed_tools)
+                .unwrap_or_default(),
             max_budget_usd: fp.max_budget_usd,
             max_turns: fp.max_turns,
         };
@@ -614,6 +626,14 @@ impl Config {
             return invalid("max_record_mib", "must be at least 1".into());
         }
         let p = &self.policy;
+        for rule in &p.default_allowed_tools {
+            if rule.is_empty() || rule.starts_with('-') || rule.chars().any(char::is_control) {
+                return invalid(
+                    "policy.default_allowed_tools",
+                    format!("`{rule}` is not a tool rule (e.g. `Read` or `Bash(pytest:*)`)"),
+                );
+            }
+        }
         if p.allowed_permission_modes.is_empty() {
             return invalid(
                 "policy.allowed_permission_modes",

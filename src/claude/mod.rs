@@ -13,6 +13,7 @@ pub mod collect;
 pub mod events;
 pub mod framing;
 pub mod outcome;
+pub mod permissions;
 pub mod unescape;
 
 /// Shown whenever `claude` cannot be found.

@@ -123,10 +123,20 @@ pub fn classify(c: &Collector, termination: Termination, timeout_secs: u64) -> C
             .iter()
             .map(|d| d.tool_name.as_str())
             .collect();
+        let rules = super::permissions::rules_for(&c.permission_denials);
+        let fix = if rules.is_empty() {
+            String::new()
+        } else {
+            let quoted: Vec<String> = rules.iter().map(|r| format!("\"{r}\"")).collect();
+            format!(
+                "; to allow it, run the task again with allowed_tools: [{}] (or a permission_mode that allows it)",
+                quoted.join(", ")
+            )
+        };
         return Classified::new(
             Status::Unverified,
             format!(
-                "the run reported success but {} tool use(s) were denied by the permission mode ({}): the work may not have been done",
+                "the run reported success but {} tool use(s) were denied by the permission mode ({}): the work may not have been done{fix}",
                 tools.len(),
                 tools.join(", ")
             ),

@@ -172,6 +172,16 @@ pub struct GlobalArgs {
         value_name = "MODEL"
     )]
     pub default_model: Option<String>,
+    /// Policy: tool rules every task may use without asking, added to its own
+    /// `allowed_tools` (comma-separated), e.g. `Bash(pytest:*)`. Default: none.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_DEFAULT_ALLOWED_TOOLS",
+        value_delimiter = ',',
+        value_name = "RULES"
+    )]
+    pub default_allowed_tools: Option<Vec<String>>,
     /// History in Redis instead of the embedded SQLite store (`redis://[user:pass@]host:port[/db]`).
     #[arg(
         long,
@@ -231,6 +241,7 @@ impl GlobalArgs {
             allow_bypass_permissions: self.allow_bypass_permissions,
             allowed_roots: self.allowed_roots.clone(),
             allowed_models: self.allowed_models.clone(),
+            default_allowed_tools: self.default_allowed_tools.clone(),
             default_model: self.default_model.clone(),
             api_key: self.api_key,
             pass_api_key: self.pass_api_key,
@@ -283,7 +294,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::RunList(args) => run_list::run_list(config, *args).await,
         Command::Runs(args) => runs::runs(config, args).await,
         Command::Doctor(args) => Ok(doctor::doctor(config, args).await),
-        Command::Init(args) => Ok(init::init(args)),
+        Command::Init(args) => init::init(&config, args),
         Command::History(args) => history::history(config, args).await,
         Command::Plan(args) => plan::plan(config, args).await,
         Command::Verify(args) => verify::verify(config, args).await,

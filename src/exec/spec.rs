@@ -197,7 +197,13 @@ impl TaskRequest {
             }
         }
 
-        let allowed_tools = self.allowed_tools.unwrap_or_default();
+        // The policy's default rules come first, the task's own are added.
+        let mut allowed_tools = policy.default_allowed_tools.clone();
+        for t in self.allowed_tools.unwrap_or_default() {
+            if !allowed_tools.contains(&t) {
+                allowed_tools.push(t);
+            }
+        }
         let disallowed_tools = self.disallowed_tools.unwrap_or_default();
         for t in &allowed_tools {
             check_token("allowed_tools", t)?;

@@ -48,3 +48,41 @@ pub fn read_resource(uri: &str) -> Result<ReadResourceResult, ErrorData> {
         ResourceContents::text(CC_EXECUTE_PROMPT, PROMPT_URI).with_mime_type("text/markdown"),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guide teaches permissions, and practises what it teaches: every step of its example
+    /// that has a task run a command also passes the `allowed_tools` rule for it.
+    #[test]
+    fn the_guide_teaches_permissions_and_its_example_passes_them() {
+        assert!(CC_EXECUTE_PROMPT.contains("allowed_tools"));
+        assert!(CC_EXECUTE_PROMPT.contains("Bash(pytest:*)"));
+        assert!(CC_EXECUTE_PROMPT.contains("permission_mode"));
+        let example = CC_EXECUTE_PROMPT
+            .split("## Example")
+            .nth(1)
+            .expect("an Example section");
+        let mut steps: Vec<String> = Vec::new();
+        for line in example.lines() {
+            if line.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                steps.push(line.to_string());
+            } else if let Some(last) = steps.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+        }
+        let runners: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.contains("cc_execute") && s.contains("pytest"))
+            .collect();
+        assert!(!runners.is_empty());
+        for step in runners {
+            assert!(
+                step.contains("allowed_tools: [\"Bash(pytest:*)\"]"),
+                "{step}"
+            );
+        }
+    }
+}
