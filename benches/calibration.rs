@@ -210,7 +210,7 @@ fn label(b: BasedOn) -> &'static str {
     }
 }
 
-/// The predecessor's rule (its notes §3.3): with ≥ 3 recorded successes, `max × 2` of the last
+/// The predecessor's rule (`docs/predecessor.md`, "Timeouts"): with ≥ 3 recorded successes, `max × 2` of the last
 /// ten; else its ×3-baseline default `max_time`.
 fn predecessor_timeout(history: Option<&Vec<u64>>, complexity: Complexity) -> u64 {
     match history {

@@ -22,7 +22,7 @@
 //! `suggested_timeout = ceil(predicted × safety_margin)`, clamped to
 //! [`floor_secs`, `ceiling_secs`].
 //!
-//! Fixes over the predecessor (§3.3, §10.9 of its notes): it called a percentile "avg_time",
+//! Fixes over the predecessor (see `docs/predecessor.md`, "Timeouts"): it called a percentile "avg_time",
 //! used only successful runs, required 3 samples for `max × 2`, and multiplied unknown prompts
 //! to a 10-minute minimum. Here the statistic is named, the window is bounded, and every
 //! answer says what it was based on.
