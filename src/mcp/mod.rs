@@ -14,7 +14,8 @@
 //!   planner (classification, learned timeouts, task-list checks, waves).
 //! - [`verify_execution`]: evidence checks of one execution or the newest N.
 //! - [`get_hook_status`]: built-in and configured hooks, recent hook runs.
-//! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
+//! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions, for
+//!   requests that ask for a task.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 //! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
 //!   `cc-executor://runs/{id}`).
@@ -63,6 +64,8 @@ pub struct CcExecutorServer {
     executor: Executor,
     runs: RunService,
     tool_router: ToolRouter<Self>,
+    /// Predicted durations of the MCP tasks created, for their poll intervals.
+    task_hints: tasks::TaskHints,
 }
 
 impl CcExecutorServer {
@@ -81,6 +84,7 @@ impl CcExecutorServer {
                 + Self::suggest_execution_strategy_router()
                 + Self::verify_execution_router()
                 + Self::get_hook_status_router(),
+            task_hints: tasks::TaskHints::default(),
         }
     }
 }
@@ -145,7 +149,7 @@ impl ServerHandler for CcExecutorServer {
         request: rmcp::model::GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
-        tasks::get_task(&self.executor, &request.task_id).await
+        self.get_task(&request.task_id).await
     }
 
     async fn cancel_task(
