@@ -1,6 +1,7 @@
 //! The protocol around the tools, on the built binary over raw stdio (every byte as a client
 //! of that version writes it): MCP Tasks only for requests that ask for one, and never slower
-//! than a plain call.
+//! than a plain call; the `logging` capability (`logging/setLevel` on 2025-06-18/2025-11-25,
+//! the per-request `_meta` level on 2026-07-28).
 
 mod support;
 
@@ -30,8 +31,36 @@ fn asks_for_a_task() -> Value {
     json!({ CAPS: {"extensions": {TASKS: {}}} })
 }
 
+/// `_meta` every 2026-07-28 request carries, plus `extra`.
+fn modern_meta(extra: Value) -> Value {
+    let mut meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "protocol-test", "version": "1"},
+        CAPS: {},
+    });
+    if let (Value::Object(m), Value::Object(e)) = (&mut meta, extra) {
+        m.extend(e);
+    }
+    meta
+}
+
 fn answer(messages: &[Value]) -> &Value {
     messages.last().expect("an answer")
+}
+
+/// `(level, text)` of the `notifications/message`s among `messages`.
+fn log_messages(messages: &[Value]) -> Vec<(String, String)> {
+    messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/message")
+        .map(|m| {
+            assert_eq!(m["params"]["logger"], "cc-executor", "{m}");
+            (
+                m["params"]["level"].as_str().unwrap_or("?").to_string(),
+                m["params"]["data"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
 }
 
 fn progress_messages(messages: &[Value]) -> Vec<String> {
@@ -151,4 +180,82 @@ fn task_calls_written_together_start_in_arrival_order() {
     );
     s.answers(&[id]);
     assert_eq!(s.started(), ["t/0", "t/1", "t/2", "t/3", "t/end"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn set_level_sends_steps_and_warnings_as_log_messages_at_that_level_before_the_answer() {
+    let mut s = start("2025-06-18", json!({}));
+    let call = |s: &mut Server| {
+        let id = s.request(
+            "tools/call",
+            json!({"name": "cc_execute", "arguments": {"task": "@fake success"}}),
+        );
+        s.until_answer(id)
+    };
+    // Nothing until the client asks.
+    assert_eq!(log_messages(&call(&mut s)), []);
+
+    let id = s.request("logging/setLevel", json!({"level": "info"}));
+    assert_eq!(answer(&s.until_answer(id))["result"], json!({}));
+    let logged = log_messages(&call(&mut s));
+    assert!(
+        logged
+            .iter()
+            .any(|(l, m)| l == "info" && m.starts_with("started")),
+        "{logged:?}"
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|(l, m)| l == "warning" && m.contains("very short")),
+        "the result's warnings: {logged:?}"
+    );
+
+    let id = s.request("logging/setLevel", json!({"level": "warning"}));
+    s.until_answer(id);
+    let logged = log_messages(&call(&mut s));
+    assert!(!logged.is_empty());
+    assert!(logged.iter().all(|(l, _)| l == "warning"), "{logged:?}");
+
+    let id = s.request("logging/setLevel", json!({"level": "loud"}));
+    let refused = answer(&s.until_answer(id)).clone();
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+}
+
+#[test]
+fn on_2026_07_28_log_messages_come_only_to_requests_that_ask_with_their_meta() {
+    let mut s = Server::start_with(tempfile::tempdir().unwrap(), None);
+    let call = |s: &mut Server, meta: Value| {
+        let id = s.request(
+            "tools/call",
+            json!({"name": "cc_execute", "arguments": {"task": "@fake success"}, "_meta": meta}),
+        );
+        s.until_answer(id)
+    };
+    let plain = call(&mut s, modern_meta(json!({})));
+    assert_eq!(answer(&plain)["result"]["resultType"], "complete");
+    assert_eq!(log_messages(&plain), []);
+
+    let asked = call(
+        &mut s,
+        modern_meta(json!({"io.modelcontextprotocol/logLevel": "info"})),
+    );
+    let logged = log_messages(&asked);
+    assert!(
+        logged.iter().any(|(l, _)| l == "info"),
+        "info and above for this request: {logged:?}"
+    );
+
+    // There is no session level on 2026-07-28.
+    let id = s.request(
+        "logging/setLevel",
+        json!({"level": "debug", "_meta": modern_meta(json!({}))}),
+    );
+    let refused = answer(&s.until_answer(id)).clone();
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    assert_eq!(log_messages(&call(&mut s, modern_meta(json!({})))), []);
 }

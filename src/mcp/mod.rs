@@ -16,6 +16,7 @@
 //! - [`get_hook_status`]: built-in and configured hooks, recent hook runs.
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions, for
 //!   requests that ask for a task.
+//! - [`logging`]: progress and warnings as `notifications/message`, at the client's level.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 //! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
 //!   `cc-executor://runs/{id}`).
@@ -29,6 +30,7 @@ pub mod get_execution_history;
 pub mod get_hook_status;
 pub mod get_task_complexity;
 mod ids;
+pub mod logging;
 pub mod monitor_execution;
 mod progress;
 pub mod prompt;
@@ -64,6 +66,8 @@ pub struct CcExecutorServer {
     executor: Executor,
     runs: RunService,
     tool_router: ToolRouter<Self>,
+    /// The level set with `logging/setLevel` (one stdio connection: one session).
+    logging: logging::SessionLevel,
     /// Predicted durations of the MCP tasks created, for their poll intervals.
     task_hints: tasks::TaskHints,
 }
@@ -84,6 +88,7 @@ impl CcExecutorServer {
                 + Self::suggest_execution_strategy_router()
                 + Self::verify_execution_router()
                 + Self::get_hook_status_router(),
+            logging: logging::SessionLevel::default(),
             task_hints: tasks::TaskHints::default(),
         }
     }
@@ -91,6 +96,7 @@ impl CcExecutorServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CcExecutorServer {
+    #[allow(deprecated)] // `enable_logging`: rmcp marks logging deprecated (SEP-2577).
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
@@ -98,6 +104,7 @@ impl ServerHandler for CcExecutorServer {
                 .enable_prompts()
                 .enable_resources()
                 .enable_tasks()
+                .enable_logging()
                 .build(),
         )
         .with_server_info(
@@ -150,6 +157,15 @@ impl ServerHandler for CcExecutorServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
         self.get_task(&request.task_id).await
+    }
+
+    #[allow(deprecated)] // rmcp marks logging deprecated (SEP-2577); see `logging`.
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.logging.set_level(request.level, &context)
     }
 
     async fn cancel_task(

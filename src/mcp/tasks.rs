@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::CcExecutorServer;
 use super::cc_execute::to_tool_result;
 use super::ids::parse_execution_id;
-use super::progress::{Forwarder, Step};
+use super::progress::{Forwarder, Note};
 use crate::exec::Executor;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::registry::Phase;
@@ -143,20 +143,17 @@ impl CcExecutorServer {
             .await;
         let predicted = Duration::from_secs(predicted.median_secs);
 
-        // Progress goes to the call while it may still answer with the result; once it
-        // answers with a handle it stops (nothing may follow a response).
-        let forwarder = Forwarder::new(context);
+        // Progress and log messages go to the call while it may still answer with the result;
+        // once it answers with a handle they stop (nothing may follow a response).
+        let forwarder = Forwarder::new(context, self.logging.threshold(context));
         let gate = Arc::new(Mutex::new(Some(forwarder.sender())));
         let sink = {
             let gate = gate.clone();
             move |event: ProgressEvent| {
                 let gate = gate.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(tx) = gate.as_ref() {
-                    let _ = tx.send(Step {
-                        progress: None,
-                        total: None,
-                        message: event.message(),
-                    });
+                    let level = super::logging::event_level(&event);
+                    let _ = tx.send(Note::step(event.message(), level));
                 }
             }
         };
@@ -174,6 +171,9 @@ impl CcExecutorServer {
                 None
             }
         };
+        if let Some(result) = &finished {
+            super::cc_execute::log_warnings(&forwarder, result);
+        }
         gate.lock().unwrap_or_else(|p| p.into_inner()).take();
         forwarder.flush().await;
         if let Some(result) = finished {
