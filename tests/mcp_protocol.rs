@@ -1,7 +1,7 @@
 //! The protocol around the tools, on the built binary over raw stdio (every byte as a client
 //! of that version writes it): MCP Tasks only for requests that ask for one, and never slower
 //! than a plain call; the `logging` capability (`logging/setLevel` on 2025-06-18/2025-11-25,
-//! the per-request `_meta` level on 2026-07-28).
+//! the per-request `_meta` level on 2026-07-28); `completion/complete`.
 
 mod support;
 
@@ -258,4 +258,69 @@ fn on_2026_07_28_log_messages_come_only_to_requests_that_ask_with_their_meta() {
     let refused = answer(&s.until_answer(id)).clone();
     assert_eq!(refused["error"]["code"], -32601, "{refused}");
     assert_eq!(log_messages(&call(&mut s, modern_meta(json!({})))), []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completions, capabilities, versions
+// ---------------------------------------------------------------------------------------------
+
+fn complete(s: &mut Server, uri: &str, name: &str, value: &str) -> Value {
+    let id = s.request(
+        "completion/complete",
+        json!({"ref": {"type": "ref/resource", "uri": uri},
+               "argument": {"name": name, "value": value}}),
+    );
+    answer(&s.until_answer(id)).clone()
+}
+
+#[test]
+fn execution_and_run_ids_complete_from_what_the_server_knows() {
+    let mut s = start("2025-11-25", json!({}));
+    let (id, m) = s.call("cc_execute", json!({"task": "@fake success"}));
+    s.write_all(&[m]);
+    let execution = s.answers(&[id])[&id]["result"]["structuredContent"]["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (id, m) = s.call(
+        "cc_execute_list",
+        json!({"tasks": ["@fake success"], "wait": true}),
+    );
+    s.write_all(&[m]);
+    let run = s.answers(&[id])[&id]["result"]["structuredContent"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let got = complete(
+        &mut s,
+        "cc-executor://executions/{id}",
+        "id",
+        &execution[..4],
+    );
+    let values = got["result"]["completion"]["values"].as_array().unwrap();
+    assert!(values.contains(&json!(execution)), "{got}");
+    assert!(
+        values
+            .iter()
+            .all(|v| v.as_str().unwrap().starts_with(&execution[..4])),
+        "{got}"
+    );
+    let got = complete(&mut s, "cc-executor://runs/{id}", "id", "");
+    assert_eq!(got["result"]["completion"]["values"], json!([run]), "{got}");
+    let got = complete(&mut s, "cc-executor://runs/{id}", "id", "zz");
+    assert_eq!(got["result"]["completion"]["values"], json!([]), "{got}");
+    let got = complete(&mut s, "cc-executor://nothing/{x}", "x", "");
+    assert_eq!(got["error"]["code"], -32602, "{got}");
+}
+
+#[test]
+fn initialize_declares_logging_and_completions() {
+    let mut s = Server::start_with(tempfile::tempdir().unwrap(), None);
+    s.write_all(&[initialize("2025-11-25", json!({}))]);
+    let init = s.answers(&[0])[&0]["result"].clone();
+    let caps = &init["capabilities"];
+    assert!(caps["logging"].is_object(), "{caps}");
+    assert!(caps["completions"].is_object(), "{caps}");
+    assert!(caps["extensions"][TASKS].is_object(), "{caps}");
 }

@@ -17,6 +17,7 @@
 //! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions, for
 //!   requests that ask for a task.
 //! - [`logging`]: progress and warnings as `notifications/message`, at the client's level.
+//! - [`completions`]: `completion/complete` for the resource templates' ids.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 //! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
 //!   `cc-executor://runs/{id}`).
@@ -26,6 +27,7 @@ pub mod cancel_execution;
 pub mod cc_execute;
 pub mod cc_execute_list;
 pub mod check_websocket_status;
+pub mod completions;
 pub mod get_execution_history;
 pub mod get_hook_status;
 pub mod get_task_complexity;
@@ -105,6 +107,7 @@ impl ServerHandler for CcExecutorServer {
                 .enable_resources()
                 .enable_tasks()
                 .enable_logging()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(
@@ -166,6 +169,14 @@ impl ServerHandler for CcExecutorServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         self.logging.set_level(request.level, &context)
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.completions(&request).await
     }
 
     async fn cancel_task(
