@@ -1,7 +1,8 @@
 //! The protocol around the tools, on the built binary over raw stdio (every byte as a client
 //! of that version writes it): MCP Tasks only for requests that ask for one, and never slower
 //! than a plain call; the `logging` capability (`logging/setLevel` on 2025-06-18/2025-11-25,
-//! the per-request `_meta` level on 2026-07-28); `completion/complete`.
+//! the per-request `_meta` level on 2026-07-28); `completion/complete`; the protocol versions
+//! the server negotiates.
 
 mod support;
 
@@ -315,12 +316,28 @@ fn execution_and_run_ids_complete_from_what_the_server_knows() {
 }
 
 #[test]
-fn initialize_declares_logging_and_completions() {
+fn initialize_declares_logging_completions_and_negotiates_the_supported_versions() {
+    for (asked, agreed) in [
+        ("2025-06-18", "2025-06-18"),
+        ("2025-11-25", "2025-11-25"),
+        // Older than structured tool output: the server offers its newest handshake version.
+        ("2024-11-05", "2025-11-25"),
+    ] {
+        let mut s = Server::start_with(tempfile::tempdir().unwrap(), None);
+        s.write_all(&[initialize(asked, json!({}))]);
+        let init = s.answers(&[0])[&0]["result"].clone();
+        assert_eq!(init["protocolVersion"], agreed, "{init}");
+        let caps = &init["capabilities"];
+        assert!(caps["logging"].is_object(), "{caps}");
+        assert!(caps["completions"].is_object(), "{caps}");
+        assert!(caps["extensions"][TASKS].is_object(), "{caps}");
+    }
     let mut s = Server::start_with(tempfile::tempdir().unwrap(), None);
-    s.write_all(&[initialize("2025-11-25", json!({}))]);
-    let init = s.answers(&[0])[&0]["result"].clone();
-    let caps = &init["capabilities"];
-    assert!(caps["logging"].is_object(), "{caps}");
-    assert!(caps["completions"].is_object(), "{caps}");
-    assert!(caps["extensions"][TASKS].is_object(), "{caps}");
+    let id = s.request("server/discover", json!({"_meta": modern_meta(json!({}))}));
+    let found = answer(&s.until_answer(id)).clone();
+    assert_eq!(
+        found["result"]["supportedVersions"],
+        json!(["2025-06-18", "2025-11-25", "2026-07-28"]),
+        "{found}"
+    );
 }
