@@ -63,7 +63,11 @@ impl CcExecutorServer {
                 Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
             });
         }
-        let forwarder = super::progress::Forwarder::new(&ctx, self.logging.threshold(&ctx));
+        let forwarder = super::progress::Forwarder::new(
+            &ctx,
+            self.logging.threshold(&ctx),
+            self.input_closed.clone(),
+        );
         let tx = forwarder.sender();
         let sink = move |event: ProgressEvent| {
             let level = super::logging::event_level(&event);

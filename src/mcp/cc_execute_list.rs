@@ -119,7 +119,11 @@ impl CcExecutorServer {
                 ))]),
             });
         }
-        let forwarder = super::progress::Forwarder::new(&ctx, self.logging.threshold(&ctx));
+        let forwarder = super::progress::Forwarder::new(
+            &ctx,
+            self.logging.threshold(&ctx),
+            self.input_closed.clone(),
+        );
         let tx = forwarder.sender();
         let done = std::sync::atomic::AtomicU64::new(0);
         let id = self.runs.start_at(

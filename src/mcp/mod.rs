@@ -79,6 +79,8 @@ pub struct CcExecutorServer {
     logging: logging::SessionLevel,
     /// Predicted durations of the MCP tasks created, for their poll intervals.
     task_hints: tasks::TaskHints,
+    /// Cancelled once the transport's input is closed: notifications no longer go out.
+    input_closed: tokio_util::sync::CancellationToken,
 }
 
 impl CcExecutorServer {
@@ -99,7 +101,15 @@ impl CcExecutorServer {
                 + Self::get_hook_status_router(),
             logging: logging::SessionLevel::default(),
             task_hints: tasks::TaskHints::default(),
+            input_closed: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// The same server on a transport whose closed input cancels `input_closed` (responses
+    /// then stop waiting for their notifications, which can no longer go out).
+    pub fn with_input_closed(mut self, input_closed: tokio_util::sync::CancellationToken) -> Self {
+        self.input_closed = input_closed;
+        self
     }
 }
 
@@ -264,7 +274,6 @@ pub async fn serve_stdio(
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
-    let server = CcExecutorServer::new(executor.clone());
     let (transport, control) = stdio::StdioTransport::start(
         tokio::io::stdin(),
         Box::new(std::io::stdout()),
@@ -272,6 +281,7 @@ pub async fn serve_stdio(
         arrival::stamper(executor.clone()),
     )
     .map_err(ServeError::Stdio)?;
+    let server = CcExecutorServer::new(executor.clone()).with_input_closed(control.input_closed());
     let eof = control.eof();
     let service = tokio::select! {
         s = server.serve(transport) => s.map_err(|e| ServeError::Init(e.to_string()))?,

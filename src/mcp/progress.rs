@@ -1,7 +1,12 @@
 //! Notifications for a tool call: progress (`notifications/progress`, only when the request
 //! carries a progress token) and log messages (`notifications/message`, only at or above the
-//! level the client asked for, see [`super::logging`]) — in order, all before the response,
-//! but never holding the response once the client is gone.
+//! level the client asked for, see [`super::logging`]) — in order, all before the response.
+//!
+//! [`Forwarder::flush`] waits until every note sent so far is on its way (not until the sink
+//! that sends them is dropped: the executor may hold it a little longer), for at most
+//! [`FLUSH_MAX`], and not at all once the input is closed: rmcp then delivers no more
+//! notifications, and the response must not wait for them. Notes sent after the flush are
+//! dropped (nothing may follow a response).
 #![allow(deprecated)] // rmcp marks the logging types deprecated (SEP-2577); see `logging`.
 
 use std::time::Duration;
@@ -9,7 +14,12 @@ use std::time::Duration;
 use rmcp::RoleServer;
 use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam};
 use rmcp::service::RequestContext;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Longest a response waits for its notifications to go out. Normally that takes
+/// microseconds; a heavily loaded machine may need a few hundred milliseconds.
+pub const FLUSH_MAX: Duration = Duration::from_secs(5);
 
 /// One thing to tell the client.
 pub(crate) enum Note {
@@ -27,6 +37,8 @@ pub(crate) enum Note {
         level: LoggingLevel,
         message: String,
     },
+    /// Everything before this has been sent ([`Forwarder::flush`]).
+    Flushed(oneshot::Sender<()>),
 }
 
 impl Note {
@@ -45,12 +57,19 @@ impl Note {
 pub(crate) struct Forwarder {
     tx: mpsc::UnboundedSender<Note>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Cancelled once the input is closed (notifications can no longer go out).
+    input_closed: CancellationToken,
 }
 
 impl Forwarder {
     /// A forwarder for the request of `ctx`, logging at `threshold` and above (`None`: no log
     /// messages); without a progress token and a threshold, notes go nowhere.
-    pub fn new(ctx: &RequestContext<RoleServer>, threshold: Option<LoggingLevel>) -> Self {
+    /// `input_closed`: cancelled once the transport's input is closed.
+    pub fn new(
+        ctx: &RequestContext<RoleServer>,
+        threshold: Option<LoggingLevel>,
+        input_closed: CancellationToken,
+    ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Note>();
         let token = ctx.meta.get_progress_token();
         let task = (token.is_some() || threshold.is_some()).then(|| {
@@ -82,6 +101,10 @@ impl Forwarder {
                             (level, message)
                         }
                         Note::Log { level, message } => (level, message),
+                        Note::Flushed(ack) => {
+                            let _ = ack.send(());
+                            continue;
+                        }
                     };
                     if super::logging::passes(level, threshold) {
                         let param = LoggingMessageNotificationParam::new(
@@ -96,7 +119,11 @@ impl Forwarder {
                 }
             })
         });
-        Forwarder { tx, task }
+        Forwarder {
+            tx,
+            task,
+            input_closed,
+        }
     }
 
     /// A sender for sinks (cheap to clone; sending never blocks).
@@ -104,21 +131,27 @@ impl Forwarder {
         self.tx.clone()
     }
 
-    /// Waits until every note sent so far has gone out, once every sender is dropped.
-    /// Normally that takes microseconds; once the client has gone (stdin closed) rmcp no
-    /// longer delivers notifications, and the response must not wait for them.
+    /// Waits until every note sent so far has gone out (at most [`FLUSH_MAX`], and not once
+    /// the input is closed); notes sent later are dropped.
     pub async fn flush(self) {
-        let Forwarder { tx, task } = self;
+        let Forwarder {
+            tx,
+            task,
+            input_closed,
+        } = self;
+        let Some(task) = task else { return };
+        let (ack, flushed) = oneshot::channel();
+        let _ = tx.send(Note::Flushed(ack));
         drop(tx);
-        if let Some(task) = task {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_millis(250), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-                tracing::debug!("notifications abandoned: the client is gone");
+        tokio::select! {
+            _ = flushed => {}
+            _ = input_closed.cancelled() => {
+                tracing::debug!("notifications abandoned: the input is closed");
+            }
+            _ = tokio::time::sleep(FLUSH_MAX) => {
+                tracing::warn!("notifications abandoned: not sent within {FLUSH_MAX:?}");
             }
         }
+        task.abort();
     }
 }

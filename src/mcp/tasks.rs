@@ -145,7 +145,11 @@ impl CcExecutorServer {
 
         // Progress and log messages go to the call while it may still answer with the result;
         // once it answers with a handle they stop (nothing may follow a response).
-        let forwarder = Forwarder::new(context, self.logging.threshold(context));
+        let forwarder = Forwarder::new(
+            context,
+            self.logging.threshold(context),
+            self.input_closed.clone(),
+        );
         let gate = Arc::new(Mutex::new(Some(forwarder.sender())));
         let sink = {
             let gate = gate.clone();
