@@ -193,13 +193,15 @@ impl CcExecutorServer {
             .as_ref()
             .map_or(TASK_GRACE, |s| Duration::from_millis(s.elapsed_ms));
         self.task_hints.insert(&self.executor, id, predicted);
+        let poll = poll_interval(predicted, elapsed);
+        tracing::debug!("cc_execute {id}: answered with a task handle (poll every {poll:?})");
         let task = Task::new(
             id.to_string(),
             TaskStatus::Working,
             created,
             chrono::Utc::now().to_rfc3339(),
         )
-        .with_poll_interval_ms(millis(poll_interval(predicted, elapsed)))
+        .with_poll_interval_ms(millis(poll))
         .with_status_message(match status.and_then(|s| s.queue_position) {
             Some(n) if n > 0 => format!("queued at position {n}"),
             _ => "running".to_string(),
