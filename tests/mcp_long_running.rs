@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientConfig,
-    GetTaskParams, Implementation, TaskPayload, TaskStatus,
+    GetTaskParams, Implementation, RequestMetaObject, TaskPayload, TaskStatus,
 };
 use rmcp::service::{RoleClient, Service};
 use serde_json::json;
@@ -280,16 +280,26 @@ async fn history_is_served_with_statistics_and_validated_filters() {
     assert!(message(&r).contains("`since` is not a time"));
 }
 
+/// `tools/call cc_execute` asking for a task: the request's own `_meta` declares the tasks
+/// extension (declaring it at initialize is not asking).
+fn task_call(args: serde_json::Value) -> CallToolRequestParams {
+    let mut meta = RequestMetaObject::new();
+    meta.set_client_capabilities(ClientCapabilities::builder().enable_tasks().build());
+    let mut params = CallToolRequestParams::new("cc_execute")
+        .with_arguments(serde_json::from_value(args).unwrap());
+    params.meta = Some(meta);
+    params
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_client_that_declares_tasks_gets_cc_execute_as_an_mcp_task() {
+async fn a_call_that_asks_for_a_task_gets_cc_execute_as_an_mcp_task() {
     let handler = ClientConfig::new(
         ClientCapabilities::builder().enable_tasks().build(),
         Implementation::new("tasks-test-client", "1.0"),
     );
     let s = start(handler, &[]).await;
-    let params = CallToolRequestParams::new("cc_execute").with_arguments(
-        serde_json::from_value(json!({"task": "@fake slow secs=1 text=TASK-OK\nwork"})).unwrap(),
-    );
+    // Longer than the grace in which a task call may still answer with the result.
+    let params = task_call(json!({"task": "@fake slow secs=2.5 text=TASK-OK\nwork"}));
     let created = match s.client.peer().call_tool_once(params).await.unwrap() {
         CallToolResponse::Task(t) => t,
         other => panic!("expected a task, got {other:?}"),
@@ -325,9 +335,7 @@ async fn a_client_that_declares_tasks_gets_cc_execute_as_an_mcp_task() {
     assert_eq!(data(&m)["executions"][0]["status"], "succeeded");
 
     // tasks/cancel stops a running task's tree.
-    let params = CallToolRequestParams::new("cc_execute").with_arguments(
-        serde_json::from_value(json!({"task": "@fake hang\nmarker-task-hang"})).unwrap(),
-    );
+    let params = task_call(json!({"task": "@fake hang\nmarker-task-hang"}));
     let CallToolResponse::Task(t) = s.client.peer().call_tool_once(params).await.unwrap() else {
         panic!("expected a task")
     };

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::CcExecutorServer;
+use super::progress::Note;
 use crate::exec::Submission;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
@@ -62,21 +63,34 @@ impl CcExecutorServer {
                 Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
             });
         }
-        let forwarder = super::progress::Forwarder::new(&ctx);
+        let forwarder = super::progress::Forwarder::new(
+            &ctx,
+            self.logging.threshold(&ctx),
+            self.input_closed.clone(),
+        );
         let tx = forwarder.sender();
         let sink = move |event: ProgressEvent| {
-            let _ = tx.send(super::progress::Step {
-                progress: None,
-                total: None,
-                message: event.message(),
-            });
+            let level = super::logging::event_level(&event);
+            let _ = tx.send(Note::step(event.message(), level));
         };
         let result = self
             .executor
             .execute_at(spec, sink, ctx.ct.clone(), place)
             .await;
+        log_warnings(&forwarder, &result);
         forwarder.flush().await;
         Ok(to_tool_result(result))
+    }
+}
+
+/// The result's warnings as log messages (`warning`), after its progress steps.
+pub(crate) fn log_warnings(forwarder: &super::progress::Forwarder, result: &ExecutionResult) {
+    let tx = forwarder.sender();
+    for w in &result.warnings {
+        let _ = tx.send(Note::Log {
+            level: super::logging::warning(),
+            message: format!("cc_execute {}: {w}", result.execution_id),
+        });
     }
 }
 

@@ -119,7 +119,11 @@ impl CcExecutorServer {
                 ))]),
             });
         }
-        let forwarder = super::progress::Forwarder::new(&ctx);
+        let forwarder = super::progress::Forwarder::new(
+            &ctx,
+            self.logging.threshold(&ctx),
+            self.input_closed.clone(),
+        );
         let tx = forwarder.sender();
         let done = std::sync::atomic::AtomicU64::new(0);
         let id = self.runs.start_at(
@@ -128,10 +132,11 @@ impl CcExecutorServer {
                 if let RunEvent::TaskFinished { .. } = e {
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                let _ = tx.send(super::progress::Step {
+                let _ = tx.send(super::progress::Note::Step {
                     progress: Some(done.load(std::sync::atomic::Ordering::Relaxed) as f64),
                     total: Some(total),
                     message: e.message(),
+                    level: super::logging::run_event_level(&e),
                 });
             },
             place,

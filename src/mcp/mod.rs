@@ -14,7 +14,10 @@
 //!   planner (classification, learned timeouts, task-list checks, waves).
 //! - [`verify_execution`]: evidence checks of one execution or the newest N.
 //! - [`get_hook_status`]: built-in and configured hooks, recent hook runs.
-//! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions.
+//! - [`tasks`]: the MCP Tasks extension (SEP-2663) mapped onto the same executions, for
+//!   requests that ask for a task.
+//! - [`logging`]: progress and warnings as `notifications/message`, at the client's level.
+//! - [`completions`]: `completion/complete` for the resource templates' ids.
 //! - [`prompt`]: the bundled orchestrator prompt, as an MCP prompt and a resource.
 //! - [`resources`]: executions and runs as resources (`cc-executor://executions/{id}`,
 //!   `cc-executor://runs/{id}`).
@@ -24,10 +27,12 @@ pub mod cancel_execution;
 pub mod cc_execute;
 pub mod cc_execute_list;
 pub mod check_websocket_status;
+pub mod completions;
 pub mod get_execution_history;
 pub mod get_hook_status;
 pub mod get_task_complexity;
 mod ids;
+pub mod logging;
 pub mod monitor_execution;
 mod progress;
 pub mod prompt;
@@ -45,8 +50,8 @@ use std::time::Duration;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig,
+    ListResourcesResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
@@ -57,12 +62,25 @@ use crate::runs::RunService;
 /// Server name reported to clients.
 pub const SERVER_NAME: &str = "cc-executor";
 
+/// The MCP protocol versions this server speaks, oldest first.
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
 /// The MCP server state: the shared executor plus the tool routing table.
 #[derive(Clone)]
 pub struct CcExecutorServer {
     executor: Executor,
     runs: RunService,
     tool_router: ToolRouter<Self>,
+    /// The level set with `logging/setLevel` (one stdio connection: one session).
+    logging: logging::SessionLevel,
+    /// Predicted durations of the MCP tasks created, for their poll intervals.
+    task_hints: tasks::TaskHints,
+    /// Cancelled once the transport's input is closed: notifications no longer go out.
+    input_closed: tokio_util::sync::CancellationToken,
 }
 
 impl CcExecutorServer {
@@ -81,12 +99,23 @@ impl CcExecutorServer {
                 + Self::suggest_execution_strategy_router()
                 + Self::verify_execution_router()
                 + Self::get_hook_status_router(),
+            logging: logging::SessionLevel::default(),
+            task_hints: tasks::TaskHints::default(),
+            input_closed: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// The same server on a transport whose closed input cancels `input_closed` (responses
+    /// then stop waiting for their notifications, which can no longer go out).
+    pub fn with_input_closed(mut self, input_closed: tokio_util::sync::CancellationToken) -> Self {
+        self.input_closed = input_closed;
+        self
     }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CcExecutorServer {
+    #[allow(deprecated)] // `enable_logging`: rmcp marks logging deprecated (SEP-2577).
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
@@ -94,6 +123,8 @@ impl ServerHandler for CcExecutorServer {
                 .enable_prompts()
                 .enable_resources()
                 .enable_tasks()
+                .enable_logging()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(
@@ -140,12 +171,35 @@ impl ServerHandler for CcExecutorServer {
         self.tool_router.call(tcc).await
     }
 
+    /// The protocol versions this server speaks and tests (see the README): 2025-06-18 is
+    /// the first with structured tool output, which every tool here returns.
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(SUPPORTED_PROTOCOL_VERSIONS)
+    }
+
     async fn get_task(
         &self,
         request: rmcp::model::GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
-        tasks::get_task(&self.executor, &request.task_id).await
+        self.get_task(&request.task_id).await
+    }
+
+    #[allow(deprecated)] // rmcp marks logging deprecated (SEP-2577); see `logging`.
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.logging.set_level(request.level, &context)
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.completions(&request).await
     }
 
     async fn cancel_task(
@@ -220,7 +274,6 @@ pub async fn serve_stdio(
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
-    let server = CcExecutorServer::new(executor.clone());
     let (transport, control) = stdio::StdioTransport::start(
         tokio::io::stdin(),
         Box::new(std::io::stdout()),
@@ -228,6 +281,7 @@ pub async fn serve_stdio(
         arrival::stamper(executor.clone()),
     )
     .map_err(ServeError::Stdio)?;
+    let server = CcExecutorServer::new(executor.clone()).with_input_closed(control.input_closed());
     let eof = control.eof();
     let service = tokio::select! {
         s = server.serve(transport) => s.map_err(|e| ServeError::Init(e.to_string()))?,

@@ -178,6 +178,7 @@ pub struct StdioTransport {
 pub struct Control {
     eof: CancellationToken,
     stop_reading: CancellationToken,
+    input_closed: CancellationToken,
     pending: Arc<Pending>,
     finished: Mutex<Option<Finished>>,
 }
@@ -195,6 +196,7 @@ impl StdioTransport {
         let (tx, rx) = mpsc::channel(64);
         let eof = CancellationToken::new();
         let stop_reading = CancellationToken::new();
+        let input_closed = CancellationToken::new();
         let reader = Reader {
             limit: max_message_bytes,
             tx,
@@ -202,12 +204,17 @@ impl StdioTransport {
             stamp,
             pending: pending.clone(),
         };
-        tokio::spawn(reader.run(input, eof.clone(), stop_reading.clone()));
+        let (closed, at_eof, stop) = (input_closed.clone(), eof.clone(), stop_reading.clone());
+        tokio::spawn(async move {
+            let _closed = closed.drop_guard();
+            reader.run(input, at_eof, stop).await;
+        });
         Ok((
             StdioTransport { rx, writer },
             Control {
                 eof,
                 stop_reading,
+                input_closed,
                 pending,
                 finished: Mutex::new(Some(finished)),
             },
@@ -249,6 +256,13 @@ impl Control {
     /// Cancelled when the client closes stdin.
     pub fn eof(&self) -> CancellationToken {
         self.eof.clone()
+    }
+
+    /// Cancelled once the reader has stopped, whatever the reason (end of input, a read
+    /// error, [`Control::stop_reading`], the service gone): rmcp then delivers no more
+    /// notifications, so nothing should wait for them.
+    pub fn input_closed(&self) -> CancellationToken {
+        self.input_closed.clone()
     }
 
     /// Stops reading: rmcp sees the input end, answers what it has read, and finishes.

@@ -3,6 +3,7 @@
 pub mod fake_anthropic;
 pub mod fake_executor;
 pub mod fixtures;
+pub mod interop;
 pub mod mcp_client;
 pub mod raw_stdio;
 pub mod real_claude;

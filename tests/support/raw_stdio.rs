@@ -26,6 +26,16 @@ impl Server {
 
     /// A server on an existing directory (data dir, records): a restart.
     pub fn start_in(dir: tempfile::TempDir) -> Server {
+        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-06-18","capabilities":{},
+            "clientInfo":{"name":"arrival-test","version":"1"}}});
+        Server::start_with(dir, Some(init))
+    }
+
+    /// A server in a fresh directory that gets `init` as its `initialize` request (answered
+    /// and followed by `notifications/initialized`) or, with `None`, no handshake at all (a
+    /// 2026-07-28 client: every request carries its own `_meta`).
+    pub fn start_with(dir: tempfile::TempDir, init: Option<Value>) -> Server {
         let p = dir.path().canonicalize().unwrap();
         let mut child = Command::new(cc_executor_bin())
             .arg("mcp")
@@ -51,13 +61,34 @@ impl Server {
             dir,
             next_id: 1,
         };
-        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2025-06-18","capabilities":{},
-            "clientInfo":{"name":"arrival-test","version":"1"}}});
-        s.write_all(&[init]);
-        s.answers(&[0]);
-        s.write_all(&[json!({"jsonrpc":"2.0","method":"notifications/initialized"})]);
+        if let Some(init) = init {
+            s.write_all(&[init]);
+            s.answers(&[0]);
+            s.write_all(&[json!({"jsonrpc":"2.0","method":"notifications/initialized"})]);
+        }
         s
+    }
+
+    /// Writes a request and returns its id.
+    pub fn request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write_all(&[json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})]);
+        id
+    }
+
+    /// Every message the server writes up to and including the answer to `id`, in order.
+    pub fn until_answer(&mut self, id: i64) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let m = self.next_message();
+            let done = m["id"].as_i64() == Some(id)
+                && (m.get("result").is_some() || m.get("error").is_some());
+            seen.push(m);
+            if done {
+                return seen;
+            }
+        }
     }
 
     /// SIGKILLs the server (no chance to clean up) and hands back its directory.
