@@ -27,7 +27,7 @@ impl CcExecutorServer {
         let planner = self.executor.planner();
         let answer = planner.task_complexity(&req.task).await;
         let text = format!(
-            "{} / {} (score {}): predicted {}s, suggested timeout {}s (based on {:?}, confidence {:.2}); method {:?}",
+            "{} / {} (score {}): predicted {}s, suggested timeout {}s (based on {}, confidence {:.2}); method {}",
             answer.classification.category,
             answer.classification.complexity,
             answer.classification.score,

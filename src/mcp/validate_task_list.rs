@@ -27,7 +27,7 @@ impl CcExecutorServer {
         let planner = self.executor.planner();
         let report = planner.validate(&req.tasks).await;
         let text = format!(
-            "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {:?}",
+            "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {}",
             if report.valid { "valid" } else { "invalid" },
             report.total_tasks,
             report.errors.len(),
