@@ -32,9 +32,11 @@ pub struct CancelOutput {
     pub outcome: String,
     pub message: String,
     /// The execution's final state (with the result).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ExecutionStatus>,
     /// For a run: its state after the cancel (resumable with `cc_execute_list`
     /// `resume_run_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunStatus>,
 }
 

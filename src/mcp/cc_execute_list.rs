@@ -70,6 +70,7 @@ pub struct ExecuteListOutput {
     pub total: usize,
     pub cost_usd: f64,
     /// What to call next (for `wait: false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
     pub run: Run,
 }

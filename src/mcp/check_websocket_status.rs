@@ -15,9 +15,12 @@ pub struct HealthOutput {
     /// `ok`, or `degraded` when `claude` cannot be run or the store is degraded.
     pub status: String,
     pub server_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_version: Option<String>,
     /// Why `claude` cannot be run, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_error: Option<String>,
     pub running: usize,
     pub queued: usize,

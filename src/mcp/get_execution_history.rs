@@ -16,6 +16,7 @@ pub struct HistoryOutput {
     /// Newest first.
     pub executions: Vec<ExecutionSummary>,
     /// Over every execution the filters match (not only the returned page).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<HistoryStats>,
     /// `sqlite` or `redis`.
     pub store: String,
