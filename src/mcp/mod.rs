@@ -36,6 +36,7 @@ pub mod resources;
 pub mod schema;
 pub mod stdio;
 pub mod suggest_execution_strategy;
+pub mod surface;
 pub mod tasks;
 pub mod validate_task_list;
 pub mod verify_execution;
@@ -70,18 +71,24 @@ impl CcExecutorServer {
         CcExecutorServer {
             runs: RunService::new(executor.clone()),
             executor,
-            tool_router: Self::cc_execute_router()
-                + Self::cc_execute_list_router()
-                + Self::monitor_execution_router()
-                + Self::cancel_execution_router()
-                + Self::check_websocket_status_router()
-                + Self::get_execution_history_router()
-                + Self::get_task_complexity_router()
-                + Self::validate_task_list_router()
-                + Self::suggest_execution_strategy_router()
-                + Self::verify_execution_router()
-                + Self::get_hook_status_router(),
+            tool_router: Self::tool_router(),
         }
+    }
+
+    /// Every tool's route. Their schemas are placeholders: `tools/list` is served from
+    /// [`surface`].
+    pub(crate) fn tool_router() -> ToolRouter<Self> {
+        Self::cc_execute_router()
+            + Self::cc_execute_list_router()
+            + Self::monitor_execution_router()
+            + Self::cancel_execution_router()
+            + Self::check_websocket_status_router()
+            + Self::get_execution_history_router()
+            + Self::get_task_complexity_router()
+            + Self::validate_task_list_router()
+            + Self::suggest_execution_strategy_router()
+            + Self::verify_execution_router()
+            + Self::get_hook_status_router()
     }
 }
 
@@ -138,6 +145,21 @@ impl ServerHandler for CcExecutorServer {
         }
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         self.tool_router.call(tcc).await
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
+        let cache_hints = context
+            .protocol_version()
+            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        surface::list(cache_hints)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        surface::tool(name)
     }
 
     async fn get_task(

@@ -95,7 +95,7 @@ pub struct TaskObject {
     pub id: Option<String>,
     /// The prompt for a fresh Claude Code process; self-contained.
     pub task: String,
-    /// Ids of earlier tasks this one needs.
+    /// Ids of earlier tasks this one needs (they must succeed first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
 }
