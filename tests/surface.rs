@@ -280,7 +280,11 @@ impl Checker {
                         panic!("{}: output schema does not compile: {e}", t["name"])
                     });
                 // Not vacuous: every result has fields it must carry.
-                assert!(!v.is_valid(&json!({})), "{}: accepts an empty object", t["name"]);
+                assert!(
+                    !v.is_valid(&json!({})),
+                    "{}: accepts an empty object",
+                    t["name"]
+                );
                 (t["name"].as_str().unwrap().to_string(), v)
             })
             .collect();
