@@ -28,6 +28,22 @@ async fn call(
     r.structured_content.expect("structured content")
 }
 
+/// The text block of a successful call.
+async fn call_text(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> String {
+    let params = CallToolRequestParams::new(tool.to_string())
+        .with_arguments(serde_json::from_value(args).unwrap());
+    let r = client.peer().call_tool(params).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{tool}: {r:?}");
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_planning_tools_answer_over_mcp() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,6 +83,24 @@ async fn the_planning_tools_answer_over_mcp() {
     assert_eq!(c["classification"]["category"], "refactor");
     assert_eq!(c["prediction"]["based_on"], "default");
     assert!(c["prediction"]["suggested_timeout_secs"].as_u64().unwrap() >= 60);
+    // The text says the same words as the JSON, never Rust's names for them.
+    let text = call_text(
+        &client,
+        "get_task_complexity",
+        json!({"task": "Refactor src/db.rs to use a connection pool and update every caller"}),
+    )
+    .await;
+    assert!(
+        text.contains("based on default") && text.contains("method cc_execute"),
+        "{text}"
+    );
+    let text = call_text(
+        &client,
+        "validate_task_list",
+        json!({"tasks": ["Write the parser module in src/parser.rs"]}),
+    )
+    .await;
+    assert!(text.contains("risk low"), "{text}");
 
     let v = call(
         &client,

@@ -18,9 +18,12 @@ const MAX_DIAGNOSTICS: usize = 20;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PermissionDenial {
     pub tool_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// What the tool was asked to do, when the CLI reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
@@ -312,7 +315,8 @@ fn denial_from_result(v: &Value) -> PermissionDenial {
             .get("tool_use_id")
             .and_then(Value::as_str)
             .map(str::to_string),
-        tool_input: v.get("tool_input").cloned(),
+        // `null` is no input: absent, as in every other record.
+        tool_input: v.get("tool_input").filter(|i| !i.is_null()).cloned(),
         message: v.get("message").map(value_text),
     }
 }
@@ -420,6 +424,16 @@ mod tests {
         let d = &c.permission_denials[0];
         assert_eq!(d.message.as_deref(), Some("nope"));
         assert_eq!(d.tool_input.as_ref().unwrap()["file_path"], "/x");
+    }
+
+    #[test]
+    fn a_null_tool_input_is_no_input() {
+        let (c, _) = feed(&[
+            r#"{"type":"result","subtype":"success","is_error":false,"permission_denials":[{"tool_name":"Bash","tool_use_id":"n","tool_input":null}]}"#,
+        ]);
+        assert_eq!(c.permission_denials[0].tool_input, None);
+        let json = serde_json::to_string(&c.permission_denials[0]).unwrap();
+        assert!(!json.contains("null"), "{json}");
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub async fn plan(config: Config, args: PlanArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "{}: {} task(s), {} error(s), {} warning(s); about {} min; risk {:?}",
+            "{}: {} task(s), {} error(s), {} warning(s); about {} min; risk {}",
             if report.valid { "valid" } else { "INVALID" },
             report.total_tasks,
             report.errors.len(),

@@ -81,9 +81,11 @@ pub struct HookRun {
     pub hook: String,
     pub execution_id: Uuid,
     pub outcome: HookOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub duration_ms: u64,
     /// Why it failed or vetoed (stderr, or the error), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 

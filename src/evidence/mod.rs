@@ -50,6 +50,7 @@ pub struct EvidenceRef {
     pub response_file: String,
     /// SHA-256 of the response file's bytes.
     pub response_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_file: Option<String>,
     pub chain: ChainLink,
 }
@@ -84,6 +85,7 @@ pub struct UuidEcho {
     /// The answer is a JSON object (JSON mode).
     pub json_mode: bool,
     /// In JSON mode: `execution_uuid` is the object's last key and holds the UUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_key: Option<bool>,
 }
 
@@ -93,6 +95,7 @@ pub struct WrittenFile {
     /// Absolute path.
     pub path: String,
     /// SHA-256 of the content as written; `None` when the file was gone right after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Where the hash comes from: `write_content` (the `content` of the last successful Write),
     /// or `after_run` (the file read right after the run: Edit/MultiEdit/NotebookEdit events do

@@ -116,7 +116,9 @@ pub enum FileState {
 pub struct FileCheck {
     pub path: String,
     pub state: FileState,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256_written: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256_now: Option<String>,
     /// `write_content` or `after_run` (see the result's `written_files`).
     pub source: String,
@@ -132,9 +134,12 @@ pub struct ExecutionVerification {
     pub checks: Vec<Check>,
     pub files: Vec<FileCheck>,
     /// The execution's status, as recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// The first 200 characters of the task.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_file: Option<String>,
 }
 
@@ -156,6 +161,7 @@ pub struct VerifyReport {
     /// Things about the request itself (e.g. `last_n` was capped).
     pub notes: Vec<String>,
     /// The same as a markdown report, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub markdown: Option<String>,
 }
 

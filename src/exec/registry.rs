@@ -52,8 +52,10 @@ pub struct ExecutionStatus {
     pub execution_id: Uuid,
     pub phase: Phase,
     /// Final status once finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// 1-based place in the queue while queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_position: Option<usize>,
     /// The first 200 characters of the task.
     pub task_preview: String,
@@ -62,22 +64,29 @@ pub struct ExecutionStatus {
     pub elapsed_ms: u64,
     pub timeout_secs: u64,
     /// Until the current attempt's deadline, while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_left_ms: Option<u64>,
     pub attempt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The last thing that happened (heartbeats included), and how long ago: tells "thinking"
     /// from "stalled".
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_event_ago_ms: Option<u64>,
     /// Tool name → uses so far.
     pub tools_used: BTreeMap<String, u32>,
     pub api_retries: u32,
     /// Known once an attempt has finished (the CLI reports cost at the end).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd_so_far: Option<f64>,
     /// Increases with every meaningful change; pass it back to wait for the next one.
     pub version: u64,
     /// The full result, once finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<ExecutionResult>,
 }
 

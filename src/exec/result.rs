@@ -134,10 +134,14 @@ pub struct Attempt {
     pub status: Status,
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     pub api_retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
 }
 
@@ -147,24 +151,34 @@ pub struct ExecutionResult {
     pub execution_id: Uuid,
     pub status: Status,
     /// Final text: the result line's text, or the last assistant text when that is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     /// With `json_schema`: the structured output the CLI validated.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub structured_output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_version: Option<String>,
     /// Which credential the CLI used (`apiKeySource` of its init line).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub num_turns: Option<u32>,
     /// Wall-clock time from the first spawn to the end of the last attempt.
     pub duration_ms: u64,
     /// Time spent in API calls, as the CLI reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_api_ms: Option<u64>,
     /// Time spent waiting in the queue before the first spawn.
     pub queue_wait_ms: u64,
     /// Cost of all attempts, as the CLI reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cost_usd: Option<f64>,
     /// Token usage of the last attempt, as the CLI reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Value>,
     /// Tool name → number of uses.
     pub tools_used: BTreeMap<String, u32>,
@@ -174,23 +188,27 @@ pub struct ExecutionResult {
     /// The CLI's own API retries (`system/api_retry` lines), over all attempts.
     pub api_retries: u32,
     pub attempts: Vec<Attempt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
     /// Last bytes of the CLI's stderr.
     pub stderr_tail: String,
     /// When a usage limit resets, if the CLI said.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<DateTime<Utc>>,
     /// Things the caller should know: why the status is what it is, prompt warnings, noise.
     pub warnings: Vec<String>,
     /// The complete raw stdout of the last attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_output_path: Option<String>,
     /// The wall-clock limit each attempt ran under, seconds. Always set by this version
     /// (`None` only in records written before it was kept).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
     /// Where that timeout came from: `{"kind": "explicit" | "default" | "learned", …}` with,
     /// when the history was consulted, the class, its sample count and p95.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_basis: Option<crate::exec::timeout::TimeoutBasis>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -198,17 +216,17 @@ pub struct ExecutionResult {
     // existed still load.
     /// Whether the answer echoed the execution's UUID; `None` when the UUID hook was off or
     /// nothing ran.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid_echo: Option<UuidEcho>,
     /// The files in `files_written`, with the SHA-256 of what the run wrote.
     #[serde(default)]
     pub written_files: Vec<WrittenFile>,
     /// Claude Code's own transcript of the session (`~/.claude/projects/…/<session>.jsonl`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript_path: Option<String>,
     /// The response file, receipt and chain link. Empty inside the response file itself (it
     /// cannot contain its own hash) and when writing the evidence failed (see `warnings`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceRef>,
 }
 
@@ -308,10 +326,37 @@ mod tests {
             "timeout_secs",
             "timeout_basis",
         ] {
-            assert!(obj.remove(k).is_some(), "{k}");
+            // Absent when empty today; absent because unknown in older records.
+            obj.remove(k);
         }
         let back: ExecutionResult = serde_json::from_value(v).unwrap();
         assert!(back.written_files.is_empty() && back.evidence.is_none());
+    }
+
+    #[test]
+    fn what_is_not_known_is_left_out_not_null() {
+        let mut r = ExecutionResult::empty(Uuid::new_v4(), Status::Crashed, vec![]);
+        r.attempts.push(Attempt {
+            number: 1,
+            status: Status::Crashed,
+            started_at: r.started_at,
+            duration_ms: 0,
+            exit_code: None,
+            signal: Some(9),
+            session_id: None,
+            api_retries: 0,
+            cost_usd: None,
+        });
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("null"), "{json}");
+        assert!(json.contains(r#""signal":9"#), "{json}");
+        let back: ExecutionResult = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+        // Records written while unknown values were `null` load the same.
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["result"] = Value::Null;
+        v["attempts"][0]["exit_code"] = Value::Null;
+        assert_eq!(serde_json::from_value::<ExecutionResult>(v).unwrap(), r);
     }
 
     #[test]

@@ -17,10 +17,10 @@ use crate::runs::RunStatus;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
-    /// The execution — or task-list run (`run_id` from `cc_execute_list`) — to cancel.
+    /// The execution, or run (a `run_id` from `cc_execute_list`), to cancel.
     #[serde(default)]
     pub execution_id: Option<String>,
-    /// The same as `execution_id`, for a run.
+    /// A run to cancel (the same as giving its id as `execution_id`).
     #[serde(default)]
     pub run_id: Option<String>,
 }
@@ -32,21 +32,31 @@ pub struct CancelOutput {
     pub outcome: String,
     pub message: String,
     /// The execution's final state (with the result).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ExecutionStatus>,
     /// For a run: its state after the cancel (resumable with `cc_execute_list`
     /// `resume_run_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunStatus>,
 }
 
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Cancels an execution: a queued one never starts; a running one has its whole process
-    /// tree stopped. Returns the final state. Cancelling a finished execution changes nothing.
+    /// Stops an execution or a run. A queued task never starts; a running one has its whole
+    /// process tree stopped. Says what happened (`outcome`: `cancelled`, `already_finished` or
+    /// `stopping`) and returns the final state. A cancelled run can be resumed with
+    /// `cc_execute_list` (`resume_run_id`). Cancelling something that has finished changes
+    /// nothing.
     #[tool(
         name = "cancel_execution",
-        output_schema = super::schema::output::<CancelOutput>(),
-        input_schema = super::schema::input::<CancelInput>(),
-        annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+        title = "Stop an execution or a run",
+        input_schema = super::surface::placeholder(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     pub async fn cancel_execution(
         &self,

@@ -4,10 +4,8 @@
 //! and all of them before the response. MCP cancellation (`notifications/cancelled`) cancels
 //! the execution, which kills its process tree.
 
-use std::sync::Arc;
-
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -23,18 +21,28 @@ use crate::exec::spec::TaskRequest;
 
 #[tool_router(router = cc_execute_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Runs one task in a fresh Claude Code process (`claude -p`) with a clean context, after
-    /// any earlier calls have finished (FIFO), and returns what happened: status, final answer,
-    /// files written, tools used, permission denials, cost and timing. The task must be
-    /// self-contained: the process sees nothing of your conversation. For long tasks pass
-    /// `wait: false`: it returns at once with an `execution_id` to follow with
-    /// `monitor_execution` (long-poll) and `cancel_execution`.
+    /// Runs one task in a fresh Claude Code process (`claude -p`) and returns what happened:
+    /// `status`, the final answer (`result`), files written, tools used, permission denials,
+    /// cost and timing. Tasks run one at a time, in the order the calls arrive. The process
+    /// sees nothing of this conversation: write `task` as a self-contained prompt (the goal,
+    /// the files, the constraints, how to check the work).
+    ///
+    /// Permissions: by default a task may read and edit files but not run shell commands
+    /// (permission mode `acceptEdits`); a command it tries is denied, and the status becomes
+    /// `unverified` with `permission_denials` saying what was refused. A task that must run
+    /// something needs it in `allowed_tools`, e.g. `["Bash(pytest:*)"]` to run the tests, or
+    /// `["Bash(cargo test:*)", "Bash(git diff:*)"]`. Set `permission_mode` only to change that
+    /// baseline: `plan` for read-only work, `dontAsk` to allow nothing but `allowed_tools`.
+    ///
+    /// Anything that may take over a minute: pass `wait: false` to get an `execution_id` at
+    /// once, then call `monitor_execution` with `wait_secs: 50` until it is finished
+    /// (`cancel_execution` stops it). A status other than `succeeded` comes back as an error
+    /// result, with the structured result still there.
     #[tool(
         name = "cc_execute",
-        output_schema = output_schema(),
-        input_schema = super::schema::input::<TaskRequest>(),
+        title = "Run a task in a fresh Claude Code process",
+        input_schema = super::surface::placeholder(),
         annotations(
-            title = "Run a task in a fresh Claude Code process",
             read_only_hint = false,
             destructive_hint = true,
             idempotent_hint = false,
@@ -114,15 +122,6 @@ pub struct Started {
 pub enum CcExecuteOutput {
     Finished(Box<ExecutionResult>),
     Started(Started),
-}
-
-/// Both shapes are objects; say so at the root, as MCP clients expect of an output schema.
-fn output_schema() -> Arc<JsonObject> {
-    let mut schema = (*super::schema::output::<CcExecuteOutput>()).clone();
-    schema
-        .entry("type")
-        .or_insert_with(|| serde_json::Value::String("object".into()));
-    Arc::new(schema)
 }
 
 /// The immediate answer to a non-blocking call.

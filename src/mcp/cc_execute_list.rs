@@ -24,10 +24,10 @@ use crate::runs::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteListInput {
-    /// The tasks, in order: strings, or objects `{id?, task, depends_on?}`. Each runs in a fresh
-    /// Claude Code process after the previous one. A task text may use
+    /// The tasks in order: strings, or objects `{"id", "task", "depends_on"}`. Each runs in a
+    /// fresh Claude Code process after the previous one. A task text may use
     /// `{{tasks.<id>.result}}` (an earlier task's final answer) and
-    /// `{{tasks.<id>.files_written}}` (the files it wrote, one per line); a referenced task
+    /// `{{tasks.<id>.files_written}}` (the files it wrote, one per line); the referenced task
     /// becomes a dependency. Required unless `resume_run_id` is given.
     #[serde(default)]
     #[schemars(with = "Option<Vec<TaskInput>>")]
@@ -38,21 +38,23 @@ pub struct ExecuteListInput {
     pub failure_policy: Option<FailurePolicy>,
     /// Cap on the cost of the whole run in USD: no task starts that would likely go over it,
     /// and no task may spend more than what is left. With `resume_run_id`: a new cap.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     #[serde(default)]
     pub budget_usd: Option<f64>,
-    /// Settings for every task: timeout_secs, cwd, model, permission_mode, allowed_tools,
-    /// disallowed_tools, max_turns, append_system_prompt (bounded by the server's policy).
+    /// Settings for every task, as in `cc_execute`, bounded by the server's policy.
     #[serde(default)]
     pub defaults: Option<TaskDefaults>,
-    /// Longest wait for a usage limit to reset before the task counts as failed (default
-    /// 21600 = 6 h, at most 86400).
+    /// Longest wait for a usage limit to reset before the task counts as failed, seconds
+    /// (default 21600 = 6 h, at most 86400).
+    #[schemars(range(max = 86400))]
     #[serde(default)]
     pub max_usage_wait_secs: Option<u64>,
-    /// Wait for the whole run (default `false`: return the `run_id` at once).
+    /// `false` (default): answer at once with the `run_id`; follow it with `monitor_execution`.
+    /// `true`: answer when the whole run has finished.
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Resume this run (interrupted, cancelled, or stopped at its budget) from its first
-    /// unfinished task instead of starting a new one. Succeeded tasks are not run again.
+    /// Go on with this run (interrupted, cancelled, or stopped by its budget) from its first
+    /// unfinished task, instead of starting a new one. Succeeded tasks are not run again.
     #[serde(default)]
     pub resume_run_id: Option<String>,
     /// With `resume_run_id`: resume even when the run was last driven from another host.
@@ -70,25 +72,32 @@ pub struct ExecuteListOutput {
     pub total: usize,
     pub cost_usd: f64,
     /// What to call next (for `wait: false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
     pub run: Run,
 }
 
 #[tool_router(router = cc_execute_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Runs a task list as one durable run: each task in a fresh Claude Code process, strictly
-    /// one after another in dependency order, stopping at the first failure (or continuing,
-    /// with `failure_policy: continue`), within an optional USD budget, waiting out usage
-    /// limits. Later tasks can use earlier results via `{{tasks.<id>.result}}`. The list is
-    /// validated first (nothing runs if it is invalid). Returns a `run_id` at once (follow it
-    /// with `monitor_execution`, stop it with `cancel_execution`); `resume_run_id` continues a
-    /// run after a crash or cancel without repeating succeeded tasks.
+    /// Runs a list of tasks as one durable run: each task in a fresh Claude Code process, one
+    /// after another in order, stopping at the first failure (or going on past it with
+    /// `failure_policy: "continue"`), within an optional USD budget, waiting out usage
+    /// limits. A later task can use an earlier one's answer with `{{tasks.<id>.result}}`. The
+    /// list is checked first; nothing runs if it is invalid. Use it when the steps are known
+    /// up front; use `cc_execute` to decide each step after seeing the previous result.
+    ///
+    /// Permissions are as in `cc_execute`: tasks may edit files but not run commands unless
+    /// `defaults.allowed_tools` allows them (e.g. `["Bash(pytest:*)"]`).
+    ///
+    /// Answers at once with a `run_id`: follow it with `monitor_execution` (`run_id`,
+    /// `wait_secs: 50`) until its state is no longer `pending`, `running` or
+    /// `waiting_for_usage_reset`; stop it with `cancel_execution`. `resume_run_id` continues a
+    /// run after a crash or a cancel without repeating the tasks that succeeded.
     #[tool(
         name = "cc_execute_list",
-        output_schema = super::schema::output::<ExecuteListOutput>(),
-        input_schema = super::schema::input::<ExecuteListInput>(),
+        title = "Run a task list, each task in a fresh Claude Code process",
+        input_schema = super::surface::placeholder(),
         annotations(
-            title = "Run a task list, each task in a fresh Claude Code process",
             read_only_hint = false,
             destructive_hint = true,
             idempotent_hint = false,

@@ -15,9 +15,12 @@ pub struct HealthOutput {
     /// `ok`, or `degraded` when `claude` cannot be run or the store is degraded.
     pub status: String,
     pub server_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_version: Option<String>,
     /// Why `claude` cannot be run, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_error: Option<String>,
     pub running: usize,
     pub queued: usize,
@@ -34,11 +37,14 @@ pub struct HealthOutput {
 
 #[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Health of the execution service: claude binary and version, running and queued
-    /// executions, uptime, data dir, and the WebSocket service (not configured in this version).
+    /// Health of the execution service: whether the `claude` CLI can be run (its path and
+    /// version, or why not), executions running and queued, runs in progress, uptime, the data
+    /// directory and the history store. Call it when tasks fail to start. (No WebSocket service
+    /// is part of this version; the answer says so.)
     #[tool(
         name = "check_websocket_status",
-        output_schema = super::schema::output::<HealthOutput>(),
+        title = "Check the execution service's health",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn check_websocket_status(&self) -> Result<CallToolResult, ErrorData> {

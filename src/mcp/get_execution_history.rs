@@ -16,6 +16,7 @@ pub struct HistoryOutput {
     /// Newest first.
     pub executions: Vec<ExecutionSummary>,
     /// Over every execution the filters match (not only the returned page).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<HistoryStats>,
     /// `sqlite` or `redis`.
     pub store: String,
@@ -23,14 +24,13 @@ pub struct HistoryOutput {
 
 #[tool_router(router = get_execution_history_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Recent executions (newest first) with optional filters — `status`, `since`/`until`
-    /// (RFC 3339, a date, or an age like `7d`), `search` in the task text, `limit` (default 20,
-    /// max 500) — and statistics: count, success rate, duration p50/p90/max, total and mean
-    /// cost, overall and per category/complexity.
+    /// Past executions, newest first, with statistics over every match: how many, success
+    /// rate, duration percentiles and cost, overall and per kind of task. Filter by `status`,
+    /// time (`since`, `until`) and text in the task (`search`).
     #[tool(
         name = "get_execution_history",
-        output_schema = super::schema::output::<HistoryOutput>(),
-        input_schema = super::schema::input::<HistoryQuery>(),
+        title = "Show past executions and their statistics",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_execution_history(

@@ -9,27 +9,27 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::CcExecutorServer;
-use crate::evidence::hooks::HookStatus;
 
 /// Largest `limit`.
 const MAX_RUNS: i64 = 200;
 
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct HookStatusInput {
-    /// Recent hook runs to return, newest first (default 20, at most 200).
+    /// How many recent hook runs to return, newest first (default 20, at most 200).
+    #[schemars(range(min = 0, max = 200))]
     pub limit: Option<i64>,
 }
 
 #[tool_router(router = get_hook_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Which hooks are active: the built-in UUID hook (on/off), the configured pre_execute and
-    /// post_execute commands with their timeout, and the recent hook runs of this server (time,
-    /// hook, exit code, duration, failure message) with counts of runs, failures, timeouts and
-    /// vetoes.
+    /// Which hooks run around each task: the built-in UUID check (on or off), the configured
+    /// `pre_execute` and `post_execute` commands with their timeouts, and this server's recent
+    /// hook runs (time, hook, exit code, duration, failure) with counts of runs, failures,
+    /// timeouts and vetoes.
     #[tool(
         name = "get_hook_status",
-        output_schema = super::schema::output::<HookStatus>(),
-        input_schema = super::schema::input::<HookStatusInput>(),
+        title = "Show the hooks and their recent runs",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_hook_status(

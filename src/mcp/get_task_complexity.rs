@@ -6,18 +6,19 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{TaskComplexity, TaskComplexityRequest};
+use crate::plan::TaskComplexityRequest;
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Classifies a task — category, complexity, 1–10 score and the signals behind them — and
-    /// predicts its duration and a timeout from the history of similar executions (saying what
-    /// the prediction is based on and how confident it is), the recommended method
-    /// (`cc_execute` or `direct`) and warnings about the prompt.
+    /// Sizes up a task before it runs: its category and complexity (a 1–10 score, with the
+    /// signals behind it), a predicted duration and a suggested `timeout_secs` learned from
+    /// similar past executions (with what that is based on and how confident it is), whether
+    /// it is worth a Claude Code process at all (`method`: `cc_execute` or `direct`), and
+    /// warnings about the prompt (e.g. it relies on context a fresh process will not have).
     #[tool(
         name = "get_task_complexity",
-        output_schema = super::schema::output::<TaskComplexity>(),
-        input_schema = super::schema::input::<TaskComplexityRequest>(),
+        title = "Size up a task before running it",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_task_complexity(
@@ -27,7 +28,7 @@ impl CcExecutorServer {
         let planner = self.executor.planner();
         let answer = planner.task_complexity(&req.task).await;
         let text = format!(
-            "{} / {} (score {}): predicted {}s, suggested timeout {}s (based on {:?}, confidence {:.2}); method {:?}",
+            "{} / {} (score {}): predicted {}s, suggested timeout {}s (based on {}, confidence {:.2}); method {}",
             answer.classification.category,
             answer.classification.complexity,
             answer.classification.score,

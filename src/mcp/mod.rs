@@ -41,6 +41,7 @@ pub mod resources;
 pub mod schema;
 pub mod stdio;
 pub mod suggest_execution_strategy;
+pub mod surface;
 pub mod tasks;
 pub mod validate_task_list;
 pub mod verify_execution;
@@ -88,17 +89,7 @@ impl CcExecutorServer {
         CcExecutorServer {
             runs: RunService::new(executor.clone()),
             executor,
-            tool_router: Self::cc_execute_router()
-                + Self::cc_execute_list_router()
-                + Self::monitor_execution_router()
-                + Self::cancel_execution_router()
-                + Self::check_websocket_status_router()
-                + Self::get_execution_history_router()
-                + Self::get_task_complexity_router()
-                + Self::validate_task_list_router()
-                + Self::suggest_execution_strategy_router()
-                + Self::verify_execution_router()
-                + Self::get_hook_status_router(),
+            tool_router: Self::tool_router(),
             logging: logging::SessionLevel::default(),
             task_hints: tasks::TaskHints::default(),
             input_closed: tokio_util::sync::CancellationToken::new(),
@@ -110,6 +101,22 @@ impl CcExecutorServer {
     pub fn with_input_closed(mut self, input_closed: tokio_util::sync::CancellationToken) -> Self {
         self.input_closed = input_closed;
         self
+    }
+
+    /// Every tool's route. Their schemas are placeholders: `tools/list` is served from
+    /// [`surface`].
+    pub(crate) fn tool_router() -> ToolRouter<Self> {
+        Self::cc_execute_router()
+            + Self::cc_execute_list_router()
+            + Self::monitor_execution_router()
+            + Self::cancel_execution_router()
+            + Self::check_websocket_status_router()
+            + Self::get_execution_history_router()
+            + Self::get_task_complexity_router()
+            + Self::validate_task_list_router()
+            + Self::suggest_execution_strategy_router()
+            + Self::verify_execution_router()
+            + Self::get_hook_status_router()
     }
 }
 
@@ -175,6 +182,21 @@ impl ServerHandler for CcExecutorServer {
     /// the first with structured tool output, which every tool here returns.
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
         std::borrow::Cow::Borrowed(SUPPORTED_PROTOCOL_VERSIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
+        let cache_hints = context
+            .protocol_version()
+            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        surface::list(cache_hints)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        surface::tool(name)
     }
 
     async fn get_task(

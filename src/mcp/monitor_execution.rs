@@ -26,19 +26,21 @@ const RECENT_FINISHED: usize = 10;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorInput {
-    /// The execution — or task-list run (a `run_id` from `cc_execute_list`) — to watch.
-    /// Without it: every queued and running execution, the most recent finished ones, and the
-    /// runs in progress.
+    /// The execution (from `cc_execute` with `wait: false`) or run (a `run_id` from
+    /// `cc_execute_list`) to watch. Leave it out for every queued and running execution, the
+    /// most recent finished ones, and the runs in progress.
     #[serde(default)]
     pub execution_id: Option<String>,
-    /// The same as `execution_id`, for a run.
+    /// A run to watch (the same as giving its id as `execution_id`).
     #[serde(default)]
     pub run_id: Option<String>,
-    /// Long-poll: wait up to this many seconds (max 50) for a change before answering.
+    /// Wait up to this many seconds (at most 50) for something to change before answering,
+    /// instead of answering at once: the way to follow a task without polling in a tight loop.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub wait_secs: Option<f64>,
-    /// With `wait_secs`: wait for a change after this `version` (from an earlier answer)
-    /// instead of after now, so nothing between two polls is missed.
+    /// With `wait_secs`: wait for a change after this `version` (from the previous answer)
+    /// instead of after now, so that nothing between two calls is missed.
     #[serde(default)]
     pub since_version: Option<u64>,
 }
@@ -66,15 +68,18 @@ pub struct MonitorOutput {
 
 #[tool_router(router = monitor_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Live status of an execution started with `cc_execute` (`wait: false`): phase, queue
-    /// position, elapsed time and time left, last event and how long ago, tools used, retries,
-    /// cost, and the full result once finished. Without `execution_id`: all queued and running
-    /// executions plus recent finished ones. With `wait_secs` (≤ 50) it returns as soon as
-    /// something changes, or when the wait ends.
+    /// Follows a task started with `cc_execute` (`wait: false`) or a run started with
+    /// `cc_execute_list`: its phase (`queued`, `running`, `finished`, …), place in the queue,
+    /// time elapsed and left, the last thing it did and how long ago, tools used, cost so far,
+    /// and the full result once finished; for a run, every task's state. With `wait_secs` the
+    /// call answers as soon as something changes: call it with `wait_secs: 50` until the phase
+    /// is `finished` (for a run: until its state is no longer `pending`, `running` or
+    /// `waiting_for_usage_reset`), passing back `version` as `since_version`. Without an id:
+    /// every queued and running execution and the runs in progress.
     #[tool(
         name = "monitor_execution",
-        output_schema = super::schema::output::<MonitorOutput>(),
-        input_schema = super::schema::input::<MonitorInput>(),
+        title = "Follow an execution or a run",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn monitor_execution(

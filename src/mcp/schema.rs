@@ -1,34 +1,77 @@
-//! JSON Schemas for tool inputs and outputs, cleaned for MCP hosts.
+//! JSON Schemas of the tool surface: generated from the Rust types with schemars, then made
+//! portable and compact for MCP hosts and the models behind them.
 //!
-//! schemars marks integers with formats such as `uint64` or `int32`, which are not JSON Schema
-//! formats: Claude Code's validator warns about every one of them on every call (dozens of
-//! stderr lines per run). The range is already expressed by `minimum`, so the format goes.
-
-use std::sync::Arc;
+//! What schemars writes is legal JSON Schema but costs hosts and models: a `title` naming a
+//! Rust type on every object, a long description on every enum value, `uint64`-style formats
+//! (not JSON Schema formats: Claude Code's validator warns about each one on every call),
+//! nullable fields as type arrays (`["string", "null"]`, which clients that map schemas onto a
+//! single-`type` dialect reject) and `{}` for "any JSON". [`input`] and [`output`] keep the
+//! contract and drop the rest:
+//!
+//! - **Optional, not nullable.** Every tool output leaves out what is not known (the output
+//!   types skip `None` when serialising), and an input field may be left out; so a property
+//!   that is not `required` loses its `null` alternative. A `required` one that can be null
+//!   (none today) would be written as `anyOf` of single types.
+//! - **Enums as `enum`.** A closed set of strings is `{"type": "string", "enum": [...]}`; the
+//!   per-value docs are left to the field's description (inputs) or to the README (outputs).
+//! - **Descriptions only where a model reads them.** Input properties keep theirs (with the
+//!   source's line wrapping undone); output schemas, which clients use to check results, carry
+//!   none.
+//! - **Every schema says what it accepts.** "Any JSON value" (the CLI's `usage`, a tool's
+//!   input, a `json_schema` answer) is `anyOf` of the five non-null types.
+//! - **Shared, not repeated.** A definition used once is inlined; one used more than once
+//!   stays in `$defs` and is referenced (`$ref` within the same tool's schema).
+//!
+//! The served schemas are not generated at start-up: they are the checked-in
+//! `src/mcp/tools.json` (see [`super::surface`]), which a test keeps equal to what this module
+//! generates.
 
 use rmcp::model::JsonObject;
 use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-/// Input schema of a tool whose parameters are `T` (the deserialize contract).
-pub fn input<T: JsonSchema>() -> Arc<JsonObject> {
-    Arc::new(generate::<T>(SchemaSettings::draft2020_12()))
+/// Which contract a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// What a caller may send (the deserialize contract); descriptions kept for the model.
+    Input,
+    /// What the server writes (the serialize contract); no descriptions.
+    Output,
 }
 
-/// Output schema of a tool returning `T`: the serialize contract (what the server writes),
-/// without the root's `title` and `description`, as MCP output schemas go.
-pub fn output<T: JsonSchema>() -> Arc<JsonObject> {
+/// Input schema of a tool whose parameters are `T`.
+pub fn input<T: JsonSchema>() -> JsonObject {
+    let mut schema = generate::<T>(SchemaSettings::draft2020_12());
+    finish(&mut schema, Side::Input);
+    schema
+}
+
+/// Output schema of a tool returning `T`: an object at the root, as MCP requires.
+pub fn output<T: JsonSchema>() -> JsonObject {
     let mut schema = generate::<T>(SchemaSettings::draft2020_12().for_serialize());
-    schema.remove("title");
-    schema.remove("description");
-    Arc::new(schema)
+    finish(&mut schema, Side::Output);
+    if !schema.contains_key("type") {
+        // An untagged enum of objects (e.g. a result or a handle): say so at the root.
+        let mut rooted = JsonObject::new();
+        rooted.insert("type".into(), "object".into());
+        rooted.append(&mut schema);
+        schema = rooted;
+    }
+    schema
 }
 
-/// Generates the schema with the numeric formats dropped as it is built. Generating the
-/// schemas of every tool is most of the server's start-up; doing it here (instead of through
-/// rmcp's helpers, then cleaning a copy) spares two deep copies of each.
+/// The input schema of a tool that takes no arguments.
+pub fn no_input() -> JsonObject {
+    let mut schema = JsonObject::new();
+    schema.insert("type".into(), "object".into());
+    schema.insert("properties".into(), Value::Object(Map::new()));
+    schema.insert("additionalProperties".into(), false.into());
+    schema
+}
+
+/// Generates the schema with the numeric formats dropped as it is built.
 fn generate<T: JsonSchema>(settings: SchemaSettings) -> JsonObject {
     let generator = settings
         .with_transform(RecursiveTransform(drop_numeric_format))
@@ -48,17 +91,17 @@ fn generate<T: JsonSchema>(settings: SchemaSettings) -> JsonObject {
 /// Removes a non-standard numeric `format` (schemars adds `uint64`, `int32`, `double` …).
 fn drop_numeric_format(schema: &mut Schema) {
     if let Some(obj) = schema.as_object_mut() {
-        strip(obj);
+        strip_numeric_format(obj);
     }
 }
 
 /// Removes non-standard numeric `format`s everywhere in the schema.
 pub fn clean(mut schema: JsonObject) -> JsonObject {
-    walk_object(&mut schema);
+    walk_formats(&mut schema);
     schema
 }
 
-fn strip(obj: &mut JsonObject) {
+fn strip_numeric_format(obj: &mut JsonObject) {
     if let Some(Value::String(f)) = obj.get("format")
         && matches!(
             f.as_str(),
@@ -80,18 +123,382 @@ fn strip(obj: &mut JsonObject) {
     }
 }
 
-fn walk_object(obj: &mut JsonObject) {
-    strip(obj);
+fn walk_formats(obj: &mut JsonObject) {
+    strip_numeric_format(obj);
     for v in obj.values_mut() {
-        walk(v);
+        match v {
+            Value::Object(o) => walk_formats(o),
+            Value::Array(a) => a.iter_mut().for_each(|v| {
+                if let Value::Object(o) = v {
+                    walk_formats(o)
+                }
+            }),
+            _ => {}
+        }
     }
 }
 
-fn walk(v: &mut Value) {
+/// Keywords that hold one subschema.
+const ONE_SUBSCHEMA: [&str; 7] = [
+    "items",
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+];
+/// Keywords that hold a list of subschemas.
+const SUBSCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
+/// Keywords that hold a map of named subschemas.
+const SUBSCHEMA_MAPS: [&str; 3] = ["properties", "patternProperties", "$defs"];
+/// Keywords that only annotate: a schema with nothing else accepts anything.
+const ANNOTATIONS: [&str; 7] = [
+    "description",
+    "title",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+];
+
+/// The whole pass over a generated schema (see the module docs).
+fn finish(root: &mut JsonObject, side: Side) {
+    for key in ["$schema", "title", "description"] {
+        root.remove(key);
+    }
+    tidy(root, side, false);
+    inline_single_use(root);
+}
+
+/// Tidies one schema object and everything below it. `property`: the schema of an object's
+/// property (in inputs, the one place a description is kept: a type's own doc comment speaks
+/// to Rust readers, and the property that uses it says what the model needs).
+fn tidy(node: &mut JsonObject, side: Side, property: bool) {
+    node.remove("title");
+    if side == Side::Output {
+        node.remove("description");
+        node.remove("default");
+        node.remove("examples");
+    } else {
+        if !property {
+            node.remove("description");
+        }
+        if node.get("default").is_some_and(Value::is_null) {
+            node.remove("default");
+        }
+        if let Some(Value::String(d)) = node.get_mut("description") {
+            *d = unwrap_lines(d);
+        }
+    }
+    // A property that may be left out is never null (see the module docs).
+    let required: Vec<String> = node
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(props)) = node.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            if !required.contains(name)
+                && let Value::Object(p) = prop
+            {
+                drop_null(p);
+            }
+        }
+    }
+    split_type_union(node);
+    enum_of_consts(node);
+    for key in ONE_SUBSCHEMA {
+        if let Some(Value::Object(sub)) = node.get_mut(key) {
+            tidy(sub, side, false);
+        }
+    }
+    for key in SUBSCHEMA_LISTS {
+        if let Some(Value::Array(list)) = node.get_mut(key) {
+            for sub in list.iter_mut() {
+                if let Value::Object(sub) = sub {
+                    tidy(sub, side, false);
+                }
+            }
+        }
+    }
+    for key in SUBSCHEMA_MAPS {
+        if let Some(Value::Object(map)) = node.get_mut(key) {
+            for sub in map.values_mut() {
+                if let Value::Object(sub) = sub {
+                    tidy(sub, side, key == "properties");
+                }
+            }
+        }
+    }
+    if !constrains(node) {
+        any_value(node);
+    }
+}
+
+/// Removes the `null` alternative of a schema: from a type array, an `enum`, an `anyOf`/`oneOf`
+/// (a lone remaining branch is merged into the node), and a `null` default.
+fn drop_null(node: &mut JsonObject) {
+    if node.get("default").is_some_and(Value::is_null) {
+        node.remove("default");
+    }
+    if let Some(Value::Array(types)) = node.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let single = types.remove(0);
+            node.insert("type".into(), single);
+        }
+    }
+    if let Some(Value::Array(values)) = node.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = node.get_mut(key) else {
+            continue;
+        };
+        branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
+        if branches.len() == 1
+            && let Some(Value::Object(branch)) = branches.pop()
+        {
+            node.remove(key);
+            for (k, v) in branch {
+                // The node's own annotations (its description) win over the branch's.
+                node.entry(k).or_insert(v);
+            }
+        }
+    }
+}
+
+/// `"type": ["string", "null"]` → `"anyOf": [{"type": "string"}, {"type": "null"}]`, with the
+/// type's own keywords in its branch and the annotations left on the node.
+fn split_type_union(node: &mut JsonObject) {
+    let Some(Value::Array(types)) = node.get("type") else {
+        return;
+    };
+    let types = types.clone();
+    node.remove("type");
+    let keywords: Vec<String> = node
+        .keys()
+        .filter(|k| !ANNOTATIONS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let mut constraints = JsonObject::new();
+    for k in keywords {
+        if let Some(v) = node.remove(&k) {
+            constraints.insert(k, v);
+        }
+    }
+    let branches: Vec<Value> = types
+        .into_iter()
+        .map(|t| {
+            let mut branch = JsonObject::new();
+            if t != "null" {
+                for (k, v) in &constraints {
+                    if type_keyword_applies(k, &t) {
+                        let mut v = v.clone();
+                        if k == "enum"
+                            && let Value::Array(values) = &mut v
+                        {
+                            values.retain(|x| !x.is_null());
+                        }
+                        branch.insert(k.clone(), v);
+                    }
+                }
+            }
+            branch.insert("type".into(), t);
+            Value::Object(branch)
+        })
+        .collect();
+    node.insert("anyOf".into(), Value::Array(branches));
+}
+
+/// Whether keyword `k` constrains values of JSON type `t` (so belongs in that type's branch).
+fn type_keyword_applies(k: &str, t: &Value) -> bool {
+    let t = t.as_str().unwrap_or("");
+    match k {
+        "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => {
+            t == "integer" || t == "number"
+        }
+        "minLength" | "maxLength" | "pattern" | "format" => t == "string",
+        "items" | "prefixItems" | "minItems" | "maxItems" | "uniqueItems" => t == "array",
+        "properties"
+        | "required"
+        | "additionalProperties"
+        | "patternProperties"
+        | "propertyNames"
+        | "minProperties"
+        | "maxProperties" => t == "object",
+        _ => true,
+    }
+}
+
+/// `oneOf`/`anyOf` whose branches are all string constants (schemars writes documented enum
+/// values this way) → `{"type": "string", "enum": [...]}`.
+fn enum_of_consts(node: &mut JsonObject) {
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(branches)) = node.get(key) else {
+            continue;
+        };
+        let mut values = Vec::new();
+        for b in branches {
+            let Some(b) = b.as_object() else { return };
+            if b.keys().any(|k| {
+                !ANNOTATIONS.contains(&k.as_str())
+                    && !matches!(k.as_str(), "type" | "const" | "enum")
+            }) || b.get("type").is_some_and(|t| t != "string")
+            {
+                return;
+            }
+            match (b.get("const"), b.get("enum")) {
+                (Some(Value::String(c)), None) => values.push(Value::String(c.clone())),
+                (None, Some(Value::Array(e))) if e.iter().all(Value::is_string) => {
+                    values.extend(e.iter().cloned())
+                }
+                _ => return,
+            }
+        }
+        node.remove(key);
+        node.insert("type".into(), "string".into());
+        node.insert("enum".into(), Value::Array(values));
+        return;
+    }
+}
+
+/// Whether a schema object constrains the value at all (an annotation-only object accepts
+/// anything, which hosts cannot map onto a type).
+fn constrains(node: &JsonObject) -> bool {
+    node.keys().any(|k| !ANNOTATIONS.contains(&k.as_str()))
+}
+
+/// Makes an annotation-only schema say "any JSON value but null" in portable terms.
+fn any_value(node: &mut JsonObject) {
+    node.insert(
+        "anyOf".into(),
+        json!([
+            {"type": "object"},
+            {"type": "array"},
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"}
+        ]),
+    );
+}
+
+/// Undoes the line wrapping of doc comments: single newlines become spaces; paragraph breaks
+/// and list items stay.
+pub(crate) fn unwrap_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim_end();
+        if i > 0 {
+            let prev_blank = lines[i - 1].trim().is_empty();
+            let item = line.trim_start().starts_with("- ");
+            if line.is_empty() || prev_blank || item {
+                out.push('\n');
+            } else {
+                out.push(' ');
+            }
+        }
+        out.push_str(if out.ends_with(' ') {
+            line.trim_start()
+        } else {
+            line
+        });
+    }
+    out
+}
+
+/// Inlines every `$defs` entry referenced exactly once, drops unreferenced ones, and the
+/// `$defs` object itself when it ends up empty.
+fn inline_single_use(root: &mut JsonObject) {
+    loop {
+        let Some(Value::Object(defs)) = root.get("$defs") else {
+            return;
+        };
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            defs.keys().map(|k| (k.clone(), 0)).collect();
+        count_refs(&Value::Object(root.clone()), &mut counts);
+        let unused: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let once: Option<String> = counts
+            .iter()
+            .find(|(name, n)| {
+                **n == 1
+                    && defs.get(name.as_str()).is_some_and(|d| {
+                        let mut own = std::collections::BTreeMap::from([((*name).clone(), 0)]);
+                        count_refs(d, &mut own);
+                        own[name.as_str()] == 0
+                    })
+            })
+            .map(|(k, _)| k.clone());
+        let Some(Value::Object(defs)) = root.get_mut("$defs") else {
+            return;
+        };
+        for name in &unused {
+            defs.remove(name);
+        }
+        let Some(name) = once else {
+            if defs.is_empty() {
+                root.remove("$defs");
+            }
+            return;
+        };
+        let Some(Value::Object(def)) = defs.remove(&name) else {
+            return;
+        };
+        let target = format!("#/$defs/{name}");
+        replace_ref(root, &target, &def);
+    }
+}
+
+fn count_refs(v: &Value, counts: &mut std::collections::BTreeMap<String, usize>) {
     match v {
-        Value::Object(o) => walk_object(o),
-        Value::Array(a) => a.iter_mut().for_each(walk),
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+                && let Some(n) = counts.get_mut(name)
+            {
+                *n += 1;
+            }
+            o.values().for_each(|v| count_refs(v, counts));
+        }
+        Value::Array(a) => a.iter().for_each(|v| count_refs(v, counts)),
         _ => {}
+    }
+}
+
+/// Replaces the node `{"$ref": target, …}` with `def`, the node's other keys (its own
+/// description) taking precedence.
+fn replace_ref(node: &mut JsonObject, target: &str, def: &JsonObject) -> bool {
+    if node.get("$ref").and_then(Value::as_str) == Some(target) {
+        node.remove("$ref");
+        for (k, v) in def {
+            node.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        return true;
+    }
+    for v in node.values_mut() {
+        if replace_in(v, target, def) {
+            return true;
+        }
+    }
+    false
+}
+
+fn replace_in(v: &mut Value, target: &str, def: &JsonObject) -> bool {
+    match v {
+        Value::Object(o) => replace_ref(o, target, def),
+        Value::Array(a) => a.iter_mut().any(|v| replace_in(v, target, def)),
+        _ => false,
     }
 }
 
@@ -99,9 +506,16 @@ fn walk(v: &mut Value) {
 mod tests {
     use super::*;
 
+    fn obj(v: Value) -> JsonObject {
+        match v {
+            Value::Object(o) => o,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
     #[test]
     fn numeric_formats_are_removed_at_any_depth_and_others_kept() {
-        let schema: JsonObject = serde_json::from_value(serde_json::json!({
+        let schema = obj(json!({
             "type": "object",
             "properties": {
                 "n": {"type": "integer", "format": "uint64", "minimum": 0},
@@ -109,8 +523,7 @@ mod tests {
                 "list": {"type": "array", "items": {"type": "integer", "format": "int32"}},
                 "any": {"anyOf": [{"type": "number", "format": "double"}]}
             }
-        }))
-        .unwrap();
+        }));
         let text = serde_json::to_string(&clean(schema)).unwrap();
         assert!(!text.contains("uint64") && !text.contains("int32") && !text.contains("double"));
         assert!(text.contains("date-time") && text.contains("minimum"));
@@ -118,7 +531,7 @@ mod tests {
 
     #[test]
     fn generated_schemas_have_no_numeric_formats_even_in_definitions() {
-        let out = serde_json::to_string(&*output::<crate::runs::RunStatus>()).unwrap();
+        let out = serde_json::to_string(&output::<crate::runs::RunStatus>()).unwrap();
         assert!(out.contains("$defs") && out.contains("date-time"), "{out}");
         for f in ["uint", "int32", "int64", "double"] {
             assert!(!out.contains(&format!("\"format\":\"{f}")), "{f}: {out}");
@@ -129,10 +542,83 @@ mod tests {
     }
 
     #[test]
-    fn schemas_match_what_rmcp_would_generate_once_cleaned() {
-        use rmcp::handler::server::common::schema_for_type;
-        let ours = input::<crate::exec::spec::TaskRequest>();
-        let theirs = clean((*schema_for_type::<crate::exec::spec::TaskRequest>()).clone());
-        assert_eq!(*ours, theirs);
+    fn optional_properties_lose_null_and_required_nullable_ones_become_any_of() {
+        let mut s = obj(json!({
+            "type": "object",
+            "required": ["kept"],
+            "properties": {
+                "kept": {"type": ["integer", "null"], "minimum": 0, "description": "a"},
+                "opt": {"type": ["string", "null"], "format": "date-time", "default": null},
+                "opt_ref": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}], "description": "b"},
+                "opt_enum": {"type": ["string", "null"], "enum": ["a", "b", null]}
+            },
+            "$defs": {"X": {"type": "object", "properties": {"y": {"type": "string"}}}}
+        }));
+        finish(&mut s, Side::Input);
+        assert_eq!(
+            Value::Object(s),
+            json!({
+                "type": "object",
+                "required": ["kept"],
+                "properties": {
+                    "kept": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}],
+                             "description": "a"},
+                    "opt": {"type": "string", "format": "date-time"},
+                    "opt_ref": {"type": "object", "properties": {"y": {"type": "string"}},
+                                "description": "b"},
+                    "opt_enum": {"type": "string", "enum": ["a", "b"]}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn documented_enums_become_plain_enums_and_outputs_lose_descriptions() {
+        let mut s = obj(json!({
+            "type": "object",
+            "description": "root",
+            "properties": {
+                "status": {"$ref": "#/$defs/S"},
+                "again": {"$ref": "#/$defs/S", "description": "same"}
+            },
+            "$defs": {"S": {"description": "A status", "oneOf": [
+                {"type": "string", "const": "ok", "description": "fine"},
+                {"type": "string", "enum": ["bad", "worse"]}
+            ]}}
+        }));
+        finish(&mut s, Side::Output);
+        assert_eq!(
+            Value::Object(s),
+            json!({
+                "type": "object",
+                "properties": {"status": {"$ref": "#/$defs/S"}, "again": {"$ref": "#/$defs/S"}},
+                "$defs": {"S": {"type": "string", "enum": ["ok", "bad", "worse"]}}
+            })
+        );
+    }
+
+    #[test]
+    fn an_untyped_value_becomes_any_non_null_value() {
+        let mut s = obj(json!({"type": "object", "properties": {"v": {"description": "x"}}}));
+        finish(&mut s, Side::Input);
+        let v = &s["properties"]["v"];
+        assert_eq!(v["description"], "x");
+        assert_eq!(v["anyOf"].as_array().map(Vec::len), Some(5), "{v}");
+        assert!(!v.to_string().contains("null"), "{v}");
+    }
+
+    #[test]
+    fn doc_comment_wrapping_is_undone_but_paragraphs_and_items_stay() {
+        assert_eq!(
+            unwrap_lines("One sentence that\nwraps.\n\nA list:\n- a\n- b\n  continued"),
+            "One sentence that wraps.\n\nA list:\n- a\n- b continued"
+        );
+    }
+
+    #[test]
+    fn the_output_root_is_an_object_even_for_an_untagged_enum() {
+        let schema = output::<super::super::cc_execute::CcExecuteOutput>();
+        assert_eq!(schema["type"], "object");
+        assert!(schema["anyOf"].is_array(), "{schema:?}");
     }
 }

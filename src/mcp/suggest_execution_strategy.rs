@@ -6,18 +6,18 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{ExecutionStrategy, TaskListRequest};
+use crate::plan::TaskListRequest;
 
 #[tool_router(router = suggest_execution_strategy_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Plans a task list: per task the method (`cc_execute` or `direct`), timeout and
-    /// dependencies; the dependency graph as ordered waves (tasks in one wave do not depend on
-    /// each other; sequential execution stays the default); optimisation tips; and the whole
-    /// plan as markdown.
+    /// Plans a task list: for each task the method (`cc_execute` or `direct`), a timeout and
+    /// its dependencies; the dependency graph as ordered waves (tasks in one wave do not
+    /// depend on each other; tasks still run one at a time); tips; and the whole plan as
+    /// markdown.
     #[tool(
         name = "suggest_execution_strategy",
-        output_schema = super::schema::output::<ExecutionStrategy>(),
-        input_schema = super::schema::input::<TaskListRequest>(),
+        title = "Plan how to run a task list",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn suggest_execution_strategy(

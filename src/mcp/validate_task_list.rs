@@ -5,19 +5,19 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 
 use super::CcExecutorServer;
-use crate::plan::{TaskListRequest, ValidationReport};
+use crate::plan::TaskListRequest;
 
 #[tool_router(router = validate_task_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks a task list before running it: errors (empty list or task, duplicate ids,
-    /// unknown or forward dependencies, cycles with their path), warnings (duplicate texts,
-    /// implicit references such as "task 3" or "the previous step", risky prompts), per-task
-    /// complexity, estimated total duration and risk. `valid` is false exactly when there is
-    /// an error.
+    /// Checks a task list before running it (`cc_execute_list` runs the same checks): errors
+    /// (empty tasks, duplicate ids, unknown or forward dependencies, cycles), warnings
+    /// (duplicate tasks, references such as "task 3" or "the previous step" that a fresh
+    /// process cannot follow, risky prompts), each task's complexity, the estimated total time
+    /// and the risk. `valid` is false exactly when there is an error.
     #[tool(
         name = "validate_task_list",
-        output_schema = super::schema::output::<ValidationReport>(),
-        input_schema = super::schema::input::<TaskListRequest>(),
+        title = "Check a task list before running it",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn validate_task_list(
@@ -27,7 +27,7 @@ impl CcExecutorServer {
         let planner = self.executor.planner();
         let report = planner.validate(&req.tasks).await;
         let text = format!(
-            "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {:?}",
+            "{}: {} task(s), {} error(s), {} warning(s), about {} min, risk {}",
             if report.valid { "valid" } else { "invalid" },
             report.total_tasks,
             report.errors.len(),

@@ -9,14 +9,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::CcExecutorServer;
-use crate::evidence::verify::{MAX_LAST_N, Target, VerifyReport};
+use crate::evidence::verify::{MAX_LAST_N, Target};
 
 /// Input of `verify_execution`: an `execution_id`, or `last_n` (default 1 when neither).
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyInput {
-    /// The execution to verify — or a task-list `run_id`: every execution of its tasks.
+    /// The execution to verify, or a run (a `run_id`): every execution of its tasks.
     pub execution_id: Option<String>,
-    /// Verify the newest N executions instead (1 … 100; larger values are capped).
+    /// Verify the newest N executions instead (at most 100 are checked).
+    #[schemars(range(min = 1))]
     pub last_n: Option<i64>,
     /// Also return the report as markdown (default false).
     pub markdown: Option<bool>,
@@ -39,16 +40,16 @@ impl VerifyInput {
 
 #[tool_router(router = verify_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks whether an execution really happened and did what it claims, against evidence:
-    /// the history record, the response file and its SHA-256, the hash chain around it, the
-    /// UUID echo, Claude Code's own session transcript, permission denials, and whether every
-    /// file it wrote still exists with the content it wrote (`as_written`, `modified_since`,
-    /// `missing`). Verdict: `verified`, `unverified` (with reasons) or `tampered`. Give
-    /// `execution_id`, or `last_n` for the newest N (default: the newest one).
+    /// Checks that an execution really happened and did what it claims, against its
+    /// evidence: the history record, the response file and its hash chain, the UUID echo,
+    /// Claude Code's own session transcript, permission denials, and whether each file it
+    /// wrote still holds what it wrote. Verdict: `verified`, `unverified` (with reasons) or
+    /// `tampered`. Give `execution_id` (or a run id), or `last_n` for the newest N; default:
+    /// the newest execution.
     #[tool(
         name = "verify_execution",
-        output_schema = super::schema::output::<VerifyReport>(),
-        input_schema = super::schema::input::<VerifyInput>(),
+        title = "Verify an execution against its evidence",
+        input_schema = super::surface::placeholder(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn verify_execution(

@@ -20,6 +20,22 @@ pub enum Method {
     Direct,
 }
 
+impl Method {
+    /// The spelling used in JSON and in text (`cc_execute`, `direct`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::CcExecute => "cc_execute",
+            Method::Direct => "direct",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What kind of risk a prompt carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -169,6 +169,23 @@ pub enum BasedOn {
     Default,
 }
 
+impl BasedOn {
+    /// The spelling used in JSON and in text (`history`, `similar`, `default`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BasedOn::History => "history",
+            BasedOn::Similar => "similar",
+            BasedOn::Default => "default",
+        }
+    }
+}
+
+impl std::fmt::Display for BasedOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A predicted duration and the timeout to use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Prediction {
@@ -467,6 +484,21 @@ pub async fn predict_duration(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_names_are_the_json_names() {
+        use crate::plan::complexity::Method;
+        use crate::plan::validate::RiskLevel;
+        for b in [BasedOn::History, BasedOn::Similar, BasedOn::Default] {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.to_string());
+        }
+        for m in [Method::CcExecute, Method::Direct] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.to_string());
+        }
+        for r in [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.to_string());
+        }
+    }
 
     #[tokio::test]
     async fn defaults_without_a_store() {

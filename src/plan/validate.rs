@@ -95,7 +95,7 @@ pub struct TaskObject {
     pub id: Option<String>,
     /// The prompt for a fresh Claude Code process; self-contained.
     pub task: String,
-    /// Ids of earlier tasks this one needs.
+    /// Ids of earlier tasks this one needs (they must succeed first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
 }
@@ -241,6 +241,23 @@ pub enum RiskLevel {
     Low,
     Medium,
     High,
+}
+
+impl RiskLevel {
+    /// The spelling used in JSON and in text (`low`, `medium`, `high`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "low",
+            RiskLevel::Medium => "medium",
+            RiskLevel::High => "high",
+        }
+    }
+}
+
+impl std::fmt::Display for RiskLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The risk level and what raised it.

@@ -226,6 +226,7 @@ pub struct RunStatus {
     pub done: usize,
     pub total: usize,
     /// The live status of the current task's execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_execution: Option<ExecutionStatus>,
     /// Increases with every change of the run; pass it back to wait for the next one.
     pub version: u64,

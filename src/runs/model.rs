@@ -126,22 +126,34 @@ impl std::fmt::Display for RunState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskDefaults {
-    /// Timeout of each task, seconds (default: predicted per task from the history).
+    /// Timeout of each task in seconds. Default: the server's default timeout, raised for
+    /// kinds of task that the history shows need longer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
-    /// Working directory of every task (inside the server's allowed roots).
+    /// Working directory of every task, inside the server's allowed roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// Model name or alias (e.g. `sonnet`), if the server allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// What every task may do without asking, as in `cc_execute` (usual default
+    /// `acceptEdits`: read and edit files, no other commands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::config::PermissionMode>")]
     pub permission_mode: Option<String>,
+    /// Tools every task may use without asking; tasks that run tests need e.g.
+    /// `["Bash(pytest:*)"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<Vec<String>>,
+    /// Tools no task may use, e.g. `["Bash(git push:*)"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disallowed_tools: Option<Vec<String>>,
+    /// Stop each task after this many agent turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
     pub max_turns: Option<i64>,
+    /// Text appended to Claude Code's system prompt of every task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_system_prompt: Option<String>,
 }
@@ -176,24 +188,31 @@ pub struct RunTask {
     pub depends_on: Vec<String>,
     pub state: TaskState,
     /// The execution that decided its state (the latest one).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<Uuid>,
     /// Every execution of this task, oldest first: interrupted ones and retries after a usage
     /// limit included.
     #[serde(default)]
     pub executions: Vec<Uuid>,
     /// Status of the latest execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// The first 200 characters of its answer (the full text is in the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_summary: Option<String>,
     #[serde(default)]
     pub files_written: Vec<String>,
     /// Cost of all its executions.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
     /// Time of all its executions.
     pub duration_ms: u64,
     /// Why it failed, was skipped or cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -205,6 +224,7 @@ pub struct RunOwner {
     pub pid: u32,
     /// Start time of that process (clock ticks since boot, from `/proc`): a recycled pid is
     /// not mistaken for the driver.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
 }
 
@@ -216,6 +236,7 @@ pub struct Run {
     pub tasks: Vec<RunTask>,
     pub failure_policy: FailurePolicy,
     /// Cap on the cost of the whole run, USD.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<f64>,
     /// Longest wait for a usage limit to reset before the task counts as failed, seconds.
     pub max_usage_wait_secs: u64,
@@ -225,19 +246,25 @@ pub struct Run {
     /// Time of every execution of the run so far.
     pub duration_ms: u64,
     /// The task being run (or waited for).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_task: Option<String>,
     /// Until when the run waits for a usage limit to reset.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_until: Option<DateTime<Utc>>,
     /// Why the run ended as it did (or stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Where the list came from (a file path, or `mcp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<RunOwner>,
     /// Times the run was resumed.
     #[serde(default)]
     pub resumes: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Increases with every save; a store never replaces a newer revision with an older one.
     pub revision: u64,

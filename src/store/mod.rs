@@ -213,21 +213,30 @@ pub struct ExecutionSummary {
     /// The first 200 characters of the task.
     pub task: String,
     pub cwd: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub complexity: Option<String>,
     pub submitted_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub queue_wait_ms: u64,
     pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub num_turns: Option<u32>,
     pub attempts: u32,
     pub files_written: u32,
     pub permission_denials: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
 }
 
@@ -429,6 +438,7 @@ pub struct StoreHealth {
     pub state: String,
     /// Records waiting in the outbox for Redis.
     pub outbox_pending: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 

@@ -20,20 +20,23 @@ pub const DEFAULT_LIMIT: usize = 20;
 pub struct HistoryQuery {
     /// How many executions to return, newest first (default 20, at most 500).
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub limit: Option<i64>,
-    /// Only this status (`succeeded`, `timed_out`, …).
+    /// Only executions that ended with this status.
     #[serde(default)]
+    #[schemars(with = "Option<Status>")]
     pub status: Option<String>,
-    /// Finished at or after this time.
+    /// Only executions finished at or after this time: RFC 3339 (`2026-01-31T10:00:00Z`), a
+    /// date (`2026-01-31`, midnight UTC) or an age (`30m`, `12h`, `7d`: that long ago).
     #[serde(default)]
     pub since: Option<String>,
-    /// Finished at or before this time.
+    /// Only executions finished at or before this time (the same forms as `since`).
     #[serde(default)]
     pub until: Option<String>,
-    /// Case-insensitive text the task must contain.
+    /// Only tasks whose text contains this (case-insensitive).
     #[serde(default)]
     pub search: Option<String>,
-    /// Include statistics over all matching executions (default true).
+    /// Include statistics over every matching execution (default `true`).
     #[serde(default)]
     pub include_stats: Option<bool>,
 }

@@ -44,7 +44,9 @@ pub use tree::{Activity, Tree};
 pub struct Supervision {
     /// This process is a child subreaper: orphans of its tasks become its children.
     pub subreaper: bool,
-    /// The `SIGCHLD` reaper runs: adopted processes are reaped as soon as they exit.
+    /// The `SIGCHLD` reaper's thread was started: moments later it listens (see
+    /// [`reaper::reaper_running`]), reaps whatever exited before, and from then on reaps
+    /// adopted processes as soon as they exit.
     pub reaper: bool,
 }
 

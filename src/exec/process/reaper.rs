@@ -144,32 +144,35 @@ static REAPER_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 
 /// Runs [`reap_adopted`] on every `SIGCHLD`, for the life of the process, on a thread of its
 /// own (with a one-thread runtime): it must outlive whichever runtime installed it — a test's
-/// runtime ends with the test. Returns whether it is running.
+/// runtime ends with the test. Returns whether the thread was started.
+///
+/// The caller does not wait for the thread to listen (building its runtime and registering the
+/// signal is a fair part of a cold start, and nothing needs it yet: no task has started).
+/// Nothing is missed meanwhile: once listening, the thread first reaps whatever exited before,
+/// and until then [`reaper_running`] is false, so a task that ends reaps after itself.
 pub(super) fn start_reaper() -> bool {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("cc-executor-reaper".into())
-        .spawn(move || {
+        .spawn(|| {
+            let cannot = |e: String| {
+                tracing::warn!(
+                    "cannot listen for SIGCHLD: {e}; adopted processes are reaped only when a task ends"
+                );
+            };
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
                 Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                    return;
-                }
+                Err(e) => return cannot(e.to_string()),
             };
             runtime.block_on(async move {
                 use tokio::signal::unix::{SignalKind, signal};
                 let mut sigchld = match signal(SignalKind::child()) {
                     Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
-                    }
+                    Err(e) => return cannot(e.to_string()),
                 };
-                let _ = ready_tx.send(Ok(()));
+                REAPER_RUNNING.store(true, std::sync::atomic::Ordering::Relaxed);
                 // Whatever exited before the listener existed.
                 reap_adopted();
                 while sigchld.recv().await.is_some() {
@@ -177,23 +180,13 @@ pub(super) fn start_reaper() -> bool {
                 }
             });
         });
-    if let Err(e) = spawned {
-        tracing::warn!(
-            "cannot start the reaper thread: {e}; adopted processes are reaped only when a task ends"
-        );
-        return false;
-    }
-    match ready_rx.recv() {
-        Ok(Ok(())) => {
-            REAPER_RUNNING.store(true, std::sync::atomic::Ordering::Relaxed);
-            true
-        }
-        Ok(Err(e)) => {
+    match spawned {
+        Ok(_) => true,
+        Err(e) => {
             tracing::warn!(
-                "cannot listen for SIGCHLD: {e}; adopted processes are reaped only when a task ends"
+                "cannot start the reaper thread: {e}; adopted processes are reaped only when a task ends"
             );
             false
         }
-        Err(_) => false,
     }
 }
