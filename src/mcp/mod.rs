@@ -294,6 +294,11 @@ pub async fn serve_stdio(
     store: crate::store::DeferredStore,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
+    // Every host asks for the tool list right after the handshake: read it meanwhile, on a
+    // core the handshake does not use, so the first `tools/list` only serializes.
+    let _ = std::thread::Builder::new()
+        .name("cc-executor-tools".into())
+        .spawn(|| drop(surface::tools()));
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let (transport, control) = stdio::StdioTransport::start(

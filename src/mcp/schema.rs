@@ -163,6 +163,16 @@ const ANNOTATIONS: [&str; 7] = [
     "writeOnly",
 ];
 
+/// Keywords an output schema leaves out (see [`tidy`]).
+const OUTPUT_ONLY_NOISE: [&str; 6] = [
+    "description",
+    "default",
+    "examples",
+    "minimum",
+    "maximum",
+    "format",
+];
+
 /// The whole pass over a generated schema (see the module docs).
 fn finish(root: &mut JsonObject, side: Side) {
     for key in ["$schema", "title", "description"] {
@@ -178,9 +188,12 @@ fn finish(root: &mut JsonObject, side: Side) {
 fn tidy(node: &mut JsonObject, side: Side, property: bool) {
     node.remove("title");
     if side == Side::Output {
-        node.remove("description");
-        node.remove("default");
-        node.remove("examples");
+        // An output schema tells a client the shape it receives; descriptions, value ranges
+        // and string formats of values this server produces are bytes every session pays
+        // for and no client needs.
+        for key in OUTPUT_ONLY_NOISE {
+            node.remove(key);
+        }
     } else {
         if !property {
             node.remove("description");
@@ -532,9 +545,12 @@ mod tests {
     #[test]
     fn generated_schemas_have_no_numeric_formats_even_in_definitions() {
         let out = serde_json::to_string(&output::<crate::runs::RunStatus>()).unwrap();
-        assert!(out.contains("$defs") && out.contains("date-time"), "{out}");
+        let inp = serde_json::to_string(&input::<crate::exec::spec::TaskRequest>()).unwrap();
+        assert!(out.contains("$defs"), "{out}");
+        assert!(inp.contains("\"minimum\""), "{inp}");
         for f in ["uint", "int32", "int64", "double"] {
             assert!(!out.contains(&format!("\"format\":\"{f}")), "{f}: {out}");
+            assert!(!inp.contains(&format!("\"format\":\"{f}")), "{f}: {inp}");
         }
         let schema = output::<crate::runs::RunStatus>();
         assert!(!schema.contains_key("title") && !schema.contains_key("description"));
@@ -595,6 +611,36 @@ mod tests {
                 "$defs": {"S": {"type": "string", "enum": ["ok", "bad", "worse"]}}
             })
         );
+    }
+
+    #[test]
+    fn outputs_keep_shapes_not_value_ranges_or_formats_and_inputs_keep_both() {
+        let node = json!({
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "minimum": 0, "maximum": 9},
+                "at": {"type": "string", "format": "date-time"},
+                "format": {"type": "string"}
+            },
+            "required": ["n", "at", "format"]
+        });
+        let mut out = obj(node.clone());
+        finish(&mut out, Side::Output);
+        assert_eq!(
+            Value::Object(out),
+            json!({
+                "type": "object",
+                "properties": {
+                    "n": {"type": "integer"},
+                    "at": {"type": "string"},
+                    "format": {"type": "string"}
+                },
+                "required": ["n", "at", "format"]
+            })
+        );
+        let mut input = obj(node.clone());
+        finish(&mut input, Side::Input);
+        assert_eq!(Value::Object(input), node);
     }
 
     #[test]
