@@ -274,7 +274,7 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-/// Hooks around every execution (see `crate::evidence::hooks` and `crate::evidence::uuid_hook`).
+/// Hooks around every execution (see `crate::exec::hooks` and `crate::evidence::uuid_hook`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HooksConfig {
     /// Append the UUID instruction to every prompt and check the echo (default true).

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::evidence::chain::sha256_hex;
-use cc_executor::evidence::hooks::HookOutcome;
 use cc_executor::evidence::verify::{CheckState, FileState, Target, Verdict, VerifyError};
+use cc_executor::exec::hooks::HookOutcome;
 use cc_executor::exec::progress::NoProgress;
 use cc_executor::{Config, Executor, Status, TaskRequest};
 use rmcp::ServiceExt;

@@ -11,13 +11,11 @@
 //! - [`uuid_hook`]: the built-in hook that asks Claude to echo the execution's UUID, and the
 //!   check of whether it came back.
 //! - [`files`]: hashes of the files a run wrote, as it wrote them.
-//! - [`hooks`]: the user's `pre_execute` / `post_execute` commands.
 //! - [`verify`]: `verify_execution` / `cc-executor verify`: every check, a verdict, reasons.
 
 pub mod artifacts;
 pub mod chain;
 pub mod files;
-pub mod hooks;
 pub mod uuid_hook;
 pub mod verify;
 

@@ -3,7 +3,11 @@
 //!
 //! - [`spec`]: requests and their validation against the policy.
 //! - [`queue`]: the FIFO queue.
+//! - `execution`: one execution's life, step by step (queue → pre-hooks → attempts → observe →
+//!   persist → post-hooks → announce), and `assemble`: its result from its attempts.
+//! - `status`: reading executions (live, from the history, from the in-flight journal).
 //! - [`attempt`]: one run of `claude` (spawn, drain, deadline, kill).
+//! - [`hooks`]: the user's `pre_execute` / `post_execute` commands.
 //! - [`process`]: supervision of a task's processes: spawning, finding (by parentage and
 //!   environment), stopping, reaping.
 //! - [`timeout`]: which timeout a task runs with, and why.
@@ -16,7 +20,10 @@
 //! goes away cancels its execution (gracefully: SIGTERM, grace, SIGKILL) instead of dropping a
 //! half-run process, and [`Executor::shutdown`] can stop and wait for all of them.
 
+mod assemble;
 pub mod attempt;
+mod execution;
+pub mod hooks;
 pub mod probe;
 pub mod process;
 pub mod progress;
@@ -26,9 +33,9 @@ pub mod registry;
 pub mod result;
 pub mod retry;
 pub mod spec;
+mod status;
 pub mod timeout;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,17 +46,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::claude::INSTALL_HINT;
-use crate::claude::outcome::classify;
 use crate::config::Config;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{ExecutionRecord, HistoryStore, StoreError};
-use attempt::{AttemptOutput, LaunchError};
+use crate::store::{HistoryStore, StoreError};
 use progress::{ProgressEvent, ProgressSink};
 pub use queue::Reservation;
 use queue::{Queue, Ticket};
 use registry::{ExecutionStatus, Registry};
-use result::{Attempt, ExecutionResult, Status};
+use result::{ExecutionResult, Status};
 use spec::{SpecError, TaskRequest, TaskSpec};
 
 /// Why a task was not queued.
@@ -69,7 +73,7 @@ struct Submitted {
     /// The finished result, moved to whoever holds this.
     result: tokio::sync::oneshot::Receiver<ExecutionResult>,
     /// `Some` once the journal write is done (and how it went).
-    journaled: tokio::sync::watch::Receiver<Option<Result<(), Arc<StoreError>>>>,
+    journaled: execution::Journaled,
 }
 
 /// Errors creating an executor.
@@ -95,7 +99,7 @@ struct Inner {
     tracker: TaskTracker,
     started: Instant,
     /// Recent runs of the user's hooks (`get_hook_status`).
-    hook_log: crate::evidence::hooks::HookLog,
+    hook_log: crate::exec::hooks::HookLog,
 }
 
 /// Runs tasks; cheap to clone (shared state).
@@ -195,8 +199,8 @@ impl Executor {
     }
 
     /// The built-in and configured hooks, and the most recent `limit` hook runs.
-    pub fn hook_status(&self, limit: usize) -> crate::evidence::hooks::HookStatus {
-        crate::evidence::hooks::status(&self.inner.config.hooks, &self.inner.hook_log, limit)
+    pub fn hook_status(&self, limit: usize) -> crate::exec::hooks::HookStatus {
+        crate::exec::hooks::status(&self.inner.config.hooks, &self.inner.hook_log, limit)
     }
 
     /// Verifies executions against their evidence (see [`crate::evidence::verify`]).
@@ -357,98 +361,20 @@ impl Executor {
             entry: entry.clone(),
             next: Box::new(sink),
         });
+        let execution = execution::Execution {
+            id,
+            spec,
+            ticket,
+            sink,
+            cancel: token,
+            entry,
+            submitted_at,
+            journaled: journaled.clone(),
+        };
         let this = self.clone();
         let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
-        let mut journal_done = journaled.clone();
         self.inner.tracker.spawn(async move {
-            let (task, cwd) = (spec.prompt.clone(), spec.cwd.display().to_string());
-            let (category, complexity) = (spec.category.clone(), spec.complexity.clone());
-            let (timeout_secs, timeout_basis) =
-                (spec.timeout.as_secs(), spec.timeout_basis.clone());
-            let cwd_path = spec.cwd.clone();
-            let hooks = &this.inner.config.hooks;
-            let data_dir = this.inner.config.data_dir.clone();
-            // The task text for hooks (`CC_EXECUTOR_TASK_FILE`), only when there are hooks.
-            let mut hook_warnings = Vec::new();
-            let task_file = if hooks.pre_execute.is_empty() && hooks.post_execute.is_empty() {
-                None
-            } else {
-                match crate::evidence::hooks::write_task_file(&data_dir, id, &task) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        hook_warnings.push(format!("hooks: cannot write the task file: {e}"));
-                        Some(PathBuf::new())
-                    }
-                }
-            };
-            let mut result = this
-                .run(id, spec, ticket, &sink, token, task_file.as_deref())
-                .await;
-            result.warnings.extend(hook_warnings);
-            result.timeout_secs = Some(timeout_secs);
-            result.timeout_basis = Some(timeout_basis);
-            this.observe_outcome(&cwd_path, &mut result).await;
-            // Evidence first (response file, chain link, receipt), so the record carries its
-            // link; then the history, then the registry: recorded before it is announced, so
-            // whoever is woken by "finished" finds the result and a crash loses nothing. The
-            // result moves through the record (no copy) and out again.
-            // Its journal entry is in before its record (which removes the entry) is written.
-            let journal = journal_done
-                .wait_for(Option::is_some)
-                .await
-                .ok()
-                .and_then(|v| v.clone());
-            if let Some(Err(e)) = journal {
-                result.warnings.push(format!(
-                    "not journaled while it ran (a crash of the server would have lost it): {e}"
-                ));
-            }
-            let mut record =
-                ExecutionRecord::new(&task, &cwd, category, complexity, submitted_at, result);
-            if let Err(e) = this.persist(&mut record).await {
-                record
-                    .result
-                    .warnings
-                    .push(format!("not recorded in the history store: {e}"));
-            }
-            if let Some(task_file) = &task_file {
-                // Post hooks see the recorded execution (with its evidence) and run before the
-                // result is announced, so a caller that gets the result knows they have run.
-                if !this.inner.config.hooks.post_execute.is_empty() {
-                    let input = serde_json::json!({
-                        "event": "post_execute",
-                        "execution": record,
-                    });
-                    let ctx = crate::evidence::hooks::HookContext {
-                        execution_id: id,
-                        task_file,
-                        cwd: &cwd_path,
-                        response_file: record
-                            .result
-                            .evidence
-                            .as_ref()
-                            .map(|e| e.response_file.as_str()),
-                    };
-                    // Bounded by the hook timeout; a server shutdown stops them at once.
-                    crate::evidence::hooks::run_all(
-                        crate::evidence::hooks::HookKind::PostExecute,
-                        &this.inner.config.hooks,
-                        &this.inner.hook_log,
-                        &ctx,
-                        input.to_string().as_bytes(),
-                        &this.inner.shutdown,
-                    )
-                    .await;
-                }
-                if !task_file.as_os_str().is_empty() {
-                    let _ = std::fs::remove_file(task_file);
-                }
-            }
-            let result = record.result;
-            this.inner.registry.finish(&entry, &result);
-            sink.emit(ProgressEvent::Finished {
-                status: result.status,
-            });
+            let result = execution.live(this).await;
             // The owner (if it still waits) takes the result; else it is dropped here.
             let _ = owner_tx.send(result);
         });
@@ -515,148 +441,6 @@ impl Executor {
         }
     }
 
-    /// Waits for an execution to finish; `None` for an unknown id. Executions of earlier runs
-    /// of the server, and results too big to keep in memory, come from the history.
-    pub async fn wait(&self, id: Uuid) -> Option<ExecutionResult> {
-        let Some(entry) = self.inner.registry.get(id) else {
-            return self.history_record(id).await.map(|r| r.result);
-        };
-        loop {
-            let seen = entry.version();
-            if entry.is_finished() {
-                return match entry.result() {
-                    Some(r) => Some((*r).clone()),
-                    None => self.history_record(id).await.map(|r| r.result),
-                };
-            }
-            entry.changed_since(seen, Duration::from_secs(3600)).await;
-        }
-    }
-
-    /// The live status of one execution of this process.
-    pub fn status(&self, id: Uuid) -> Option<ExecutionStatus> {
-        let entry = self.inner.registry.get(id)?;
-        Some(entry.snapshot(self.inner.queue.position(id)))
-    }
-
-    /// The status of an execution of this process, or else of an earlier one from the history
-    /// (so results survive a restart).
-    pub async fn lookup(&self, id: Uuid) -> Option<ExecutionStatus> {
-        if let Some(s) = self.status(id) {
-            return Some(self.with_result(s).await);
-        }
-        if let Some(r) = self.history_record(id).await {
-            return Some(ExecutionStatus::from_record(&r));
-        }
-        self.in_flight_elsewhere(id).await
-    }
-
-    /// An execution in the in-flight journal but not in this process: one another live
-    /// process runs (reported as such), or one a dead process left — settled now, so a caller
-    /// asking right after a restart gets `interrupted`, not "unknown".
-    async fn in_flight_elsewhere(&self, id: Uuid) -> Option<ExecutionStatus> {
-        let entry = match self.inner.store.inflight_get(id).await {
-            Ok(e) => e?,
-            Err(e) => {
-                tracing::warn!(%id, "in-flight journal lookup failed: {e}");
-                return None;
-            }
-        };
-        use crate::runs::owner::{Liveness, liveness};
-        if liveness(&entry.owner) == Liveness::Gone {
-            match self.recover_interrupted().await {
-                Ok(_) => {}
-                Err(e) => tracing::warn!(%id, "could not settle an interrupted execution: {e}"),
-            }
-            if let Some(r) = self.history_record(id).await {
-                return Some(ExecutionStatus::from_record(&r));
-            }
-        }
-        Some(ExecutionStatus::elsewhere(&entry))
-    }
-
-    async fn history_record(&self, id: Uuid) -> Option<ExecutionRecord> {
-        match self.record(id).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(%id, "history lookup failed: {e}");
-                None
-            }
-        }
-    }
-
-    /// An execution's record from the history, with its whole answer: one too big for the
-    /// store (see [`crate::store::AnswerRef`]) is read back from its response file.
-    pub async fn record(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
-        let Some(mut record) = self.inner.store.get(id).await? else {
-            return Ok(None);
-        };
-        if record.answer_elsewhere.is_some() {
-            self.load_answer(&mut record).await;
-        }
-        Ok(Some(record))
-    }
-
-    async fn load_answer(&self, record: &mut ExecutionRecord) {
-        let Some(path) = record
-            .result
-            .evidence
-            .as_ref()
-            .map(|e| PathBuf::from(&e.response_file))
-        else {
-            return;
-        };
-        let read = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || crate::evidence::artifacts::read_answer(&path))
-                .await
-                .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
-        };
-        let why = match read {
-            Ok(Some(answer)) => {
-                if record.restore_answer(answer) {
-                    return;
-                }
-                "it is not the answer the history names (edited?)".to_string()
-            }
-            Ok(None) => "it has no answer".to_string(),
-            Err(e) => e.to_string(),
-        };
-        let bytes = record.answer_elsewhere.as_ref().map_or(0, |a| a.bytes);
-        record.result.warnings.push(format!(
-            "the whole answer ({bytes} bytes) could not be read from {}: {why}; only its beginning is shown",
-            path.display()
-        ));
-    }
-
-    /// Every execution this process knows (active ones and up to 100 recent finished ones),
-    /// oldest first.
-    pub fn list(&self) -> Vec<ExecutionStatus> {
-        self.inner
-            .registry
-            .all()
-            .iter()
-            .map(|e| e.snapshot(self.inner.queue.position(e.id)))
-            .collect()
-    }
-
-    /// Waits (at most `max`) until execution `id` changes after version `seen`, then returns
-    /// its status. `None` for an unknown id.
-    pub async fn watch(&self, id: Uuid, seen: u64, max: Duration) -> Option<ExecutionStatus> {
-        let entry = self.inner.registry.get(id)?;
-        entry.changed_since(seen, max).await;
-        Some(self.with_result(self.status(id)?).await)
-    }
-
-    /// A finished execution's status with its result: from memory when cached, else read
-    /// back from the history (big results are not kept in memory).
-    async fn with_result(&self, mut s: ExecutionStatus) -> ExecutionStatus {
-        if s.phase == registry::Phase::Finished && s.result.is_none() {
-            s.result = self.history_record(s.execution_id).await.map(|r| r.result);
-        }
-        s
-    }
-
     /// Waits (at most `max`) until any execution changes after `seen` (see [`Self::any_version`]).
     pub async fn watch_any(&self, seen: u64, max: Duration) -> u64 {
         self.inner.registry.any_changed_since(seen, max).await
@@ -681,69 +465,6 @@ impl Executor {
         self.status(id)
     }
 
-    /// Writes an execution's evidence (response file, chain link, receipt) and then its
-    /// history record — the one way every execution is recorded. A failure to write the
-    /// evidence is a warning in the record (the history still gets it); a failure to store
-    /// the record is the error.
-    async fn persist(&self, record: &mut ExecutionRecord) -> Result<(), StoreError> {
-        let id = record.execution_id;
-        let data_dir = &self.inner.config.data_dir;
-        let store = &self.inner.store;
-        // The record moves into each writer and back (`take`): it is never copied.
-        let take = |r: &mut ExecutionRecord| std::mem::replace(r, ExecutionRecord::lost(id));
-        let (written, draft) =
-            crate::evidence::artifacts::write_response(data_dir, take(record)).await;
-        *record = written;
-        let draft = match draft {
-            Ok(draft) => Some(draft),
-            Err(e) => {
-                tracing::error!(%id, "evidence not written: {e}");
-                record
-                    .result
-                    .warnings
-                    .push(format!("evidence not written: {e}"));
-                None
-            }
-        };
-        if let Some(draft) = draft {
-            // The file is on disk before its link exists; the link and the record that carries
-            // it are stored together (one commit on SQLite). A big answer stays in the file:
-            // the store keeps its beginning and a reference.
-            let big = record.stash_big_answer();
-            let (stored_record, stored) = store.record_linked(take(record), draft).await;
-            *record = stored_record;
-            if let Some(answer) = big {
-                record.result.result = Some(answer);
-                record.answer_elsewhere = None;
-            }
-            match stored {
-                Ok(()) => {
-                    if let Err(e) =
-                        crate::evidence::artifacts::write_receipt(data_dir, record).await
-                    {
-                        tracing::warn!(%id, "receipt not written: {e}");
-                        record
-                            .result
-                            .warnings
-                            .push(format!("receipt not written: {e}"));
-                    }
-                    return Ok(());
-                }
-                Err(e) => {
-                    tracing::error!(%id, "evidence chain link not written: {e}");
-                    record
-                        .result
-                        .warnings
-                        .push(format!("evidence not linked into the chain: {e}"));
-                }
-            }
-        }
-        store.record(record).await.map_err(|e| {
-            tracing::error!(%id, "execution not recorded in the history: {e}");
-            e
-        })
-    }
-
     /// Runs `work` as part of this executor: [`Executor::shutdown`] waits for it. Task-list
     /// drivers use it, so a shutdown lets them record where their run stopped.
     pub fn spawn_tracked<F>(&self, work: F)
@@ -764,328 +485,6 @@ impl Executor {
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
-    }
-
-    /// What the evidence needs from a finished run: the UUID echo (when the hook was on and
-    /// `claude` ran), where Claude Code's transcript is, and hashes of files whose written
-    /// content the events did not carry.
-    async fn observe_outcome(&self, cwd: &Path, result: &mut ExecutionResult) {
-        let config = &self.inner.config;
-        if config.hooks.uuid_hook && !result.attempts.is_empty() {
-            let echo = crate::evidence::uuid_hook::check(
-                result.execution_id,
-                result.result.as_deref(),
-                result.structured_output.as_ref(),
-            );
-            if !echo.echoed && result.status == Status::Succeeded {
-                result.warnings.push(
-                    "the answer does not echo the execution UUID (uuid hook): it cannot be tied to this run".into(),
-                );
-            }
-            result.uuid_echo = Some(echo);
-        }
-        if let Some(session) = &result.session_id {
-            result.transcript_path =
-                crate::evidence::transcript_path(&config.child_env, cwd, session)
-                    .map(|p| p.display().to_string());
-        }
-        if result.written_files.iter().any(|f| f.sha256.is_none()) {
-            let mut files = std::mem::take(&mut result.written_files);
-            result.written_files = tokio::task::spawn_blocking(move || {
-                crate::evidence::files::hash_after_run(&mut files);
-                files
-            })
-            .await
-            .unwrap_or_default();
-        }
-    }
-
-    async fn run(
-        &self,
-        id: Uuid,
-        mut spec: TaskSpec,
-        ticket: Ticket,
-        sink: &Arc<dyn ProgressSink>,
-        cancel: CancellationToken,
-        task_file: Option<&Path>,
-    ) -> ExecutionResult {
-        let config = &self.inner.config;
-        let entry = self.inner.registry.get(id);
-        let queued_at = Instant::now();
-        let _slot = match ticket {
-            Ticket::Ready(slot) => {
-                sink.emit(ProgressEvent::Queued { position: 0 });
-                slot
-            }
-            Ticket::Waiting { position, slot } => {
-                sink.emit(ProgressEvent::Queued { position });
-                tokio::select! {
-                    s = slot => match s {
-                        Ok(s) => s,
-                        Err(_) => return early(id, &spec, Status::Crashed, "internal error: the queue dropped this execution"),
-                    },
-                    _ = cancel.cancelled() => {
-                        self.inner.queue.remove(id);
-                        return early(id, &spec, Status::Cancelled, "cancelled while queued; it never started");
-                    }
-                }
-            }
-        };
-        let queue_wait = queued_at.elapsed();
-        let mut warnings = spec.warnings.clone();
-
-        if let Some(task_file) = task_file
-            && !config.hooks.pre_execute.is_empty()
-        {
-            let input = serde_json::json!({
-                "event": "pre_execute",
-                "execution_id": id,
-                "task": spec.prompt,
-                "cwd": spec.cwd,
-                "model": spec.model,
-                "permission_mode": spec.permission_mode,
-                "timeout_secs": spec.timeout.as_secs(),
-            });
-            let ctx = crate::evidence::hooks::HookContext {
-                execution_id: id,
-                task_file,
-                cwd: &spec.cwd,
-                response_file: None,
-            };
-            let hooks = crate::evidence::hooks::run_all(
-                crate::evidence::hooks::HookKind::PreExecute,
-                &config.hooks,
-                &self.inner.hook_log,
-                &ctx,
-                input.to_string().as_bytes(),
-                &cancel,
-            )
-            .await;
-            if hooks.cancelled {
-                return early(
-                    id,
-                    &spec,
-                    Status::Cancelled,
-                    "cancelled while a pre_execute hook ran; the task never started",
-                );
-            }
-            let (veto, hook_warnings) = (hooks.veto, hooks.warnings);
-            warnings.extend(hook_warnings);
-            if let Some(reason) = veto {
-                warnings.push(format!("rejected by a pre_execute hook: {reason}"));
-                let mut r = ExecutionResult::empty(id, Status::RejectedByHook, warnings);
-                r.queue_wait_ms = ms(queue_wait);
-                return r;
-            }
-        }
-        if config.hooks.uuid_hook {
-            let structured = spec.json_schema.is_some();
-            spec.prompt
-                .push_str(&crate::evidence::uuid_hook::instruction(id, structured));
-        }
-
-        let mut attempts: Vec<(AttemptOutput, Status)> = Vec::new();
-        let run_started = Instant::now();
-        let mut number = 1u32;
-        let mut cost_so_far: Option<f64> = None;
-        loop {
-            if let Some(e) = &entry {
-                e.attempt_starting(number, cost_so_far);
-            }
-            let raw = config
-                .data_dir
-                .join("raw")
-                .join(format!("{id}.{number}.jsonl"));
-            let out = match attempt::run(config, id, &spec, raw, number, sink, &cancel).await {
-                Ok(out) => out,
-                Err(e) => {
-                    let status = match e {
-                        LaunchError::NotFound(_) => Status::CliNotFound,
-                        LaunchError::Spawn { .. } => Status::SpawnFailed,
-                    };
-                    let message = match status {
-                        Status::CliNotFound => format!("{e}: {INSTALL_HINT}"),
-                        _ => e.to_string(),
-                    };
-                    warnings.push(message);
-                    let mut r = ExecutionResult::empty(id, status, warnings);
-                    r.queue_wait_ms = ms(queue_wait);
-                    return r;
-                }
-            };
-            let verdict = classify(&out.collector, out.termination, spec.timeout.as_secs());
-            let status = verdict.status;
-            let delay = retry::next_delay(&config.retry, number, status, verdict.resets_at);
-            if let Some(reason) = verdict.reason {
-                warnings.push(if number > 1 {
-                    format!("attempt {number}: {reason}")
-                } else {
-                    reason
-                });
-            }
-            if let Some(c) = out.collector.result.as_ref().and_then(|r| r.total_cost_usd) {
-                *cost_so_far.get_or_insert(0.0) += c;
-            }
-            attempts.push((out, status));
-            let Some(delay) = delay else {
-                let mut r = assemble(
-                    id,
-                    &spec.cwd,
-                    config.max_record_bytes,
-                    attempts,
-                    warnings,
-                    queue_wait,
-                    run_started,
-                );
-                r.resets_at = verdict.resets_at;
-                return r;
-            };
-            number += 1;
-            sink.emit(match verdict.resets_at {
-                Some(resets_at) => ProgressEvent::WaitingForReset {
-                    next_attempt: number,
-                    resets_at,
-                    delay,
-                },
-                None => ProgressEvent::Retrying {
-                    next_attempt: number,
-                    after: status,
-                    delay,
-                },
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cancel.cancelled() => {
-                    warnings.push("cancelled while waiting to retry".into());
-                    let mut r = assemble(id, &spec.cwd, config.max_record_bytes, attempts, warnings, queue_wait, run_started);
-                    r.status = Status::Cancelled;
-                    return r;
-                }
-            }
-        }
-    }
-}
-
-/// The result of an execution that never ran `claude`.
-fn early(id: Uuid, spec: &TaskSpec, status: Status, why: &str) -> ExecutionResult {
-    let mut warnings = spec.warnings.clone();
-    warnings.push(why.to_string());
-    ExecutionResult::empty(id, status, warnings)
-}
-
-fn ms(d: Duration) -> u64 {
-    d.as_millis().min(u64::MAX as u128) as u64
-}
-
-/// Builds the result from every attempt; the last one decides the status and the answer.
-#[allow(clippy::too_many_arguments)]
-fn assemble(
-    id: Uuid,
-    cwd: &Path,
-    max_record_bytes: usize,
-    attempts: Vec<(AttemptOutput, Status)>,
-    mut warnings: Vec<String>,
-    queue_wait: Duration,
-    run_started: Instant,
-) -> ExecutionResult {
-    let started_at = attempts
-        .first()
-        .map(|(a, _)| a.started_at)
-        .unwrap_or_else(Utc::now);
-    let mut records = Vec::new();
-    let mut api_retries = 0;
-    let mut total_cost: Option<f64> = None;
-    for (i, (a, status)) in attempts.iter().enumerate() {
-        let c = &a.collector;
-        let cost = c.result.as_ref().and_then(|r| r.total_cost_usd);
-        if let Some(cost) = cost {
-            *total_cost.get_or_insert(0.0) += cost;
-        }
-        api_retries += c.api_retries;
-        records.push(Attempt {
-            number: i as u32 + 1,
-            status: *status,
-            started_at: a.started_at,
-            duration_ms: ms(a.duration),
-            exit_code: a.exit_code,
-            signal: a.signal,
-            session_id: c.session_id.clone(),
-            api_retries: c.api_retries,
-            cost_usd: cost,
-        });
-    }
-    let Some((last, status)) = attempts.into_iter().last() else {
-        return ExecutionResult::empty(id, Status::Crashed, warnings);
-    };
-    warnings.extend(last.warnings);
-    let mut c = last.collector;
-    if c.diagnostic_count > 0 {
-        warnings.push(format!(
-            "{} stdout line(s) were not stream-json events (first: {})",
-            c.diagnostic_count,
-            c.diagnostics.first().map(String::as_str).unwrap_or("")
-        ));
-    }
-    let mut r = c.result.take().unwrap_or_default();
-    // The CLI sometimes ends with an empty result while the model did answer: then the last
-    // assistant text is the answer (read back from the raw output when it was too big to keep).
-    let text = r
-        .result
-        .take()
-        .filter(|t| !t.is_empty())
-        .or_else(|| c.last_assistant_text.take())
-        .or_else(|| {
-            let (path, at) = (last.raw_output_path.as_ref()?, c.last_assistant_at?);
-            match attempt::read_assistant_text(path, at, max_record_bytes) {
-                Ok(text) => text,
-                Err(e) => {
-                    warnings.push(format!(
-                        "the answer could not be read back from {}: {e}",
-                        path.display()
-                    ));
-                    None
-                }
-            }
-        })
-        .or_else(|| c.synthetic_text.take());
-    ExecutionResult {
-        execution_id: id,
-        status,
-        result: text,
-        structured_output: r.structured_output,
-        session_id: c.session_id,
-        model: c.model.or_else(|| {
-            r.model_usage
-                .as_ref()
-                .and_then(|m: &BTreeMap<String, _>| m.keys().next().cloned())
-        }),
-        claude_version: c.claude_version,
-        api_key_source: c.api_key_source,
-        num_turns: r.num_turns,
-        duration_ms: ms(run_started.elapsed()),
-        duration_api_ms: r.duration_api_ms,
-        queue_wait_ms: ms(queue_wait),
-        total_cost_usd: total_cost,
-        usage: r.usage,
-        tools_used: c.tools_used,
-        written_files: crate::evidence::files::from_run(cwd, &c.files_written, &c.write_content),
-        files_written: c.files_written,
-        permission_denials: c.permission_denials,
-        api_retries,
-        attempts: records,
-        exit_code: last.exit_code,
-        signal: last.signal,
-        stderr_tail: last.stderr_tail,
-        resets_at: None,
-        warnings,
-        raw_output_path: last.raw_output_path.map(|p| p.display().to_string()),
-        timeout_secs: None,
-        timeout_basis: None,
-        started_at,
-        finished_at: Utc::now(),
-        uuid_echo: None,
-        transcript_path: None,
-        evidence: None,
     }
 }
 

@@ -136,7 +136,7 @@ impl Executor {
         });
         let mut record =
             ExecutionRecord::new(&task, &cwd, category, complexity, submitted_at, result);
-        self.persist(&mut record).await?;
+        super::execution::persist(self, &mut record).await?;
         Ok((record, killed))
     }
 }

@@ -125,7 +125,7 @@ const SCHEMAS: [Schemas; 11] = [
     Schemas {
         name: "get_hook_status",
         input: input::<super::get_hook_status::HookStatusInput>,
-        output: output::<crate::evidence::hooks::HookStatus>,
+        output: output::<crate::exec::hooks::HookStatus>,
     },
 ];
 

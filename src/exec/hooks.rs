@@ -208,10 +208,10 @@ pub struct HookContext<'a> {
 /// `<data_dir>/hooks/<id>.task`.
 pub fn write_task_file(data_dir: &Path, id: Uuid, task: &str) -> std::io::Result<PathBuf> {
     let dir = data_dir.join("hooks");
-    super::artifacts::create_private_dir(&dir)?;
+    crate::evidence::artifacts::create_private_dir(&dir)?;
     let path = dir.join(format!("{id}.task"));
     // A scratch copy for the hooks, removed after them: atomic, but no fsync to pay for.
-    super::artifacts::write_replacing(&path, task.as_bytes(), false)?;
+    crate::evidence::artifacts::write_replacing(&path, task.as_bytes(), false)?;
     Ok(path)
 }
 
