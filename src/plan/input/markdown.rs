@@ -1,292 +1,11 @@
-//! Task-list files: JSON, YAML or a markdown list, read into [`TaskItem`]s (for `plan FILE` and
-//! `run-list FILE`).
-//!
-//! **Format**: by extension (`.json`; `.yaml`/`.yml`; `.md`/`.markdown`/`.txt`), else sniffed
-//! from the content: `[` or `{` first → JSON; a `---` document marker, a top-level `key:` line
-//! or list items that are `id:`/`task:`/`depends_on:` mappings → YAML; anything else →
-//! markdown. A file that does not parse as its format is an error with its line (and column).
-//!
-//! **JSON and YAML**: a list of tasks (strings or `{id?, task, depends_on?}`, see
-//! [`super::validate`]), or an object whose only key is `tasks` holding that list.
-//!
-//! **Markdown**: every top-level list item is a task.
-//!
-//! ```markdown
-//! # Release 1.2            ← headings, a preamble before the first item, blank lines,
-//!                            <!-- comments --> and `---` rules are ignored
-//! - [setup] Create the workspace and a `Cargo.toml`
-//! - [api] Implement the HTTP API in src/api.rs (depends: setup)
-//!   Further lines of a task are indented (at least as far as its text);
-//!   nested lists and code blocks inside a task are kept as part of its text.
-//! 1. Write the README (depends on: api, setup)
-//! - [ ] Check boxes (`[ ]`, `[x]`) before an id are dropped
-//! ```
-//!
-//! - `[id]` right after the marker (and checkbox) names the task; ids cannot contain spaces or
-//!   commas. Without one, the id is the 1-based position, as in JSON. (A `[text](url)` link is
-//!   text, not an id.)
-//! - `(depends: a, b)`, `(depends on: a, b)` or `(after: a)` at the end of the item's first
-//!   line declares dependencies by id.
-//! - Text after the list has started that is neither indented under an item nor a lazy
-//!   continuation of the previous line is an error (with its line): silently dropping a
-//!   paragraph that was meant as a task would be worse.
+//! Markdown task files: every top-level list item is a task, with an optional `[id]` and
+//! `(depends: …)` on its first line and further lines indented under it (the syntax is in the
+//! [module docs](super)). A line-by-line reader that follows just enough of CommonMark — list
+//! markers, indentation, fences, headings, rules, comments — to say where each task starts and
+//! ends, and to reject stray text with its line rather than drop it.
 
-use std::path::{Path, PathBuf};
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use super::validate::{ErrorKind, TaskItem, ValidationError, parse_tasks};
-
-/// Largest task file read: a list of tasks is text written by people or orchestrators; a
-/// bigger file is a mistake, and reading it whole would cost its size in memory.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The format of a task file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InputFormat {
-    Json,
-    Yaml,
-    Markdown,
-}
-
-impl std::fmt::Display for InputFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            InputFormat::Json => "JSON",
-            InputFormat::Yaml => "YAML",
-            InputFormat::Markdown => "markdown",
-        })
-    }
-}
-
-/// Why a task file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is larger than {max} bytes; a task file is a list of tasks", max = MAX_FILE_BYTES)]
-    TooLarge { path: PathBuf },
-    #[error("invalid {format} at line {line}{}: {message}", column.map(|c| format!(", column {c}")).unwrap_or_default())]
-    Syntax {
-        format: InputFormat,
-        line: usize,
-        column: Option<usize>,
-        message: String,
-    },
-    #[error("no tasks found in the {format} file: {message}")]
-    NoTasks {
-        format: InputFormat,
-        message: String,
-    },
-    #[error("the {format} file is not a valid task list: {}", summary(errors))]
-    Tasks {
-        format: InputFormat,
-        errors: Vec<ValidationError>,
-    },
-}
-
-fn summary(errors: &[ValidationError]) -> String {
-    let mut parts: Vec<String> = errors.iter().take(5).map(|e| e.message.clone()).collect();
-    if errors.len() > 5 {
-        parts.push(format!("… and {} more", errors.len() - 5));
-    }
-    parts.join("; ")
-}
-
-impl InputError {
-    /// The line the problem is on, when there is one.
-    pub fn line(&self) -> Option<usize> {
-        match self {
-            InputError::Syntax { line, .. } => Some(*line),
-            InputError::Tasks { errors, .. } => errors.iter().find_map(|e| e.line),
-            _ => None,
-        }
-    }
-}
-
-/// A task file's tasks and the format they were read as.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TaskFile {
-    pub format: InputFormat,
-    pub items: Vec<TaskItem>,
-}
-
-/// Reads and parses a task file.
-pub fn read_task_file(path: &Path) -> Result<TaskFile, InputError> {
-    let read_err = |source| InputError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(read_err)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(InputError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(read_err)?;
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.as_bytes();
-            let line = 1 + bytes[..valid].iter().filter(|b| **b == b'\n').count();
-            let column = 1 + valid
-                - bytes[..valid]
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map_or(0, |p| p + 1);
-            return Err(InputError::Syntax {
-                format: format_for_path(path).unwrap_or(InputFormat::Markdown),
-                line,
-                column: Some(column),
-                message: "the file is not UTF-8 text".into(),
-            });
-        }
-    };
-    parse_task_file(path, &text)
-}
-
-/// The format an extension names, if any.
-pub fn format_for_path(path: &Path) -> Option<InputFormat> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    match ext.as_str() {
-        "json" => Some(InputFormat::Json),
-        "yaml" | "yml" => Some(InputFormat::Yaml),
-        "md" | "markdown" | "mdown" | "txt" => Some(InputFormat::Markdown),
-        _ => None,
-    }
-}
-
-/// Parses a task file's text, the format chosen by the path's extension or sniffed.
-pub fn parse_task_file(path: &Path, text: &str) -> Result<TaskFile, InputError> {
-    parse_task_text(text, format_for_path(path))
-}
-
-/// Parses task-list text in the given format (sniffed when `None`).
-pub fn parse_task_text(text: &str, format: Option<InputFormat>) -> Result<TaskFile, InputError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let format = format.unwrap_or_else(|| sniff_format(text));
-    let items = match format {
-        InputFormat::Json => {
-            if text.trim().is_empty() {
-                return Err(no_tasks(format, "the file is empty"));
-            }
-            let value: Value = serde_json::from_str(text).map_err(|e| InputError::Syntax {
-                format,
-                line: e.line().max(1),
-                column: Some(e.column().max(1)),
-                message: strip_position(&e.to_string()),
-            })?;
-            from_value(&value, format)?
-        }
-        InputFormat::Yaml => {
-            if text.trim().is_empty() {
-                return Err(no_tasks(format, "the file is empty"));
-            }
-            let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-                let loc = e.location();
-                InputError::Syntax {
-                    format,
-                    line: loc.as_ref().map_or(1, |l| l.line().max(1)),
-                    column: loc.as_ref().map(|l| l.column().max(1)),
-                    message: strip_position(&e.to_string()),
-                }
-            })?;
-            from_value(&value, format)?
-        }
-        InputFormat::Markdown => parse_markdown(text)?,
-    };
-    if items.is_empty() {
-        return Err(no_tasks(format, "the list is empty"));
-    }
-    Ok(TaskFile { format, items })
-}
-
-fn no_tasks(format: InputFormat, message: &str) -> InputError {
-    InputError::NoTasks {
-        format,
-        message: message.into(),
-    }
-}
-
-/// Parser messages end with " at line L column C"; the error already says where.
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
-
-fn from_value(value: &Value, format: InputFormat) -> Result<Vec<TaskItem>, InputError> {
-    let list = match value {
-        Value::Object(map) => match map.get("tasks") {
-            Some(list) if map.len() == 1 => list,
-            _ => {
-                return Err(InputError::Tasks {
-                    format,
-                    errors: vec![ValidationError {
-                        kind: ErrorKind::NotAList,
-                        message: "expected a list of tasks, or an object with only a `tasks` list"
-                            .into(),
-                        position: None,
-                        task_id: None,
-                        line: None,
-                        cycle: None,
-                    }],
-                });
-            }
-        },
-        other => other,
-    };
-    if list.is_null() {
-        return Err(no_tasks(format, "the document is empty"));
-    }
-    parse_tasks(list).map_err(|errors| InputError::Tasks { format, errors })
-}
-
-/// Guesses the format of text without a telling extension.
-pub fn sniff_format(text: &str) -> InputFormat {
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('[') || t.starts_with('{') {
-        return InputFormat::Json;
-    }
-    if t.starts_with("---\n") || t.starts_with("---\r\n") || t.starts_with("%YAML") {
-        return InputFormat::Yaml;
-    }
-    for line in t.lines().filter(|l| !l.trim().is_empty()).take(200) {
-        if is_yaml_key_line(line) {
-            return InputFormat::Yaml;
-        }
-        if let Some((_, rest)) = list_marker(line.trim_start())
-            && ["id:", "task:", "depends_on:"]
-                .iter()
-                .any(|k| rest.trim_start().starts_with(k))
-        {
-            return InputFormat::Yaml;
-        }
-    }
-    InputFormat::Markdown
-}
-
-/// `key:` at column 0 (a YAML mapping), e.g. `tasks:`.
-fn is_yaml_key_line(line: &str) -> bool {
-    let Some((key, rest)) = line.split_once(':') else {
-        return false;
-    };
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && (rest.is_empty() || rest.starts_with(' '))
-}
+use super::{InputError, InputFormat, no_tasks};
+use crate::plan::validate::TaskItem;
 
 /// Column of the first non-blank character (a tab advances to the next multiple of 4).
 fn indent_of(line: &str) -> usize {
@@ -319,7 +38,7 @@ fn dedent(line: &str, cols: usize) -> &str {
 
 /// A list marker at the start of `trimmed`: its width including the following spaces, and the
 /// rest of the line.
-fn list_marker(trimmed: &str) -> Option<(usize, &str)> {
+pub(super) fn list_marker(trimmed: &str) -> Option<(usize, &str)> {
     let bytes = trimmed.as_bytes();
     let marker_len = match bytes.first()? {
         b'-' | b'*' | b'+' => 1,
@@ -593,7 +312,7 @@ fn check_md_id(id: &str, lineno: usize, what: &str) -> Result<(), InputError> {
             lineno,
             format!(
                 "{what} `{}` is not an id: ids cannot contain spaces or commas",
-                super::text::preview(id, 40)
+                crate::plan::text::preview(id, 40)
             ),
         ));
     }
@@ -643,14 +362,5 @@ mod tests {
         let items = parse_markdown("- [docs](http://x) update them\n").unwrap();
         assert_eq!(items[0].id, "1");
         assert_eq!(items[0].task, "[docs](http://x) update them");
-    }
-
-    #[test]
-    fn sniffing() {
-        assert_eq!(sniff_format("  [\"a\"]"), InputFormat::Json);
-        assert_eq!(sniff_format("tasks:\n  - a\n"), InputFormat::Yaml);
-        assert_eq!(sniff_format("- task: a\n  id: x\n"), InputFormat::Yaml);
-        assert_eq!(sniff_format("# Tasks\n- do a\n"), InputFormat::Markdown);
-        assert_eq!(sniff_format("- do a\n- do b\n"), InputFormat::Markdown);
     }
 }
