@@ -67,6 +67,12 @@
 //! # Ok(()) }
 //! ```
 
+// The one `unsafe` lives in the `cc-executor-sys` crate. Stdout belongs to the MCP protocol:
+// only the terminal adapter (`cli`) prints to it. Input and I/O never reach an unwrap.
+#![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod claude;
 pub mod cli;
 pub mod config;

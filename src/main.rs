@@ -5,6 +5,8 @@
 //! start (a child subreaper with a `SIGCHLD` reaper): a process-wide decision, so it is taken
 //! here, once, and not by whatever happens to create an executor.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

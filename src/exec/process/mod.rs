@@ -90,23 +90,9 @@ pub fn spawn(
 }
 
 /// Asks the kernel to SIGKILL the child when the thread that spawned it exits (a SIGKILLed
-/// server leaves no `claude` running unattended).
+/// server leaves no `claude` running unattended); see [`cc_executor_sys::die_with_parent`].
 fn die_with_parent(cmd: &mut tokio::process::Command) {
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe operations are allowed. It makes two system calls (prctl, getppid),
-    // builds `io::Error`s from raw errno values (no allocation), takes no lock and touches no
-    // state shared with other threads; `parent` is a plain integer copied into the closure.
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            // If we died before the prctl took effect, no signal will ever come: do not start.
-            if nix::unistd::getppid() != parent {
-                return Err(io::Error::from(nix::errno::Errno::ESRCH));
-            }
-            Ok(())
-        });
-    }
+    cc_executor_sys::die_with_parent(cmd);
 }
 
 /// The processes of one task (or hook) that must be gone when it ends: its root's process
