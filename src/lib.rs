@@ -80,13 +80,15 @@ pub mod evidence;
 pub mod exec;
 pub mod mcp;
 pub mod plan;
+pub mod process;
 pub mod runs;
 pub mod store;
+pub mod types;
 
 pub use config::{Config, Overrides, Policy};
 pub use exec::Executor;
-pub use exec::result::{ExecutionResult, Status};
 pub use exec::spec::{TaskRequest, TaskSpec};
+pub use types::result::{ExecutionResult, Status};
 
 /// The bundled orchestrator prompt, served as the MCP prompt and resource `cc_execute`.
 pub const CC_EXECUTE_PROMPT: &str = include_str!("../prompts/cc_execute.md");

@@ -17,6 +17,6 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    cc_executor::exec::process::install_supervision();
+    cc_executor::process::install_supervision();
     cc_executor::cli::main()
 }

@@ -3,29 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::events::{Block, Event, Line, MessageEvent, RateLimitInfo, ResultEvent, SystemEvent};
+pub use crate::types::result::PermissionDenial;
+pub use crate::types::text::truncate_chars;
 
 /// Tools whose successful use means a file was written.
 const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
 /// Diagnostics kept verbatim (the count keeps going).
 const MAX_DIAGNOSTICS: usize = 20;
-
-/// A tool use that Claude Code's permission mode refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PermissionDenial {
-    pub tool_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_use_id: Option<String>,
-    /// What the tool was asked to do, when the CLI reported it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_input: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
 
 /// Something worth telling a watching caller.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,14 +332,6 @@ pub fn summarize_input(name: &str, input: &Value) -> String {
         .unwrap_or_default();
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate_chars(&one_line, 120)
-}
-
-/// Cuts `s` to at most `max` characters, marking the cut.
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 fn value_text(v: &Value) -> String {

@@ -8,7 +8,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::collect::Collector;
-use crate::exec::result::Status;
+use crate::types::result::Status;
 
 /// How the process stopped, as the executor saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,9 +34,9 @@ use crate::claude::events::{Line, parse_line};
 use crate::claude::framing::{Frame, LineFramer};
 use crate::claude::outcome::Termination;
 use crate::config::Config;
-use crate::exec::process::{TreeGuard, procfs};
 use crate::exec::progress::{ProgressEvent, ProgressSink};
 use crate::exec::spec::TaskSpec;
+use crate::process::{TreeGuard, procfs};
 
 /// How long to keep reading after the main process exited.
 pub const DRAIN_BOUND: Duration = Duration::from_millis(1500);
@@ -117,9 +117,9 @@ pub async fn run(
         cmd.env_remove(super::probe::API_KEY_VAR);
     }
     cmd.envs(&config.child_env);
-    cmd.env(super::process::EXECUTION_ENV, execution_id.to_string());
+    cmd.env(crate::process::EXECUTION_ENV, execution_id.to_string());
     // Registered with the reaper until its exit status is ours (kept to the end of this fn).
-    let (mut child, _registration) = super::process::spawn(&mut cmd).map_err(|source| {
+    let (mut child, _registration) = crate::process::spawn(&mut cmd).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             LaunchError::NotFound(config.claude_bin.clone())
         } else {

@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::config::HooksConfig;
-use crate::exec::process::TreeGuard;
+use crate::process::TreeGuard;
 use tokio_util::sync::CancellationToken;
 
 /// Exit code by which a pre hook vetoes a task.
@@ -307,7 +307,7 @@ pub async fn run_one(
         cmd.env("CC_EXECUTOR_RESPONSE_FILE", r);
     }
     // Supervised like `claude`: dies with the server; its exit status stays tokio's.
-    let (mut child, _registration) = match crate::exec::process::spawn(&mut cmd) {
+    let (mut child, _registration) = match crate::process::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             return done(

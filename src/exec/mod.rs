@@ -25,16 +25,18 @@ pub mod attempt;
 mod execution;
 pub mod hooks;
 pub mod probe;
-pub mod process;
 pub mod progress;
 pub mod queue;
 pub mod recover;
 pub mod registry;
-pub mod result;
 pub mod retry;
 pub mod spec;
 mod status;
 pub mod timeout;
+
+// Moved to the layers below; kept at their old paths for library users.
+pub use crate::process;
+pub use crate::types::result;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -327,7 +329,7 @@ impl Executor {
             complexity: spec.complexity.clone(),
             timeout_secs: spec.timeout.as_secs(),
             submitted_at: Utc::now(),
-            owner: crate::runs::owner::current(),
+            owner: crate::process::owner::current(),
         };
         let submitted_at = journal.submitted_at;
         let (journaled_tx, journaled) = tokio::sync::watch::channel(None);

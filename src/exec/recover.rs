@@ -20,8 +20,8 @@ use super::result::{ExecutionResult, Status};
 use crate::claude::collect::Collector;
 use crate::claude::events::parse_line;
 use crate::claude::framing::{Frame, LineFramer};
+use crate::process::owner::{self, Liveness};
 use crate::runs::RunOwner;
-use crate::runs::owner::{self, Liveness};
 use crate::store::{ExecutionRecord, InFlight, StoreError};
 
 /// What a recovery pass did.
@@ -93,7 +93,7 @@ impl Executor {
         entry: Option<InFlight>,
         known: Option<Known>,
     ) -> Result<(ExecutionRecord, usize), StoreError> {
-        let killed = tokio::task::spawn_blocking(move || super::process::kill_leftovers(&id))
+        let killed = tokio::task::spawn_blocking(move || crate::process::kill_leftovers(&id))
             .await
             .unwrap_or(0);
         if killed > 0 {

@@ -61,7 +61,7 @@ impl Executor {
                 return None;
             }
         };
-        use crate::runs::owner::{Liveness, liveness};
+        use crate::process::owner::{Liveness, liveness};
         if liveness(&entry.owner) == Liveness::Gone {
             match self.recover_interrupted().await {
                 Ok(_) => {}

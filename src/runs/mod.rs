@@ -22,8 +22,8 @@
 //! Succeeded tasks are never run again.
 
 pub mod driver;
-pub mod model;
-pub mod owner;
+pub use crate::process::owner;
+pub use crate::types::run as model;
 pub mod template;
 
 use std::collections::HashMap;

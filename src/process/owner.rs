@@ -5,7 +5,7 @@
 //! recycled pid never blocks a resume. Across hosts (a shared Redis) liveness cannot be
 //! checked; a resume there needs `force`.
 
-use super::model::RunOwner;
+use crate::types::run::RunOwner;
 
 /// This process (read once: it does not change, and every submission journals it).
 pub fn current() -> RunOwner {

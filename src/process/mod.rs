@@ -25,6 +25,7 @@
 //! session, usually has neither, so it could only ever be an optional extra; the walk, the
 //! environment tag and the subreaper work everywhere `/proc` does.
 
+pub mod owner;
 pub mod procfs;
 pub mod reaper;
 pub mod tree;

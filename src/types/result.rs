@@ -8,8 +8,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::claude::collect::PermissionDenial;
 use crate::evidence::{EvidenceRef, UuidEcho, WrittenFile};
+
+/// A tool use that Claude Code's permission mode refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PermissionDenial {
+    pub tool_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_use_id: Option<String>,
+    /// What the tool was asked to do, when the CLI reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
 
 /// How an execution ended. Exactly one; each is documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -209,7 +221,7 @@ pub struct ExecutionResult {
     /// Where that timeout came from: `{"kind": "explicit" | "default" | "learned", …}` with,
     /// when the history was consulted, the class, its sample count and p95.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_basis: Option<crate::exec::timeout::TimeoutBasis>,
+    pub timeout_basis: Option<crate::types::timeout::TimeoutBasis>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     // Evidence (see `crate::evidence`). `serde(default)`: records written before these fields

@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::exec::result::Status;
 use crate::exec::spec::TaskRequest;
+use crate::types::result::Status;
 
 /// What happens to the rest of the list when a task fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
