@@ -9,6 +9,10 @@
 //!   waits, cancellation.
 //! - [`owner`]: which process drives a run, so a live driver is never doubled and a crashed
 //!   one is recognised.
+//! - `event.rs`: [`RunEvent`]s for progress displays and notifications, and the [`RunSink`]
+//!   that receives them.
+//! - `resume.rs`: [`RunService::resume`]: who may resume a run, and the recovery of the task
+//!   that was running when its driver stopped.
 //!
 //! [`RunService`] is what the adapters use: `create` (validated like `validate_task_list`,
 //! nothing starts when it fails), `start`, `resume`, `status`/`watch`, `cancel`, `wait`.
@@ -22,8 +26,10 @@
 //! Succeeded tasks are never run again.
 
 pub mod driver;
+mod event;
 pub use crate::process::owner;
 pub use crate::types::run as model;
+mod resume;
 pub mod template;
 
 use std::collections::HashMap;
@@ -38,16 +44,16 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::exec::Executor;
-use crate::exec::progress::ProgressEvent;
 use crate::exec::registry::ExecutionStatus;
-use crate::exec::result::Status;
 use crate::exec::spec::SpecError;
 use crate::plan::validate::{ErrorKind, TaskItem, ValidationError, ValidationReport};
 use crate::store::StoreError;
+pub use event::{RunEvent, RunSink};
 pub use model::{
     FailurePolicy, Run, RunOwner, RunState, RunSummary, RunTask, TaskDefaults, TaskState,
 };
 use owner::Liveness;
+pub use resume::ResumeOptions;
 
 /// Default longest wait for a usage limit to reset (Claude's usage windows are 5 hours).
 pub const DEFAULT_MAX_USAGE_WAIT_SECS: u64 = 6 * 3600;
@@ -121,99 +127,6 @@ pub struct RunRequest {
     pub max_usage_wait_secs: Option<u64>,
     /// Where the list came from (a file path, `mcp`).
     pub source: Option<String>,
-}
-
-/// Changes a resume may make.
-#[derive(Debug, Clone, Default)]
-pub struct ResumeOptions {
-    /// A new budget (e.g. after `budget_exceeded`).
-    pub budget_usd: Option<f64>,
-    /// Resume even when the last driver ran on another host and may still be alive.
-    pub force: bool,
-}
-
-/// One thing that happened in a run, for progress displays and notifications.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RunEvent {
-    TaskStarted {
-        position: usize,
-        total: usize,
-        task_id: String,
-        execution_id: Uuid,
-    },
-    /// Progress of the current task's execution.
-    Execution {
-        task_id: String,
-        event: ProgressEvent,
-    },
-    TaskFinished {
-        task_id: String,
-        state: TaskState,
-        status: Option<Status>,
-        cost_usd: Option<f64>,
-        detail: Option<String>,
-    },
-    WaitingForUsageReset {
-        task_id: String,
-        until: chrono::DateTime<Utc>,
-    },
-    Finished {
-        state: RunState,
-        reason: Option<String>,
-    },
-}
-
-impl RunEvent {
-    /// One line for people.
-    pub fn message(&self) -> String {
-        match self {
-            RunEvent::TaskStarted {
-                position,
-                total,
-                task_id,
-                execution_id,
-            } => format!("task {position}/{total} `{task_id}` started (execution {execution_id})"),
-            RunEvent::Execution { task_id, event } => format!("`{task_id}`: {}", event.message()),
-            RunEvent::TaskFinished {
-                task_id,
-                state,
-                status,
-                cost_usd,
-                detail,
-            } => {
-                let mut s = format!("task `{task_id}` {state}");
-                if let Some(st) = status.filter(|s| s.as_str() != state.as_str()) {
-                    s.push_str(&format!(" ({st})"));
-                }
-                if let Some(c) = cost_usd {
-                    s.push_str(&format!(", ${c:.4}"));
-                }
-                if let Some(d) = detail {
-                    s.push_str(&format!(" — {d}"));
-                }
-                s
-            }
-            RunEvent::WaitingForUsageReset { task_id, until } => format!(
-                "usage limit: waiting until {} to run `{task_id}` again",
-                until.to_rfc3339()
-            ),
-            RunEvent::Finished { state, reason } => match reason {
-                Some(r) => format!("run {state}: {r}"),
-                None => format!("run {state}"),
-            },
-        }
-    }
-}
-
-/// Receives run events; must not block.
-pub trait RunSink: Send + Sync + 'static {
-    fn emit(&self, event: RunEvent);
-}
-
-impl<F: Fn(RunEvent) + Send + Sync + 'static> RunSink for F {
-    fn emit(&self, event: RunEvent) {
-        self(event)
-    }
 }
 
 /// A run as monitoring reports it.
@@ -398,126 +311,6 @@ impl RunService {
         };
         self.executor.store().save_run(&run).await?;
         Ok((run, report))
-    }
-
-    /// Prepares a stored run to go on from its first unfinished task: refuses finished runs
-    /// and runs a live process drives; settles the task that was running when its driver
-    /// stopped (kills what is left of its process tree; takes its result if the history has
-    /// it, else records the execution as `crashed` and runs the task again). Follow with
-    /// [`Self::start`]; until then the run is reserved for this caller (a second resume is
-    /// refused as already running).
-    pub async fn resume(&self, id: Uuid, options: ResumeOptions) -> Result<Run, RunError> {
-        {
-            let active = self.active_map();
-            let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
-            if active.contains_key(&id) || !claimed.insert(id) {
-                return Err(RunError::AlreadyActive(id));
-            }
-        }
-        let result = self.settle_for_resume(id, options).await;
-        if result.is_err() {
-            self.release(id);
-        }
-        result
-    }
-
-    fn release(&self, id: Uuid) {
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-    }
-
-    async fn settle_for_resume(&self, id: Uuid, options: ResumeOptions) -> Result<Run, RunError> {
-        let store = self.executor.store().clone();
-        let mut run = store.get_run(id).await?.ok_or(RunError::Unknown(id))?;
-        if run.state.is_final() {
-            return Err(RunError::Finished {
-                id,
-                state: run.state,
-            });
-        }
-        if run.state.is_active()
-            && let Some(o) = &run.owner
-        {
-            match owner::liveness(o) {
-                Liveness::Alive => return Err(RunError::DrivenElsewhere { id, pid: o.pid }),
-                Liveness::Unknown if !options.force => {
-                    return Err(RunError::OtherHost {
-                        id,
-                        pid: o.pid,
-                        host: o.host.clone(),
-                    });
-                }
-                _ => {}
-            }
-        }
-        if options.budget_usd.is_some() {
-            check_budget(options.budget_usd)?;
-            run.budget_usd = options.budget_usd;
-        }
-        // Going on under the same cap would stop again at once.
-        if run.state == RunState::BudgetExceeded
-            && let Some(cap) = run.budget_usd
-            && driver::budget_stop(&run).is_some()
-        {
-            return Err(RunError::BudgetSpent {
-                id,
-                spent: run.cost_usd,
-                cap,
-            });
-        }
-        let cwd = run.defaults.cwd.clone().unwrap_or_else(|| {
-            self.executor
-                .config()
-                .policy
-                .default_cwd
-                .display()
-                .to_string()
-        });
-        for task in &mut run.tasks {
-            if task.state == TaskState::Cancelled {
-                task.state = TaskState::Pending;
-                continue;
-            }
-            if task.state != TaskState::Running {
-                continue;
-            }
-            let Some(eid) = task.execution_id else {
-                task.state = TaskState::Pending;
-                continue;
-            };
-            let known = crate::exec::recover::Known {
-                task: task.task.clone(),
-                cwd: cwd.clone(),
-                started_at: task.started_at,
-            };
-            // Its leftovers are killed; it is recorded `interrupted` unless its result reached
-            // the history before the crash (then that result counts).
-            let record = self.executor.settle_interrupted(eid, known).await?;
-            let r = &record.result;
-            driver::account(task, &mut run.cost_usd, &mut run.duration_ms, r);
-            if r.status == Status::Succeeded {
-                driver::settle_success(task, r);
-            } else {
-                task.state = TaskState::Pending;
-                task.error = Some(format!(
-                    "its execution {eid} ended {} when the run was interrupted; run again",
-                    r.status
-                ));
-            }
-        }
-        run.state = RunState::Pending;
-        run.reason = None;
-        run.finished_at = None;
-        run.waiting_until = None;
-        run.current_task = None;
-        run.resumes += 1;
-        run.owner = Some(owner::current());
-        run.revision += 1;
-        run.updated_at = Utc::now();
-        store.save_run(&run).await?;
-        Ok(run)
     }
 
     /// Starts driving a created or resumed run on the executor (a shutdown waits for it to
