@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 
-use crate::exec::spec::TaskSpec;
+use crate::types::task::TaskSpec;
 
 /// Environment variables removed from the child. `CLAUDECODE` makes older CLIs refuse to start
 /// "inside another Claude Code session", and an MCP server launched by Claude Code inherits it.
@@ -55,7 +55,7 @@ pub fn build_args(spec: &TaskSpec) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PermissionMode;
+    use crate::types::modes::PermissionMode;
 
     fn spec() -> TaskSpec {
         TaskSpec::for_tests("hello")

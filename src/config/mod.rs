@@ -9,14 +9,15 @@
 //! it (a stricter permission mode, a smaller budget) but never widen it: every request is
 //! checked in [`crate::exec::spec`] and a violation names the policy setting that forbids it.
 //!
-//! Layout: `modes.rs` (the enumerated settings: permission modes, `api_key`), `file.rs` (the
+//! Layout: the enumerated settings (permission modes, `api_key`) are plain data in
+//! `crate::types::modes`; `file.rs` (the
 //! TOML file's format), `resolve.rs` (precedence and defaults, [`Config::load`]), `check.rs`
 //! (validation that names the bad setting), `serialize.rs` (how a `Config` is shown, secrets
 //! hidden), [`profiles`] (named permission profiles for `init`).
 
 mod check;
 mod file;
-mod modes;
+
 pub mod profiles;
 mod resolve;
 mod serialize;
@@ -28,8 +29,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::types::modes::{ApiKeyMode, PermissionMode};
 pub use file::{FileConfig, FileHooks, FilePolicy, FileRetry};
-pub use modes::{ApiKeyMode, PermissionMode};
 pub use resolve::{Overrides, default_config_file, default_data_dir};
 pub use serialize::redact_url;
 use serialize::{keys_only, millis, redacted_url, secs};

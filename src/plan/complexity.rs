@@ -8,7 +8,7 @@ use super::classify::{Classification, Complexity, classify_scan};
 use super::predict::{Prediction, Predictor};
 use super::references::{Target, find_references};
 use super::text::Scan;
-use crate::exec::spec::estimate_tokens;
+use crate::types::task::estimate_tokens;
 
 /// How to run a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

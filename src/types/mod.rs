@@ -3,7 +3,9 @@
 //! here imports from another module of the crate (the layering test in `layers.rs` keeps it
 //! so); behaviour that needs configuration or a store is implemented where that lives.
 
+pub mod modes;
 pub mod result;
 pub mod run;
+pub mod task;
 pub mod text;
 pub mod timeout;

@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::exec::spec::TaskRequest;
 use crate::types::result::Status;
+use crate::types::task::TaskRequest;
 
 /// What happens to the rest of the list when a task fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -140,7 +140,7 @@ pub struct TaskDefaults {
     /// What every task may do without asking, as in `cc_execute` (usual default
     /// `acceptEdits`: read and edit files, no other commands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<crate::config::PermissionMode>")]
+    #[schemars(with = "Option<crate::types::modes::PermissionMode>")]
     pub permission_mode: Option<String>,
     /// Tools every task may use without asking; tasks that run tests need e.g.
     /// `["Bash(pytest:*)"]`.
