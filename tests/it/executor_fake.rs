@@ -535,12 +535,14 @@ async fn shutdown_stops_running_tasks_and_waits_for_their_trees() {
 
 #[tokio::test]
 async fn progress_events_arrive_in_order_with_a_heartbeat_while_claude_is_silent() {
-    let h = Harness::with(|c| c.heartbeat_interval = Duration::from_secs(1));
+    // A real child process: tokio's paused time cannot stand in for the silence, so the
+    // heartbeat is short instead (a silence of 1 s holds four periods of 200 ms).
+    let h = Harness::with(|c| c.heartbeat_interval = Duration::from_millis(200));
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let spec = h
         .executor
-        .prepare(TaskRequest::new("@fake slow secs=2.5\nthink for a while"))
+        .prepare(TaskRequest::new("@fake slow secs=1\nthink for a while"))
         .await
         .unwrap();
     let r = h
@@ -645,8 +647,10 @@ mod monitoring {
             "returned on finish, not on the 30 s cap"
         );
         assert!(phases.contains(&Phase::Running), "{phases:?}");
-        // A watch with nothing left to happen waits out its (short) bound.
-        let t = Instant::now();
+        // A watch with nothing left to happen waits out its bound: on tokio's clock, paused
+        // now that the task and its processes are gone, so the wait passes at once.
+        tokio::time::pause();
+        let t = tokio::time::Instant::now();
         let st = h
             .executor
             .watch(id, seen, Duration::from_millis(300))

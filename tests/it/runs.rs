@@ -13,7 +13,8 @@ use crate::support::fixtures::{cc_executor_bin, fake_claude_bin, pid_exists};
 use crate::support::redis_server::RedisServer;
 use cc_executor::plan::validate::{ErrorKind, parse_tasks};
 use cc_executor::runs::{
-    FailurePolicy, ResumeOptions, Run, RunError, RunRequest, RunService, RunState, TaskState,
+    FailurePolicy, ResumeOptions, Run, RunError, RunEvent, RunRequest, RunService, RunState,
+    TaskState,
 };
 use cc_executor::store::HistoryStore;
 use cc_executor::store::redis::RedisStore;
@@ -338,7 +339,13 @@ async fn a_usage_limit_is_waited_out_then_the_task_runs_again(b: Backend) {
         )
         .await
         .unwrap();
-    let id = h.runs.start(run, |_| {});
+    let sleeping = Arc::new(tokio::sync::Notify::new());
+    let signal = sleeping.clone();
+    let id = h.runs.start(run, move |e| {
+        if matches!(e, RunEvent::WaitingForUsageReset { .. }) {
+            signal.notify_one();
+        }
+    });
     // The wait is visible while it lasts.
     let deadline = Instant::now() + Duration::from_secs(10);
     let waiting = loop {
@@ -351,6 +358,17 @@ async fn a_usage_limit_is_waited_out_then_the_task_runs_again(b: Backend) {
     };
     assert!(waiting.run.waiting_until.is_some());
     assert_eq!(waiting.run.tasks[0].state, TaskState::Pending);
+    // The wait itself (up to 2 s, until the reset the fake reported) is the run driver's own
+    // sleep on tokio's clock, with no process running: pausing the clock for a moment and
+    // moving it past the reset ends it at once. Only for that moment: a real `claude` runs
+    // before and after, and while it runs a paused clock would jump to its deadlines. The
+    // runtime is current-thread (the clock can only be paused there), so when the driver's
+    // event has reached us, the driver has also started its sleep (same poll, nothing awaited
+    // in between).
+    sleeping.notified().await;
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(3)).await;
+    tokio::time::resume();
     let run = tokio::time::timeout(Duration::from_secs(30), h.runs.wait(id))
         .await
         .unwrap()
@@ -502,10 +520,18 @@ async fn invalid_lists_are_refused_before_anything_runs(b: Backend) {
     assert!(matches!(e, RunError::Unknown(_)), "{e}");
 }
 
+/// Generates each test for both backends, on a multi-thread runtime — or, for the ones after
+/// `current_thread:`, a current-thread one (where tokio's clock can be paused).
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Backend::Sqlite).await } )* }
-        mod on_redis { $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Backend::Redis).await } )* }
+    ($($name:ident),* $(,)? ; current_thread: $($ct:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
+            $( #[tokio::test] async fn $ct() { super::$ct(super::Backend::Sqlite).await } )*
+        }
+        mod on_redis {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Backend::Redis).await } )*
+            $( #[tokio::test] async fn $ct() { super::$ct(super::Backend::Redis).await } )*
+        }
     };
 }
 
@@ -515,10 +541,10 @@ on_both_backends!(
     continue_policy_skips_only_the_dependants_of_a_failed_task,
     references_carry_earlier_results_and_files_into_later_tasks,
     the_budget_cap_stops_the_run_before_it_is_exceeded,
-    a_usage_limit_is_waited_out_then_the_task_runs_again,
     a_usage_limit_beyond_the_maximum_wait_fails_the_task,
     a_cancelled_run_resumes_without_repeating_finished_tasks,
-    invalid_lists_are_refused_before_anything_runs,
+    invalid_lists_are_refused_before_anything_runs;
+    current_thread: a_usage_limit_is_waited_out_then_the_task_runs_again,
 );
 
 // ---- The CLI: `run-list`, `runs`, a crash in the middle of a run, and bad input ----------
