@@ -227,102 +227,175 @@ async fn api_error_run(reply: Reply, max_retries: u32) -> (ClaudeRun, FakeApi) {
     (run, api)
 }
 
+/// The `result` text an API-error run must end with.
+#[derive(Clone, Copy)]
+enum ResultText {
+    /// Not checked.
+    Any,
+    Exactly(&'static str),
+    StartsWith(&'static str),
+}
+
+/// One API-error scenario: what the fake API answers every request with, the retries the CLI
+/// is allowed (`CLAUDE_CODE_MAX_RETRIES`), and what the run must show.
+struct ApiErrorCase {
+    /// What the case checks (its name in a failure).
+    name: &'static str,
+    reply: Reply,
+    max_retries: u32,
+    /// `api_error_status` and, when given, `api_error_type`.
+    status: u16,
+    error_type: Option<&'static str>,
+    result: ResultText,
+    /// How many `/v1/messages` requests the CLI made.
+    requests: usize,
+    /// The one `system/api_retry` line (its `error_status` is `status`) and its `error`;
+    /// `None`: no `api_retry` line at all.
+    retry_error: Option<&'static str>,
+    /// Whatever else this case checks.
+    more: fn(&ClaudeRun, &FakeApi),
+}
+
+/// Every API error the CLI can get, one table: the same scenario (a run whose every request
+/// fails) with a different error, and the status, text, requests and retry lines each one
+/// must give. A failure names its case.
 #[tokio::test(flavor = "multi_thread")]
-async fn http_429_ends_in_api_error_after_the_configured_retries() {
-    let (run, api) = api_error_run(Reply::api_error(429, "slow down"), 1).await;
+async fn api_errors_end_in_api_error_with_their_status_and_retries() {
+    let cases = vec![
+        ApiErrorCase {
+            name: "http_429_ends_in_api_error_after_the_configured_retries",
+            reply: Reply::api_error(429, "slow down"),
+            max_retries: 1,
+            status: 429,
+            error_type: Some("rate_limit_error"),
+            result: ResultText::Exactly("API Error: Request rejected (429) · slow down"),
+            // CLAUDE_CODE_MAX_RETRIES=1: 2 requests, 1 api_retry line, ~0.5 s backoff.
+            requests: 2,
+            retry_error: Some("rate_limit"),
+            more: |run, api| {
+                let retries = run.lines_of("system", Some("api_retry"));
+                assert_eq!(retries[0]["attempt"], 1);
+                assert_eq!(retries[0]["max_retries"], 1);
+                let delay = retries[0]["retry_delay_ms"].as_u64().unwrap();
+                assert!((300..=1500).contains(&delay), "retry delay {delay} ms");
+                let log = api.log();
+                let gap = log[1].at - log[0].at;
+                assert!(gap >= Duration::from_millis(300), "{gap:?}");
+                assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
+            },
+        },
+        ApiErrorCase {
+            name: "http_429_with_no_retries_makes_one_request",
+            reply: Reply::rate_limited(30),
+            max_retries: 0,
+            status: 429,
+            error_type: None,
+            result: ResultText::Any,
+            requests: 1,
+            retry_error: None,
+            more: |run, _| {
+                // No retry, so `retry-after: 30` costs nothing.
+                assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+            },
+        },
+        ApiErrorCase {
+            name: "http_529_ends_in_api_error",
+            reply: Reply::api_error(529, "Overloaded"),
+            max_retries: 1,
+            status: 529,
+            error_type: Some("overloaded_error"),
+            result: ResultText::StartsWith(
+                "API Error: 529 Overloaded. This is a server-side issue",
+            ),
+            requests: 2,
+            retry_error: Some("overloaded"),
+            more: |_, _| {},
+        },
+        ApiErrorCase {
+            name: "http_401_ends_in_api_error",
+            reply: Reply::api_error(401, "invalid x-api-key"),
+            max_retries: 1,
+            status: 401,
+            error_type: Some("authentication_error"),
+            // FINDING: the text depends on the error message. The real API's "invalid
+            // x-api-key" becomes "Invalid API key · Fix external API key"; any other message
+            // (e.g. "bad key") gives "Failed to authenticate. API Error: 401 bad key".
+            result: ResultText::Exactly("Invalid API key · Fix external API key"),
+            // 401 is retried like 429.
+            requests: 2,
+            retry_error: Some("authentication_failed"),
+            more: |_, _| {},
+        },
+        ApiErrorCase {
+            name: "http_400_is_retried_without_betas_regardless_of_retry_setting",
+            reply: Reply::api_error(400, "bad request"),
+            max_retries: 0,
+            status: 400,
+            error_type: Some("invalid_request_error"),
+            result: ResultText::Exactly("API Error: 400 bad request"),
+            // 6 requests even with CLAUDE_CODE_MAX_RETRIES=0, and no api_retry line...
+            requests: 6,
+            retry_error: None,
+            more: |_, api| {
+                // ...with fewer and fewer beta flags.
+                let betas: Vec<usize> = api
+                    .log()
+                    .iter()
+                    .map(|r| r.header("anthropic-beta").unwrap_or("").split(',').count())
+                    .collect();
+                assert!(betas.windows(2).any(|w| w[1] < w[0]), "{betas:?}");
+            },
+        },
+    ];
+    // One after the other: several CLIs starting at once slow each other down (see the
+    // module docs), and some cases bound the run's time. Each case is a task of its own, so
+    // one that fails is reported with its name and the others still run.
+    let mut failed = Vec::new();
+    for case in cases {
+        let name = case.name;
+        if let Err(e) = tokio::spawn(api_error_case(case)).await {
+            let why = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            failed.push(format!("case {name}: {why}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+async fn api_error_case(case: ApiErrorCase) {
+    let (run, api) = api_error_run(case.reply, case.max_retries).await;
     let result = run.expect_result();
-    assert_eq!(result["api_error_status"], 429);
-    assert_eq!(result["api_error_type"], "rate_limit_error");
-    assert_eq!(
-        result["result"],
-        "API Error: Request rejected (429) · slow down"
-    );
-    // CLAUDE_CODE_MAX_RETRIES=1: 2 requests, 1 api_retry line, ~0.5 s backoff.
-    assert_eq!(api.requests().len(), 2);
+    assert_eq!(result["api_error_status"], case.status, "{run}");
+    if let Some(error_type) = case.error_type {
+        assert_eq!(result["api_error_type"], error_type, "{run}");
+    }
+    match case.result {
+        ResultText::Any => {}
+        ResultText::Exactly(text) => assert_eq!(result["result"], text, "{run}"),
+        ResultText::StartsWith(text) => assert!(
+            result["result"].as_str().unwrap().starts_with(text),
+            "{run}"
+        ),
+    }
+    // The fake saw only main requests (checked above), so the log is the requests.
+    assert_eq!(api.requests().len(), case.requests, "{run}");
+    assert_eq!(api.log().len(), case.requests, "{run}");
     let retries = run.lines_of("system", Some("api_retry"));
-    assert_eq!(retries.len(), 1, "{run}");
-    assert_eq!(retries[0]["attempt"], 1);
-    assert_eq!(retries[0]["max_retries"], 1);
-    assert_eq!(retries[0]["error_status"], 429);
-    assert_eq!(retries[0]["error"], "rate_limit");
-    let delay = retries[0]["retry_delay_ms"].as_u64().unwrap();
-    assert!((300..=1500).contains(&delay), "retry delay {delay} ms");
-    let log = api.log();
-    let gap = log[1].at - log[0].at;
-    assert!(gap >= Duration::from_millis(300), "{gap:?}");
-    assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn http_429_with_no_retries_makes_one_request() {
-    let (run, api) = api_error_run(Reply::rate_limited(30), 0).await;
-    assert_eq!(run.expect_result()["api_error_status"], 429);
-    assert_eq!(api.requests().len(), 1);
-    assert!(
-        run.lines_of("system", Some("api_retry")).is_empty(),
-        "{run}"
-    );
-    // No retry, so `retry-after: 30` costs nothing.
-    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn http_529_ends_in_api_error() {
-    let (run, api) = api_error_run(Reply::api_error(529, "Overloaded"), 1).await;
-    let result = run.expect_result();
-    assert_eq!(result["api_error_status"], 529);
-    assert_eq!(result["api_error_type"], "overloaded_error");
-    assert!(
-        result["result"]
-            .as_str()
-            .unwrap()
-            .starts_with("API Error: 529 Overloaded. This is a server-side issue"),
-        "{run}"
-    );
-    assert_eq!(api.requests().len(), 2);
-    let retries = run.lines_of("system", Some("api_retry"));
-    assert_eq!(retries.len(), 1, "{run}");
-    assert_eq!(retries[0]["error_status"], 529);
-    assert_eq!(retries[0]["error"], "overloaded");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn http_401_ends_in_api_error() {
-    let (run, api) = api_error_run(Reply::api_error(401, "invalid x-api-key"), 1).await;
-    let result = run.expect_result();
-    assert_eq!(result["api_error_status"], 401);
-    assert_eq!(result["api_error_type"], "authentication_error");
-    // FINDING: the text depends on the error message. The real API's "invalid x-api-key"
-    // becomes "Invalid API key · Fix external API key"; any other message (e.g. "bad key")
-    // gives "Failed to authenticate. API Error: 401 bad key".
-    assert_eq!(result["result"], "Invalid API key · Fix external API key");
-    // 401 is retried like 429.
-    assert_eq!(api.requests().len(), 2);
-    let retries = run.lines_of("system", Some("api_retry"));
-    assert_eq!(retries.len(), 1, "{run}");
-    assert_eq!(retries[0]["error_status"], 401);
-    assert_eq!(retries[0]["error"], "authentication_failed");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn http_400_is_retried_without_betas_regardless_of_retry_setting() {
-    let (run, api) = api_error_run(Reply::api_error(400, "bad request"), 0).await;
-    let result = run.expect_result();
-    assert_eq!(result["api_error_status"], 400);
-    assert_eq!(result["api_error_type"], "invalid_request_error");
-    assert_eq!(result["result"], "API Error: 400 bad request");
-    assert!(
-        run.lines_of("system", Some("api_retry")).is_empty(),
-        "{run}"
-    );
-    // 6 requests even with CLAUDE_CODE_MAX_RETRIES=0, with fewer and fewer beta flags.
-    let log = api.log();
-    assert_eq!(log.len(), 6, "{run}");
-    let betas: Vec<usize> = log
-        .iter()
-        .map(|r| r.header("anthropic-beta").unwrap_or("").split(',').count())
-        .collect();
-    assert!(betas.windows(2).any(|w| w[1] < w[0]), "{betas:?}");
+    match case.retry_error {
+        None => assert!(retries.is_empty(), "{run}"),
+        Some(error) => {
+            assert_eq!(retries.len(), 1, "{run}");
+            assert_eq!(retries[0]["error_status"], case.status, "{run}");
+            assert_eq!(retries[0]["error"], error, "{run}");
+        }
+    }
+    (case.more)(&run, &api);
 }
 
 #[tokio::test(flavor = "multi_thread")]
