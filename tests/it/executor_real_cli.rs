@@ -150,7 +150,9 @@ async fn a_hung_api_request_is_cut_by_our_deadline_and_the_cli_is_stopped() {
     let env = IsolatedEnv::new();
     let api = FakeApi::start(Script::always(Reply::Hang)).await;
     let mut req = task("Wait for an answer that never comes.", "default");
-    req.timeout_secs = Some(3);
+    // Long enough for the CLI to start and print its init line first even when the rest of
+    // the suite keeps the CPUs busy (3 s was not, twice in four runs of the one test binary).
+    req.timeout_secs = Some(8);
     let t = std::time::Instant::now();
     let r = run(&env, &api, req).await;
     assert_eq!(r.status, Status::TimedOut, "{r:#?}");
