@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench store` (starts its own `redis-server` on a free loopback port).
 //! It prints a markdown table; it asserts nothing.
 
-#[path = "../tests/support/redis_server.rs"]
+#[path = "../tests/it/support/redis_server.rs"]
 mod redis_server;
 
 use std::sync::Arc;

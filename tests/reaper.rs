@@ -1,20 +1,27 @@
 //! The reaper, in-process: a process the executor adopted (a double-forked daemon of a task)
 //! that exits on its own while the task still runs is reaped at once, not when the task ends.
 //!
-//! Alone in its test binary on purpose: a test stopping its own task tree reaps whatever this
-//! process adopted, which would hide a reaper that does nothing.
+//! Alone in its test binary on purpose, not a module of `tests/it`: until the reaper listens,
+//! every task that ends reaps whatever this process adopted (see `TreeGuard::reap_orphans`), so
+//! the tests of the shared binary stopping their own task trees would reap this daemon for a
+//! reaper that never started. Here nothing else runs.
 
-mod support;
+// Only the two helpers it needs, by path (the whole `tests/it/support` would pull in the fake
+// API, the MCP clients and more).
+#[path = "it/support/fake_executor.rs"]
+mod fake_executor;
+#[path = "it/support/fixtures.rs"]
+mod fixtures;
 
 use std::time::Duration;
 
 use cc_executor::exec::progress::NoProgress;
 use cc_executor::{Status, TaskRequest};
-use support::fixtures::{eventually_async, nth_daemon, pid_exists};
+use fixtures::{eventually_async, nth_daemon, pid_exists};
 
 #[tokio::test]
 async fn an_adopted_process_that_exits_on_its_own_is_reaped_at_once() {
-    let h = support::fake_executor::FakeExecutor::new();
+    let h = fake_executor::FakeExecutor::new();
     let spec = h
         .executor
         .prepare(TaskRequest::new(

@@ -4,13 +4,13 @@
 //! `get_tool`) and kept: start-up generates no schema. [`generate`] builds the same list from
 //! the code — each tool's name, title, description and annotations from its `#[tool]`
 //! attribute, its schemas from its Rust types through [`super::schema`] — and the test
-//! `tests/surface.rs` fails when the two differ. Regenerate the file with
+//! `tests/it/surface.rs` fails when the two differ. Regenerate the file with
 //!
 //! ```text
-//! CC_EXECUTOR_UPDATE_TOOLS=1 cargo test --test surface
+//! CC_EXECUTOR_UPDATE_TOOLS=1 cargo test --test it surface::
 //! ```
 //!
-//! and review the diff (the snapshot of the whole `tools/list` in `tests/snapshots/` changes
+//! and review the diff (the snapshot of the whole `tools/list` in `tests/it/snapshots/` changes
 //! with it).
 //!
 //! The routes of the tool router carry an empty placeholder schema ([`placeholder`]): rmcp

@@ -1,7 +1,7 @@
 // Interop client: the official TypeScript MCP SDK (`@modelcontextprotocol/sdk` 1.32, installed
 // into .tools/mcp-js by scripts/provision) drives the built `cc-executor mcp` over stdio.
 //
-// Run by tests/interop.rs with Node 22:
+// Run by tests/it/interop.rs with Node 22:
 //
 //   node sdk_client.mjs <protocol> <sdk dir> <cc-executor> <fake claude> <root> <data dir> <record dir>
 //

@@ -1,6 +1,6 @@
 """Interop client: the official Python MCP SDK drives the cc-executor MCP server.
 
-Run by `tests/python_mcp.rs` with the venv of `scripts/provision` (`mcp==2.3.0`):
+Run by `tests/it/python_mcp.rs` with the venv of `scripts/provision` (`mcp==2.3.0`):
 
     python mcp_interop.py --protocol 2025-06-18|2025-11-25|2026-07-28 \
         --server target/debug/cc-executor --fake-claude target/debug/examples/fake_claude \
