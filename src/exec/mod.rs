@@ -100,6 +100,8 @@ struct Inner {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     started: Instant,
+    /// Held by a recovery pass (see [`Executor::recover_interrupted`]).
+    recovering: tokio::sync::Mutex<()>,
     /// Recent runs of the user's hooks (`get_hook_status`).
     hook_log: crate::exec::hooks::HookLog,
 }
@@ -172,6 +174,7 @@ impl Executor {
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 started: Instant::now(),
+                recovering: tokio::sync::Mutex::new(()),
                 hook_log: Default::default(),
             }),
         })

@@ -46,7 +46,12 @@ impl Executor {
     /// Records every execution a dead process left in flight on this data dir as
     /// `interrupted`, after killing what is left of its process tree. Executions of live
     /// processes (another server sharing the data dir) and of other hosts are left alone.
+    ///
+    /// One pass at a time in this process: a caller asking about an execution right after a
+    /// restart (see `lookup`) waits for the start-up pass instead of finding its claim taken
+    /// and the record not yet written.
     pub async fn recover_interrupted(&self) -> Result<Recovered, StoreError> {
+        let _one_pass = self.inner.recovering.lock().await;
         let store = self.store();
         let me = owner::current();
         let mut done = Recovered::default();
