@@ -9,6 +9,7 @@
 //!
 //! [`open`] picks the backend from the configuration.
 
+pub(crate) mod chain;
 pub mod inflight;
 pub mod query;
 pub mod redis;

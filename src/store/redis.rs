@@ -1113,7 +1113,7 @@ impl HistoryStore for RedisStore {
                     c,
                     rusqlite::TransactionBehavior::Immediate,
                 )?;
-                let link = crate::evidence::chain::append_in(&tx, execution_id, &hash)?;
+                let link = super::chain::append_in(&tx, execution_id, &hash)?;
                 super::inflight::remove(&tx, execution_id)?;
                 tx.commit()?;
                 Ok(link)
@@ -1163,7 +1163,7 @@ impl HistoryStore for RedisStore {
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
         self.inner
             .outbox
-            .with(move |c| crate::evidence::chain::get(c, pos))
+            .with(move |c| super::chain::get(c, pos))
             .await
     }
 
@@ -1402,7 +1402,7 @@ impl Outbox {
         let conn = super::sqlite::open_connection(path)?;
         conn.execute_batch(OUTBOX_SCHEMA)
             .map_err(|e| err(e.to_string()))?;
-        conn.execute_batch(crate::evidence::chain::SCHEMA)
+        conn.execute_batch(super::chain::SCHEMA)
             .map_err(|e| err(e.to_string()))?;
         conn.execute_batch(super::inflight::SCHEMA)
             .map_err(|e| err(e.to_string()))?;

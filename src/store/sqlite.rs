@@ -50,7 +50,7 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
      DROP INDEX executions_by_time;",
     // 3 (evidence): the hash chain over response files; see `crate::evidence::chain`.
-    crate::evidence::chain::SCHEMA,
+    super::chain::SCHEMA,
     // 4: task-list runs, one row per run (the newest revision)
     "CREATE TABLE IF NOT EXISTS runs (
         id TEXT PRIMARY KEY,
@@ -600,7 +600,7 @@ impl HistoryStore for SqliteStore {
                     &c,
                     rusqlite::TransactionBehavior::Immediate,
                 )?;
-                let chain = crate::evidence::chain::append_in(&tx, id, &evidence.response_sha256)?;
+                let chain = super::chain::append_in(&tx, id, &evidence.response_sha256)?;
                 rows[0].0.result.evidence = Some(evidence.linked(chain));
                 rows[0].1 = serde_json::to_string(&rows[0].0)
                     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
@@ -636,7 +636,7 @@ impl HistoryStore for SqliteStore {
         response_sha256: &str,
     ) -> Result<ChainLink, StoreError> {
         let hash = response_sha256.to_string();
-        self.with(move |c| crate::evidence::chain::append(c, execution_id, &hash))
+        self.with(move |c| super::chain::append(c, execution_id, &hash))
             .await
     }
 
@@ -670,8 +670,7 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
-        self.with(move |c| crate::evidence::chain::get(c, pos))
-            .await
+        self.with(move |c| super::chain::get(c, pos)).await
     }
 
     async fn health(&self) -> StoreHealth {
