@@ -10,7 +10,7 @@ use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::exec::progress::NoProgress;
 use cc_executor::exec::registry::Phase;
 use cc_executor::store::sqlite::SqliteStore;
-use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore};
+use cc_executor::store::{ExecutionRecord, HistoryFilter, RecordStore};
 use cc_executor::{Config, Executor, Status, TaskRequest};
 use serde_json::Value;
 use support::fixtures::{cc_executor_bin, fake_claude_bin};

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, InFlight, InFlightRow, StoreError,
-    StoreHealth, open,
+    ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, InFlight,
+    InFlightJournal, InFlightRow, RecordStore, RunStore, StoreError, StoreHealth, open,
 };
 use crate::config::Config;
 use crate::evidence::EvidenceDraft;
@@ -18,6 +18,10 @@ use crate::runs::{Run, RunOwner};
 /// database (migrations, fsyncs, a Redis connection) right after — on a 2-core machine an
 /// open racing the handshake doubled the cold start. Every store call waits for the open; a
 /// failure to open is reported by [`Self::ready`] (the server exits with it) and by every call.
+///
+/// Code that holds a `DeferredStore` and wants several calls can take the opened store once
+/// from [`Self::ready`]; the store traits are implemented too, because the executor is built
+/// (with an `Arc<dyn HistoryStore>`) before the store is open.
 #[derive(Clone)]
 pub struct DeferredStore {
     cell: Arc<tokio::sync::OnceCell<Result<Arc<dyn HistoryStore>, String>>>,
@@ -33,7 +37,8 @@ impl DeferredStore {
         }
     }
 
-    /// Waits for the store to be open.
+    /// Waits for the store to be open. An open that failed is not retried: every call gets
+    /// the same error.
     pub async fn ready(&self) -> Result<&Arc<dyn HistoryStore>, StoreError> {
         let config = self.config.clone();
         self.cell
@@ -44,79 +49,41 @@ impl DeferredStore {
     }
 }
 
-#[async_trait]
-impl HistoryStore for DeferredStore {
-    async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        self.ready().await?.record(record).await
-    }
-    async fn record_batch(&self, records: &[ExecutionRecord]) -> Result<(), StoreError> {
-        self.ready().await?.record_batch(records).await
-    }
-    async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.ready().await?.get(id).await
-    }
-    async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.ready().await?.list(filter).await
-    }
-    async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
-        self.ready().await?.stats(filter).await
-    }
+/// Implements a store trait for [`DeferredStore`] by forwarding: each listed method waits for
+/// the open ([`DeferredStore::ready`], whose error it returns) and calls the same method on
+/// the opened store. Every forwarded method has that same body, so it is written once, here,
+/// and each method is one line below; the compiler checks each line against the trait.
+/// Methods that must answer even when the open failed (`health`, `record_linked`) are written
+/// out after the list.
+///
+/// Methods with a default body (`record_batch`) are listed too: left out, they would fall
+/// back to the default instead of the backend's own (SQLite: one transaction).
+macro_rules! forward {
+    (impl $trait:ident {
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+    } $($own:tt)*) => {
+        #[async_trait]
+        impl $trait for DeferredStore {
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                self.ready().await?.$method($($arg),*).await
+            })*
+            $($own)*
+        }
+    };
+}
+
+forward!(impl RecordStore {
+    async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
+    async fn record_batch(&self, records: &[ExecutionRecord]) -> Result<(), StoreError>;
+    async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError>;
+    async fn list(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRecord>, StoreError>;
+    async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError>;
     async fn recent_durations(
-        &self,
-        category: &str,
-        complexity: &str,
-        limit: usize,
-    ) -> Result<Vec<u64>, StoreError> {
-        self.ready()
-            .await?
-            .recent_durations(category, complexity, limit)
-            .await
-    }
-    async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
-        self.ready().await?.save_run(run).await
-    }
-    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError> {
-        self.ready().await?.get_run(id).await
-    }
-    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
-        self.ready().await?.list_runs(limit).await
-    }
-    async fn chain_append(
-        &self,
-        execution_id: Uuid,
-        response_sha256: &str,
-    ) -> Result<ChainLink, StoreError> {
-        self.ready()
-            .await?
-            .chain_append(execution_id, response_sha256)
-            .await
-    }
-    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
-        self.ready().await?.inflight_add(entry).await
-    }
-    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError> {
-        self.ready().await?.inflight_list().await
-    }
-    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError> {
-        self.ready().await?.inflight_get(id).await
-    }
-    async fn inflight_claim(
-        &self,
-        id: Uuid,
-        expected: Option<&RunOwner>,
-        claimer: &RunOwner,
-    ) -> Result<bool, StoreError> {
-        self.ready()
-            .await?
-            .inflight_claim(id, expected, claimer)
-            .await
-    }
-    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
-        self.ready().await?.inflight_remove(id).await
-    }
-    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
-        self.ready().await?.chain_link(pos).await
-    }
+        &self, category: &str, complexity: &str, limit: usize
+    ) -> Result<Vec<u64>, StoreError>;
+}
+
+    /// The record comes back even when the store could not be opened.
     async fn record_linked(
         &self,
         record: ExecutionRecord,
@@ -127,6 +94,8 @@ impl HistoryStore for DeferredStore {
             Err(e) => (record, Err(e)),
         }
     }
+
+    /// A store that could not be opened is `unavailable`, with the reason.
     async fn health(&self) -> StoreHealth {
         match self.ready().await {
             Ok(s) => s.health().await,
@@ -144,4 +113,27 @@ impl HistoryStore for DeferredStore {
             },
         }
     }
-}
+);
+
+forward!(impl RunStore {
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError>;
+    async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError>;
+    async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError>;
+});
+
+forward!(impl ChainStore {
+    async fn chain_append(
+        &self, execution_id: Uuid, response_sha256: &str
+    ) -> Result<ChainLink, StoreError>;
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError>;
+});
+
+forward!(impl InFlightJournal {
+    async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError>;
+    async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError>;
+    async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError>;
+    async fn inflight_claim(
+        &self, id: Uuid, expected: Option<&RunOwner>, claimer: &RunOwner
+    ) -> Result<bool, StoreError>;
+    async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError>;
+});

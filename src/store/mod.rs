@@ -31,7 +31,7 @@ pub use record::{
     HistoryFilter, task_hash,
 };
 pub use stats::{HistoryStats, StatRow, Stats, StatsBuilder, compute_stats, percentile};
-pub use traits::{HistoryStore, StoreHealth};
+pub use traits::{ChainStore, HistoryStore, InFlightJournal, RecordStore, RunStore, StoreHealth};
 
 /// Opens the configured backend: Redis when a URL is configured, else the embedded store.
 pub async fn open(config: &Config) -> Result<Arc<dyn HistoryStore>, StoreError> {

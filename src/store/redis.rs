@@ -61,7 +61,7 @@
 //! A local SQLite file (`outbox_path`, WAL, `synchronous = FULL`) with a table
 //! `outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id, queued_at, record)`.
 //! Redis unreachable at start-up is not an error: the store opens *degraded*. While degraded,
-//! or when a write to Redis fails, [`HistoryStore::record`] appends the record to the outbox and
+//! or when a write to Redis fails, [`RecordStore::record`] appends the record to the outbox and
 //! returns `Ok` (the record is on disk). A background task probes Redis every 500 ms while
 //! degraded, then replays the outbox in `seq` order, deleting entries only after Redis
 //! confirmed their script; every write that reaches Redis replays the outbox first, so order is
@@ -99,10 +99,11 @@ use crate::runs::{Run, RunOwner};
 
 use super::inflight::{InFlight, InFlightRow};
 use super::{
-    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StoreError, StoreHealth,
-    compute_stats,
+    ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, InFlightJournal, RecordStore,
+    RunStore, StatRow, StoreError, StoreHealth, compute_stats,
 };
 use crate::config::redact_url;
+use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::exec::result::Status;
 
@@ -922,7 +923,7 @@ fn decode(id: &str, json: &str) -> Result<ExecutionRecord, StoreError> {
 }
 
 #[async_trait]
-impl HistoryStore for RedisStore {
+impl RecordStore for RedisStore {
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
             id: record.execution_id.to_string(),
@@ -951,6 +952,25 @@ impl HistoryStore for RedisStore {
         i.dirty.store(true, Ordering::SeqCst);
         i.wake.notify_one();
         Ok(())
+    }
+
+    /// The link first (in the local file, with the end of the journal entry), then the record
+    /// (to Redis or the outbox): two steps, as the chain is not in Redis.
+    async fn record_linked(
+        &self,
+        mut record: ExecutionRecord,
+        evidence: EvidenceDraft,
+    ) -> (ExecutionRecord, Result<(), StoreError>) {
+        let chain = match self
+            .chain_append(record.execution_id, &evidence.response_sha256)
+            .await
+        {
+            Ok(chain) => chain,
+            Err(e) => return (record, Err(e)),
+        };
+        record.result.evidence = Some(evidence.linked(chain));
+        let stored = self.record(&record).await;
+        (record, stored)
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -1012,6 +1032,63 @@ impl HistoryStore for RedisStore {
         }
     }
 
+    async fn health(&self) -> StoreHealth {
+        let i = &self.inner;
+        let pending = i.outbox.count().await;
+        let ping = i.ping().await;
+        if ping.is_ok() && (i.is_degraded() || matches!(pending, Ok(n) if n > 0)) {
+            i.dirty.store(true, Ordering::SeqCst);
+            i.wake.notify_one();
+        }
+        let last_error = i
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error
+            .clone();
+        let (state, detail) = match (&ping, &pending) {
+            (Ok(()), Ok(0)) => {
+                let indexed: Result<u64, _> = i.query(redis::cmd("ZCARD").arg(i.key("idx"))).await;
+                (
+                    "ok",
+                    match indexed {
+                        Ok(n) => format!("{n} executions indexed under `{}:`", i.prefix),
+                        Err(e) => e.to_string(),
+                    },
+                )
+            }
+            (Ok(()), Ok(n)) => (
+                "degraded",
+                format!(
+                    "Redis is reachable; {n} record(s) in the outbox {} wait to be replayed{}",
+                    i.outbox.path.display(),
+                    last_error
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            (Err(e), Ok(n)) => (
+                "degraded",
+                format!(
+                    "Redis unreachable: {}; {n} record(s) wait in the outbox {}",
+                    inner_message(e),
+                    i.outbox.path.display()
+                ),
+            ),
+            (_, Err(e)) => ("degraded", format!("outbox unusable: {e}")),
+        };
+        StoreHealth {
+            backend: "redis".into(),
+            location: i.location.clone(),
+            state: state.into(),
+            outbox_pending: pending.unwrap_or(0),
+            detail: Some(detail),
+        }
+    }
+}
+
+#[async_trait]
+impl RunStore for RedisStore {
     async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
             id: run.run_id.to_string(),
@@ -1095,7 +1172,10 @@ impl HistoryStore for RedisStore {
             .filter_map(|(id, json)| json.map(|j| decode_run(id, &j)))
             .collect()
     }
+}
 
+#[async_trait]
+impl ChainStore for RedisStore {
     /// The chain lives in the local file, not in Redis: see "Evidence chain" in the module
     /// documentation.
     async fn chain_append(
@@ -1121,6 +1201,16 @@ impl HistoryStore for RedisStore {
             .await
     }
 
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.inner
+            .outbox
+            .with(move |c| super::chain::get(c, pos))
+            .await
+    }
+}
+
+#[async_trait]
+impl InFlightJournal for RedisStore {
     async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
         let entry = entry.clone();
         self.inner
@@ -1158,67 +1248,6 @@ impl HistoryStore for RedisStore {
             .outbox
             .with(move |c| super::inflight::remove(c, id).map(|_| ()))
             .await
-    }
-
-    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
-        self.inner
-            .outbox
-            .with(move |c| super::chain::get(c, pos))
-            .await
-    }
-
-    async fn health(&self) -> StoreHealth {
-        let i = &self.inner;
-        let pending = i.outbox.count().await;
-        let ping = i.ping().await;
-        if ping.is_ok() && (i.is_degraded() || matches!(pending, Ok(n) if n > 0)) {
-            i.dirty.store(true, Ordering::SeqCst);
-            i.wake.notify_one();
-        }
-        let last_error = i
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last_error
-            .clone();
-        let (state, detail) = match (&ping, &pending) {
-            (Ok(()), Ok(0)) => {
-                let indexed: Result<u64, _> = i.query(redis::cmd("ZCARD").arg(i.key("idx"))).await;
-                (
-                    "ok",
-                    match indexed {
-                        Ok(n) => format!("{n} executions indexed under `{}:`", i.prefix),
-                        Err(e) => e.to_string(),
-                    },
-                )
-            }
-            (Ok(()), Ok(n)) => (
-                "degraded",
-                format!(
-                    "Redis is reachable; {n} record(s) in the outbox {} wait to be replayed{}",
-                    i.outbox.path.display(),
-                    last_error
-                        .map(|e| format!(" (last error: {e})"))
-                        .unwrap_or_default()
-                ),
-            ),
-            (Err(e), Ok(n)) => (
-                "degraded",
-                format!(
-                    "Redis unreachable: {}; {n} record(s) wait in the outbox {}",
-                    inner_message(e),
-                    i.outbox.path.display()
-                ),
-            ),
-            (_, Err(e)) => ("degraded", format!("outbox unusable: {e}")),
-        };
-        StoreHealth {
-            backend: "redis".into(),
-            location: i.location.clone(),
-            state: state.into(),
-            outbox_pending: pending.unwrap_or(0),
-            detail: Some(detail),
-        }
     }
 }
 

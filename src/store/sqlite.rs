@@ -3,7 +3,7 @@
 //!
 //! - WAL mode and a busy timeout: several server processes (several Claude Code windows) share
 //!   the file without corruption or lost writes.
-//! - `synchronous = FULL`: a record is on disk when [`HistoryStore::record`] returns.
+//! - `synchronous = FULL`: a record is on disk when [`RecordStore::record`] returns.
 //! - Schema migrations are versioned in code (`PRAGMA user_version`); a file from a newer
 //!   version is refused rather than touched.
 //! - An unreadable or corrupt file is an error naming the path; it is never overwritten.
@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::inflight::{InFlight, InFlightRow};
 use super::{
-    ExecutionRecord, HistoryFilter, HistoryStats, HistoryStore, StatRow, StatsBuilder, StoreError,
-    StoreHealth,
+    ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, InFlightJournal, RecordStore,
+    RunStore, StatRow, StatsBuilder, StoreError, StoreHealth,
 };
 use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
@@ -367,7 +367,7 @@ fn add_to_stats(
 }
 
 #[async_trait]
-impl HistoryStore for SqliteStore {
+impl RecordStore for SqliteStore {
     async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
         self.record_batch(std::slice::from_ref(record)).await
     }
@@ -530,6 +530,78 @@ impl HistoryStore for SqliteStore {
         .await
     }
 
+    /// The chain link and the record in one transaction: one disk flush instead of two.
+    async fn record_linked(
+        &self,
+        record: ExecutionRecord,
+        evidence: EvidenceDraft,
+    ) -> (ExecutionRecord, Result<(), StoreError>) {
+        let cache = self.stats_cache.clone();
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        let id = record.execution_id;
+        // The record moves to the blocking thread and back (never copied: it may carry a
+        // 200 MB answer), and comes back whether or not it could be stored.
+        let joined = tokio::task::spawn_blocking(move || {
+            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut rows = [(record, String::new())];
+            let written = (|| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &c,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                let chain = super::chain::append_in(&tx, id, &evidence.response_sha256)?;
+                rows[0].0.result.evidence = Some(evidence.linked(chain));
+                rows[0].1 = serde_json::to_string(&rows[0].0)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let replaced = write_rows(&tx, &rows)?;
+                tx.commit()?;
+                Ok(replaced)
+            })();
+            if let Ok(replaced) = written {
+                add_to_stats(&cache, &rows, replaced);
+            }
+            let [(record, _)] = rows;
+            (record, written.map(|_| ()))
+        })
+        .await;
+        match joined {
+            Ok((record, written)) => (
+                record,
+                written.map_err(|e: rusqlite::Error| StoreError::Sqlite {
+                    path,
+                    message: e.to_string(),
+                }),
+            ),
+            Err(e) => (
+                ExecutionRecord::lost(id),
+                Err(StoreError::Internal(e.to_string())),
+            ),
+        }
+    }
+
+    async fn health(&self) -> StoreHealth {
+        let ok = self
+            .with(|c| {
+                c.query_row("SELECT count(*) FROM executions", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await;
+        StoreHealth {
+            backend: "sqlite".into(),
+            location: self.path.display().to_string(),
+            state: if ok.is_ok() { "ok" } else { "degraded" }.into(),
+            outbox_pending: 0,
+            detail: match ok {
+                Ok(n) => Some(format!("{n} executions recorded")),
+                Err(e) => Some(e.to_string()),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
     async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
             id: run.run_id.to_string(),
@@ -580,56 +652,10 @@ impl HistoryStore for SqliteStore {
         })
         .await
     }
+}
 
-    /// The chain link and the record in one transaction: one disk flush instead of two.
-    async fn record_linked(
-        &self,
-        record: ExecutionRecord,
-        evidence: EvidenceDraft,
-    ) -> (ExecutionRecord, Result<(), StoreError>) {
-        let cache = self.stats_cache.clone();
-        let (conn, path) = (self.conn.clone(), self.path.clone());
-        let id = record.execution_id;
-        // The record moves to the blocking thread and back (never copied: it may carry a
-        // 200 MB answer), and comes back whether or not it could be stored.
-        let joined = tokio::task::spawn_blocking(move || {
-            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
-            let mut rows = [(record, String::new())];
-            let written = (|| {
-                let tx = rusqlite::Transaction::new_unchecked(
-                    &c,
-                    rusqlite::TransactionBehavior::Immediate,
-                )?;
-                let chain = super::chain::append_in(&tx, id, &evidence.response_sha256)?;
-                rows[0].0.result.evidence = Some(evidence.linked(chain));
-                rows[0].1 = serde_json::to_string(&rows[0].0)
-                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-                let replaced = write_rows(&tx, &rows)?;
-                tx.commit()?;
-                Ok(replaced)
-            })();
-            if let Ok(replaced) = written {
-                add_to_stats(&cache, &rows, replaced);
-            }
-            let [(record, _)] = rows;
-            (record, written.map(|_| ()))
-        })
-        .await;
-        match joined {
-            Ok((record, written)) => (
-                record,
-                written.map_err(|e: rusqlite::Error| StoreError::Sqlite {
-                    path,
-                    message: e.to_string(),
-                }),
-            ),
-            Err(e) => (
-                ExecutionRecord::lost(id),
-                Err(StoreError::Internal(e.to_string())),
-            ),
-        }
-    }
-
+#[async_trait]
+impl ChainStore for SqliteStore {
     async fn chain_append(
         &self,
         execution_id: Uuid,
@@ -640,6 +666,13 @@ impl HistoryStore for SqliteStore {
             .await
     }
 
+    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
+        self.with(move |c| super::chain::get(c, pos)).await
+    }
+}
+
+#[async_trait]
+impl InFlightJournal for SqliteStore {
     async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
         let entry = entry.clone();
         self.with(move |c| super::inflight::add(c, &entry)).await
@@ -667,29 +700,5 @@ impl HistoryStore for SqliteStore {
     async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
         self.with(move |c| super::inflight::remove(c, id).map(|_| ()))
             .await
-    }
-
-    async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
-        self.with(move |c| super::chain::get(c, pos)).await
-    }
-
-    async fn health(&self) -> StoreHealth {
-        let ok = self
-            .with(|c| {
-                c.query_row("SELECT count(*) FROM executions", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .await;
-        StoreHealth {
-            backend: "sqlite".into(),
-            location: self.path.display().to_string(),
-            state: if ok.is_ok() { "ok" } else { "degraded" }.into(),
-            outbox_pending: 0,
-            detail: match ok {
-                Ok(n) => Some(format!("{n} executions recorded")),
-                Err(e) => Some(e.to_string()),
-            },
-        }
     }
 }
