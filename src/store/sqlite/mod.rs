@@ -10,59 +10,26 @@
 //!
 //! Each record is kept whole as JSON next to the columns queries filter and aggregate on.
 
+mod schema;
+mod stats;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
-use super::inflight::{InFlight, InFlightRow};
+pub(crate) use self::schema::open_connection;
+use self::stats::{StatsCache, add_to_stats, stats_filter};
 use super::{
     ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, InFlightJournal, RecordStore,
-    RunStore, StatRow, StatsBuilder, StoreError, StoreHealth,
+    RunStore, StoreError, StoreHealth,
 };
 use crate::evidence::EvidenceDraft;
 use crate::evidence::chain::{ChainLink, ChainPos};
-use crate::exec::result::Status;
 use crate::runs::{Run, RunOwner};
-
-/// Migrations, in order; `user_version` = how many have been applied.
-const MIGRATIONS: &[&str] = &[
-    // 1: executions
-    "CREATE TABLE executions (
-        id TEXT PRIMARY KEY,
-        finished_at INTEGER NOT NULL,
-        submitted_at INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        category TEXT,
-        complexity TEXT,
-        duration_ms INTEGER NOT NULL,
-        cost REAL,
-        task TEXT NOT NULL,
-        record TEXT NOT NULL
-     );
-     CREATE INDEX executions_by_time ON executions(finished_at);
-     CREATE INDEX executions_by_class ON executions(category, complexity, finished_at);
-     -- Statistics read only this index (a covering index), not the records.
-     CREATE INDEX executions_stats ON executions(finished_at, status, duration_ms, cost, category, complexity);",
-    // 2: pages ordered by (finished_at, id) without sorting ties
-    "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
-     DROP INDEX executions_by_time;",
-    // 3 (evidence): the hash chain over response files; see `crate::evidence::chain`.
-    super::chain::SCHEMA,
-    // 4: task-list runs, one row per run (the newest revision)
-    "CREATE TABLE IF NOT EXISTS runs (
-        id TEXT PRIMARY KEY,
-        revision INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        run TEXT NOT NULL
-     );
-     CREATE INDEX IF NOT EXISTS runs_by_update ON runs(updated_at, id);",
-    // 5: executions acknowledged and not yet recorded; see `super::inflight`.
-    super::inflight::SCHEMA,
-];
+use crate::store::inflight::{InFlight, InFlightRow};
 
 /// The embedded store.
 #[derive(Clone)]
@@ -76,45 +43,11 @@ pub struct SqliteStore {
     stats_cache: Arc<Mutex<Option<StatsCache>>>,
 }
 
-struct StatsCache {
-    /// The filter, with `limit`/`offset` zeroed (statistics ignore them).
-    filter: HistoryFilter,
-    data_version: i64,
-    builder: StatsBuilder,
-}
-
-fn stats_filter(f: &HistoryFilter) -> HistoryFilter {
-    HistoryFilter {
-        limit: 0,
-        offset: 0,
-        ..f.clone()
-    }
-}
-
-/// Whether the `WHERE` clause of [`where_clause`] selects `r` (times in whole milliseconds,
-/// as stored). Text search is never applied incrementally.
-fn matches_sql(f: &HistoryFilter, r: &ExecutionRecord) -> bool {
-    let at = millis(r.finished_at());
-    f.status.is_none_or(|s| r.status() == s)
-        && f.since.is_none_or(|t| at >= millis(t))
-        && f.until.is_none_or(|t| at <= millis(t))
-}
-
-fn stat_row(r: &ExecutionRecord) -> StatRow<'_> {
-    StatRow {
-        status: r.status(),
-        duration_ms: r.result.duration_ms,
-        cost: r.result.total_cost_usd,
-        category: r.category.as_deref(),
-        complexity: r.complexity.as_deref(),
-    }
-}
-
 impl SqliteStore {
     /// Opens (or creates, owner-only) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
-        migrate(&conn).map_err(|message| StoreError::Open {
+        schema::migrate(&conn).map_err(|message| StoreError::Open {
             path: path.to_path_buf(),
             message,
         })?;
@@ -146,113 +79,6 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
-}
-
-/// Opens (or creates, owner-only) a SQLite file for durable shared use: a corrupt or foreign
-/// file is an error naming the path and is never overwritten; busy timeout; WAL (retried: a
-/// new file's switch to WAL can race another process); `synchronous = FULL`. Both the history
-/// and the Redis outbox open their files through here.
-pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let err = |message: String| StoreError::Open {
-        path: path.to_path_buf(),
-        message,
-    };
-    if path.exists() {
-        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-        if !meta.is_file() {
-            return Err(err("not a regular file".into()));
-        }
-        // Unreadable (permissions) is reported as such, not as "not a database".
-        std::fs::File::open(path).map_err(|e| err(format!("cannot read it: {e}")))?;
-    } else {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        }
-        use std::os::unix::fs::OpenOptionsExt;
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-        {
-            Ok(_) => {}
-            // Another process (a second server) created it a moment ago: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(err(e.to_string())),
-        }
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| err(e.to_string()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| err(e.to_string()))?;
-    // The first statement that reads the file tells a corrupt or foreign file apart.
-    // Switching a new file to WAL needs an exclusive lock, and SQLite does not always run
-    // the busy handler for it: two servers starting together would fail. Retry, bounded.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mode: String = loop {
-        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
-            Ok(mode) => break mode,
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if matches!(
-                    f.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(5 + fastrand::u64(0..20)));
-            }
-            Err(e) => return Err(err(format!("{e} (the file is left untouched)"))),
-        }
-    };
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(err(format!("cannot switch to WAL mode (got {mode})")));
-    }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(|e| err(e.to_string()))?;
-    Ok(conn)
-}
-
-fn migrate(conn: &Connection) -> Result<(), String> {
-    let version = |c: &Connection| -> Result<usize, String> {
-        c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .map(|v| v as usize)
-            .map_err(|e| e.to_string())
-    };
-    if version(conn)? > MIGRATIONS.len() {
-        return Err(format!(
-            "schema version {} is newer than this cc-executor understands ({}); upgrade cc-executor",
-            version(conn)?,
-            MIGRATIONS.len()
-        ));
-    }
-    if version(conn)? == MIGRATIONS.len() {
-        return Ok(()); // up to date: no write lock, no transaction
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate() {
-        // The write lock is taken before the version is read, so two processes opening a new
-        // file at once cannot both apply the same migration.
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| e.to_string())?;
-        let applied = (|| {
-            if version(conn)? <= i {
-                conn.execute_batch(sql)
-                    .map_err(|e| format!("migration {}: {e}", i + 1))?;
-                conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<(), String>(())
-        })();
-        match applied {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| e.to_string())?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
@@ -329,7 +155,7 @@ fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::
     )?;
     for (r, json) in rows {
         // Recorded: no longer in flight (same transaction, so never in neither place).
-        super::inflight::remove(tx, r.execution_id)?;
+        crate::store::inflight::remove(tx, r.execution_id)?;
         stmt.execute(rusqlite::params![
             r.execution_id.to_string(),
             millis(r.finished_at()),
@@ -344,26 +170,6 @@ fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::
         ])?;
     }
     Ok(replaced)
-}
-
-/// Adds committed records to the statistics kept in memory (or drops them when they can no
-/// longer be kept current). Called under the connection lock, right after the commit.
-fn add_to_stats(
-    cache: &Mutex<Option<StatsCache>>,
-    rows: &[(ExecutionRecord, String)],
-    replaced: bool,
-) {
-    let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
-    match cached.as_mut() {
-        Some(sc) if !replaced && sc.filter.search.is_none() => {
-            for (r, _) in rows {
-                if matches_sql(&sc.filter, r) {
-                    sc.builder.add(&stat_row(r));
-                }
-            }
-        }
-        _ => *cached = None,
-    }
 }
 
 #[async_trait]
@@ -437,77 +243,8 @@ impl RecordStore for SqliteStore {
         let (cond, params) = where_clause(filter);
         let wanted = stats_filter(filter);
         let cache = self.stats_cache.clone();
-        self.with(move |c| {
-            let data_version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-            if let Some(sc) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-                && sc.filter == wanted
-                && sc.data_version == data_version
-            {
-                return Ok(sc.builder.finish());
-            }
-            let sql = format!(
-                "SELECT status, duration_ms, cost, category, complexity FROM executions {cond}"
-            );
-            let mut stmt = c.prepare(&sql)?;
-            let mut rows = stmt.query(params_from_iter(params))?;
-            // Classes are few: intern each (category, complexity) pair once, with one hashed
-            // lookup per row, instead of allocating or scanning per row.
-            let mut classes: Vec<(Option<String>, Option<String>)> = Vec::new();
-            let mut index: std::collections::HashMap<Vec<u8>, u32> =
-                std::collections::HashMap::new();
-            let mut key: Vec<u8> = Vec::with_capacity(64);
-            let mut raw: Vec<(Status, u64, Option<f64>, u32)> = Vec::new();
-            while let Some(r) = rows.next()? {
-                let status = r
-                    .get_ref(0)?
-                    .as_str()
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(Status::Crashed);
-                let cat = r.get_ref(3)?.as_str().ok();
-                let cx = r.get_ref(4)?.as_str().ok();
-                key.clear();
-                for part in [cat, cx] {
-                    match part {
-                        Some(t) => {
-                            key.push(1);
-                            key.extend_from_slice(t.as_bytes());
-                            key.push(0);
-                        }
-                        None => key.push(2),
-                    }
-                }
-                let class = match index.get(key.as_slice()) {
-                    Some(c) => *c,
-                    None => {
-                        classes.push((cat.map(str::to_string), cx.map(str::to_string)));
-                        let c = classes.len() as u32 - 1;
-                        index.insert(key.clone(), c);
-                        c
-                    }
-                };
-                raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, class));
-            }
-            let mut builder = StatsBuilder::default();
-            for (s, d, c, class) in &raw {
-                let (cat, cx) = &classes[*class as usize];
-                builder.add(&StatRow {
-                    status: *s,
-                    duration_ms: *d,
-                    cost: *c,
-                    category: cat.as_deref(),
-                    complexity: cx.as_deref(),
-                });
-            }
-            let stats = builder.finish();
-            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(StatsCache {
-                filter: wanted,
-                data_version,
-                builder,
-            });
-            Ok(stats)
-        })
-        .await
+        self.with(move |c| stats::read(c, &cond, params, wanted, &cache))
+            .await
     }
 
     async fn recent_durations(
@@ -549,7 +286,7 @@ impl RecordStore for SqliteStore {
                     &c,
                     rusqlite::TransactionBehavior::Immediate,
                 )?;
-                let chain = super::chain::append_in(&tx, id, &evidence.response_sha256)?;
+                let chain = crate::store::chain::append_in(&tx, id, &evidence.response_sha256)?;
                 rows[0].0.result.evidence = Some(evidence.linked(chain));
                 rows[0].1 = serde_json::to_string(&rows[0].0)
                     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
@@ -662,12 +399,12 @@ impl ChainStore for SqliteStore {
         response_sha256: &str,
     ) -> Result<ChainLink, StoreError> {
         let hash = response_sha256.to_string();
-        self.with(move |c| super::chain::append(c, execution_id, &hash))
+        self.with(move |c| crate::store::chain::append(c, execution_id, &hash))
             .await
     }
 
     async fn chain_link(&self, pos: ChainPos) -> Result<Option<ChainLink>, StoreError> {
-        self.with(move |c| super::chain::get(c, pos)).await
+        self.with(move |c| crate::store::chain::get(c, pos)).await
     }
 }
 
@@ -675,15 +412,16 @@ impl ChainStore for SqliteStore {
 impl InFlightJournal for SqliteStore {
     async fn inflight_add(&self, entry: &InFlight) -> Result<(), StoreError> {
         let entry = entry.clone();
-        self.with(move |c| super::inflight::add(c, &entry)).await
+        self.with(move |c| crate::store::inflight::add(c, &entry))
+            .await
     }
 
     async fn inflight_list(&self) -> Result<Vec<InFlightRow>, StoreError> {
-        self.with(super::inflight::list).await
+        self.with(crate::store::inflight::list).await
     }
 
     async fn inflight_get(&self, id: Uuid) -> Result<Option<InFlight>, StoreError> {
-        self.with(move |c| super::inflight::get(c, id)).await
+        self.with(move |c| crate::store::inflight::get(c, id)).await
     }
 
     async fn inflight_claim(
@@ -693,12 +431,12 @@ impl InFlightJournal for SqliteStore {
         claimer: &RunOwner,
     ) -> Result<bool, StoreError> {
         let (expected, claimer) = (expected.cloned(), claimer.clone());
-        self.with(move |c| super::inflight::claim(c, id, expected.as_ref(), &claimer))
+        self.with(move |c| crate::store::inflight::claim(c, id, expected.as_ref(), &claimer))
             .await
     }
 
     async fn inflight_remove(&self, id: Uuid) -> Result<(), StoreError> {
-        self.with(move |c| super::inflight::remove(c, id).map(|_| ()))
+        self.with(move |c| crate::store::inflight::remove(c, id).map(|_| ()))
             .await
     }
 }
