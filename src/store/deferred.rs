@@ -24,9 +24,12 @@ use crate::runs::{Run, RunOwner};
 /// (with an `Arc<dyn HistoryStore>`) before the store is open.
 #[derive(Clone)]
 pub struct DeferredStore {
-    cell: Arc<tokio::sync::OnceCell<Result<Arc<dyn HistoryStore>, String>>>,
+    cell: Arc<tokio::sync::OnceCell<Opened>>,
     config: Arc<Config>,
 }
+
+/// The outcome of the open, kept for every later call; the error is shared, not cloned.
+type Opened = Result<Arc<dyn HistoryStore>, Arc<StoreError>>;
 
 impl DeferredStore {
     /// A store that opens on first use (or when [`Self::ready`] is first awaited).
@@ -38,11 +41,11 @@ impl DeferredStore {
     }
 
     /// Waits for the store to be open. An open that failed is not retried: every call gets
-    /// the same error.
+    /// the same error (shared: the handle is cloned, a store error cannot be).
     pub async fn ready(&self) -> Result<&Arc<dyn HistoryStore>, StoreError> {
         let config = self.config.clone();
         self.cell
-            .get_or_init(|| async move { open(&config).await.map_err(|e| e.to_string()) })
+            .get_or_init(|| async move { open(&config).await.map_err(Arc::new) })
             .await
             .as_ref()
             .map_err(|e| StoreError::Unavailable(e.clone()))

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 pub use deferred::DeferredStore;
-pub use error::StoreError;
+pub use error::{RedisFailure, StoreError};
 pub use inflight::{InFlight, InFlightRow};
 pub use record::{
     AnswerRef, ExecutionRecord, ExecutionSummary, HISTORY_ANSWER_HEAD, HISTORY_ANSWER_MAX,

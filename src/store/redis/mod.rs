@@ -117,8 +117,8 @@ use self::outbox::Outbox;
 use self::scripts::Scripts;
 use self::summary::esc;
 use super::{
-    ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, RecordStore, RunStore, StoreError,
-    StoreHealth,
+    ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, RecordStore, RedisFailure, RunStore,
+    StoreError, StoreHealth,
 };
 use crate::config::redact_url;
 use crate::evidence::EvidenceDraft;
@@ -219,7 +219,7 @@ impl RedisStore {
             let path = outbox_path.clone();
             tokio::task::spawn_blocking(move || Outbox::open(&path))
                 .await
-                .map_err(|e| StoreError::Internal(e.to_string()))??
+                .map_err(StoreError::Task)??
         };
         let retention_secs = retention_days.max(1).saturating_mul(86_400);
         let inner = Arc::new(Inner {
@@ -296,7 +296,7 @@ impl Inner {
             );
         }
         s.degraded = true;
-        s.last_error = Some(inner_message(e));
+        s.last_error = Some(e.detail());
     }
 
     fn set_ok(&self) {
@@ -314,12 +314,14 @@ impl Inner {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(CALL_GUARD, fut).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError::Redis(format!("{}: {e}", self.location))),
-            Err(_) => Err(StoreError::Redis(format!(
-                "{}: no answer within {} s",
-                self.location,
-                CALL_GUARD.as_secs()
-            ))),
+            Ok(Err(source)) => Err(StoreError::Redis(RedisFailure::Command {
+                location: self.location.clone(),
+                source,
+            })),
+            Err(_) => Err(StoreError::Redis(RedisFailure::Timeout {
+                location: self.location.clone(),
+                secs: CALL_GUARD.as_secs(),
+            })),
         }
     }
 
@@ -333,10 +335,10 @@ impl Inner {
         if pong == "PONG" {
             Ok(())
         } else {
-            Err(StoreError::Redis(format!(
-                "{}: unexpected PING answer {pong:?}",
-                self.location
-            )))
+            Err(StoreError::Redis(RedisFailure::UnexpectedPing {
+                location: self.location.clone(),
+                answer: pong,
+            }))
         }
     }
 
@@ -383,7 +385,7 @@ impl Inner {
                 "degraded",
                 format!(
                     "Redis unreachable: {}; {n} record(s) wait in the outbox {}",
-                    inner_message(e),
+                    e.detail(),
                     self.outbox.path.display()
                 ),
             ),
@@ -396,14 +398,6 @@ impl Inner {
             outbox_pending: pending.unwrap_or(0),
             detail: Some(detail),
         }
-    }
-}
-
-/// The text of an error without the variant's prefix.
-fn inner_message(e: &StoreError) -> String {
-    match e {
-        StoreError::Redis(m) => m.clone(),
-        e => e.to_string(),
     }
 }
 

@@ -44,17 +44,17 @@ const OUTBOX_SCHEMA: &str = "
 
 impl Outbox {
     pub(super) fn open(path: &Path) -> Result<Outbox, StoreError> {
-        let err = |message: String| StoreError::Open {
+        let err = |source| StoreError::OpenDatabase {
             path: path.to_path_buf(),
-            message: format!("Redis outbox: {message}"),
+            context: "Redis outbox: ".into(),
+            source,
         };
         let conn = crate::store::sqlite::open_connection(path)?;
-        conn.execute_batch(OUTBOX_SCHEMA)
-            .map_err(|e| err(e.to_string()))?;
+        conn.execute_batch(OUTBOX_SCHEMA).map_err(err)?;
         conn.execute_batch(crate::store::chain::SCHEMA)
-            .map_err(|e| err(e.to_string()))?;
+            .map_err(err)?;
         conn.execute_batch(crate::store::inflight::SCHEMA)
-            .map_err(|e| err(e.to_string()))?;
+            .map_err(err)?;
         Ok(Outbox {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
@@ -69,13 +69,10 @@ impl Outbox {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard).map_err(|e| StoreError::Sqlite {
-                path,
-                message: format!("Redis outbox: {e}"),
-            })
+            f(&mut guard).map_err(|source| StoreError::Outbox { path, source })
         })
         .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
+        .map_err(StoreError::Task)?
     }
 
     /// Queues a record for Redis; it is recorded from here on, so it leaves the in-flight

@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::summary::{BUCKET_MS, Summary, rows};
-use super::{DURATIONS_KEPT, FETCH_CHUNK, Inner, REPLAY_BUDGET, inner_message};
+use super::{DURATIONS_KEPT, FETCH_CHUNK, Inner, REPLAY_BUDGET};
 use crate::runs::Run;
 use crate::store::{
-    ExecutionRecord, HistoryFilter, HistoryStats, StatRow, StoreError, compute_stats,
+    ExecutionRecord, HistoryFilter, HistoryStats, RedisFailure, StatRow, StoreError, compute_stats,
 };
 
 impl Inner {
@@ -127,20 +127,11 @@ impl Inner {
 
     /// An error for a read that needed Redis and could not reach it.
     pub(super) async fn read_error(&self, e: StoreError) -> StoreError {
-        let pending = self.outbox.count().await.unwrap_or(0);
-        let waiting = if pending > 0 {
-            format!(
-                "; {pending} record(s) wait in the local outbox {} and will be written when \
-                 Redis is back",
-                self.outbox.path.display()
-            )
-        } else {
-            String::new()
-        };
-        StoreError::Redis(format!(
-            "cannot read the history: {}{waiting}",
-            inner_message(&e)
-        ))
+        StoreError::Redis(RedisFailure::Read {
+            cause: Box::new(e),
+            pending: self.outbox.count().await.unwrap_or(0),
+            outbox: self.outbox.path.clone(),
+        })
     }
 
     /// The summary buckets covering the filter's time range (a bucket is one hour of
@@ -309,9 +300,9 @@ impl Inner {
             .map(|s| {
                 Summary::parse(s)
                     .map(|s| s.duration_ms)
-                    .ok_or_else(|| StoreError::Corrupt {
+                    .ok_or_else(|| StoreError::CorruptSummary {
                         id: "?".into(),
-                        message: format!("unreadable summary {s:?} in {}", self.key("sum")),
+                        detail: format!("unreadable summary {s:?} in {}", self.key("sum")),
                     })
             })
             .collect()
@@ -331,13 +322,13 @@ fn score_bounds(f: &HistoryFilter) -> (String, String) {
 fn decode_run(id: &str, json: &str) -> Result<Run, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
         id: format!("run {id}"),
-        message: e.to_string(),
+        source: e,
     })
 }
 
 fn decode(id: &str, json: &str) -> Result<ExecutionRecord, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
         id: id.to_string(),
-        message: e.to_string(),
+        source: e,
     })
 }

@@ -40,9 +40,9 @@ pub(super) fn rows<'a>(blobs: &'a [String], f: &HistoryFilter) -> Result<Vec<Row
             let row = line
                 .split_once('|')
                 .and_then(|(id, rest)| Some((id, Summary::parse(rest)?)))
-                .ok_or_else(|| StoreError::Corrupt {
+                .ok_or_else(|| StoreError::CorruptSummary {
                     id: line.split('|').next().unwrap_or("?").to_string(),
-                    message: format!("unreadable summary row {line:?}"),
+                    detail: format!("unreadable summary row {line:?}"),
                 })?;
             let (id, s) = row;
             if f.status.is_none_or(|st| st == s.status)

@@ -12,7 +12,7 @@ impl Inner {
     pub(super) async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
             id: record.execution_id.to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let _g = self.write_lock.lock().await;
         let id = record.execution_id;
@@ -41,7 +41,7 @@ impl Inner {
     pub(super) async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
             id: run.run_id.to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let id = run.run_id.to_string();
         let _g = self.write_lock.lock().await;

@@ -47,10 +47,7 @@ impl SqliteStore {
     /// Opens (or creates, owner-only) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
-        schema::migrate(&conn).map_err(|message| StoreError::Open {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        schema::migrate(&conn, path)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
@@ -71,13 +68,10 @@ impl SqliteStore {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&guard).map_err(|e| StoreError::Sqlite {
-                path,
-                message: e.to_string(),
-            })
+            f(&guard).map_err(|source| StoreError::Sqlite { path, source })
         })
         .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
+        .map_err(StoreError::Task)?
     }
 }
 
@@ -119,23 +113,30 @@ fn where_clause(f: &HistoryFilter) -> (String, Vec<rusqlite::types::Value>) {
 }
 
 fn decode(id: &str, json: &str) -> rusqlite::Result<ExecutionRecord> {
-    serde_json::from_str(json).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            Box::new(std::io::Error::other(format!("record {id}: {e}"))),
-        )
-    })
+    serde_json::from_str(json).map_err(|e| undecodable(format!("record {id}"), e))
 }
 
 fn decode_run(id: &str, json: &str) -> rusqlite::Result<Run> {
-    serde_json::from_str(json).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            Box::new(std::io::Error::other(format!("run {id}: {e}"))),
-        )
-    })
+    serde_json::from_str(json).map_err(|e| undecodable(format!("run {id}"), e))
+}
+
+/// A stored JSON value that does not decode, carried out of the query as the cause of a
+/// rusqlite error (so it reaches the caller as [`StoreError::Sqlite`], JSON error included).
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+struct Undecodable {
+    /// What the value is: `record {id}`, `run {id}`.
+    what: String,
+    #[source]
+    source: serde_json::Error,
+}
+
+fn undecodable(what: String, source: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        Box::new(Undecodable { what, source }),
+    )
 }
 
 /// Inserts (or replaces) records inside the caller's write transaction; `true` when any
@@ -186,7 +187,7 @@ impl RecordStore for SqliteStore {
                     .map(|json| (r.clone(), json))
                     .map_err(|e| StoreError::Corrupt {
                         id: r.execution_id.to_string(),
-                        message: e.to_string(),
+                        source: e,
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -304,15 +305,9 @@ impl RecordStore for SqliteStore {
         match joined {
             Ok((record, written)) => (
                 record,
-                written.map_err(|e: rusqlite::Error| StoreError::Sqlite {
-                    path,
-                    message: e.to_string(),
-                }),
+                written.map_err(|source| StoreError::Sqlite { path, source }),
             ),
-            Err(e) => (
-                ExecutionRecord::lost(id),
-                Err(StoreError::Internal(e.to_string())),
-            ),
+            Err(e) => (ExecutionRecord::lost(id), Err(StoreError::Task(e))),
         }
     }
 
@@ -342,7 +337,7 @@ impl RunStore for SqliteStore {
     async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
             id: run.run_id.to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let (id, revision, updated, state) = (
             run.run_id.to_string(),

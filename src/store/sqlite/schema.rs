@@ -49,20 +49,32 @@ const MIGRATIONS: &[&str] = &[
 /// new file's switch to WAL can race another process); `synchronous = FULL`. Both the history
 /// and the Redis outbox open their files through here.
 pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let err = |message: String| StoreError::Open {
+    let file = |context: &'static str| {
+        move |source| StoreError::OpenFile {
+            path: path.to_path_buf(),
+            context,
+            source,
+        }
+    };
+    let db = |source| StoreError::OpenDatabase {
         path: path.to_path_buf(),
-        message,
+        context: String::new(),
+        source,
+    };
+    let unusable = |reason: String| StoreError::Unusable {
+        path: path.to_path_buf(),
+        reason,
     };
     if path.exists() {
-        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        let meta = std::fs::metadata(path).map_err(file(""))?;
         if !meta.is_file() {
-            return Err(err("not a regular file".into()));
+            return Err(unusable("not a regular file".into()));
         }
         // Unreadable (permissions) is reported as such, not as "not a database".
-        std::fs::File::open(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+        std::fs::File::open(path).map_err(file("cannot read it: "))?;
     } else {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(file(""))?;
         }
         use std::os::unix::fs::OpenOptionsExt;
         match std::fs::OpenOptions::new()
@@ -74,16 +86,16 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             Ok(_) => {}
             // Another process (a second server) created it a moment ago: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(err(e.to_string())),
+            Err(e) => return Err(file("")(e)),
         }
     }
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| err(e.to_string()))?;
+    .map_err(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(db)?;
     // The first statement that reads the file tells a corrupt or foreign file apart.
     // Switching a new file to WAL needs an exclusive lock, and SQLite does not always run
     // the busy handler for it: two servers starting together would fail. Retry, bounded.
@@ -99,29 +111,45 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(5 + fastrand::u64(0..20)));
             }
-            Err(e) => return Err(err(format!("{e} (the file is left untouched)"))),
+            Err(source) => {
+                return Err(StoreError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         }
     };
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(err(format!("cannot switch to WAL mode (got {mode})")));
+        return Err(unusable(format!("cannot switch to WAL mode (got {mode})")));
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(db)?;
     Ok(conn)
 }
 
-pub(super) fn migrate(conn: &Connection) -> Result<(), String> {
-    let version = |c: &Connection| -> Result<usize, String> {
+/// Brings the schema of the history database at `path` up to date (see [`MIGRATIONS`]).
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let db = |context: String| {
+        move |source| StoreError::OpenDatabase {
+            path: path.to_path_buf(),
+            context,
+            source,
+        }
+    };
+    let version = |c: &Connection| -> Result<usize, StoreError> {
         c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
             .map(|v| v as usize)
-            .map_err(|e| e.to_string())
+            .map_err(db(String::new()))
     };
     if version(conn)? > MIGRATIONS.len() {
-        return Err(format!(
-            "schema version {} is newer than this cc-executor understands ({}); upgrade cc-executor",
-            version(conn)?,
-            MIGRATIONS.len()
-        ));
+        return Err(StoreError::Unusable {
+            path: path.to_path_buf(),
+            reason: format!(
+                "schema version {} is newer than this cc-executor understands ({}); upgrade cc-executor",
+                version(conn)?,
+                MIGRATIONS.len()
+            ),
+        });
     }
     if version(conn)? == MIGRATIONS.len() {
         return Ok(()); // up to date: no write lock, no transaction
@@ -130,18 +158,18 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), String> {
         // The write lock is taken before the version is read, so two processes opening a new
         // file at once cannot both apply the same migration.
         conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| e.to_string())?;
+            .map_err(db(String::new()))?;
         let applied = (|| {
             if version(conn)? <= i {
                 conn.execute_batch(sql)
-                    .map_err(|e| format!("migration {}: {e}", i + 1))?;
+                    .map_err(db(format!("migration {}: ", i + 1)))?;
                 conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(db(String::new()))?;
             }
-            Ok::<(), String>(())
+            Ok::<(), StoreError>(())
         })();
         match applied {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| e.to_string())?,
+            Ok(()) => conn.execute_batch("COMMIT").map_err(db(String::new()))?,
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(e);
@@ -149,4 +177,26 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_no_database_is_refused_with_sqlites_own_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite3");
+        std::fs::write(&path, b"not a database, a note".repeat(100)).unwrap();
+        let err = open_connection(&path).expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("(the file is left untouched)"), "{msg}");
+        match err {
+            StoreError::Unreadable { source, .. } => assert_eq!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::NotADatabase)
+            ),
+            e => panic!("expected Unreadable, got {e:?}"),
+        }
+    }
 }
