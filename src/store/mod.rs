@@ -28,9 +28,10 @@ pub use error::{RedisFailure, StoreError};
 pub use inflight::{InFlight, InFlightRow};
 pub use record::{
     AnswerRef, ExecutionRecord, ExecutionSummary, HISTORY_ANSWER_HEAD, HISTORY_ANSWER_MAX,
-    HistoryFilter, task_hash,
+    HistoryFilter,
 };
-pub use stats::{HistoryStats, StatRow, Stats, StatsBuilder, compute_stats, percentile};
+pub use stats::{HistoryStats, Stats};
+pub(crate) use stats::{StatRow, StatsBuilder, compute_stats, percentile};
 pub use traits::{ChainStore, HistoryStore, InFlightJournal, RecordStore, RunStore, StoreHealth};
 
 /// Opens the configured backend: Redis when a URL is configured, else the embedded store.

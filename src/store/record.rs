@@ -50,7 +50,7 @@ impl ExecutionRecord {
     /// Moves a big answer out of the record, leaving its head and an [`AnswerRef`]: the form
     /// the history store keeps. `None` when the answer is small (the record is unchanged).
     /// [`ExecutionRecord::restore_answer`] puts it back.
-    pub fn stash_big_answer(&mut self) -> Option<String> {
+    pub(crate) fn stash_big_answer(&mut self) -> Option<String> {
         if self.result.result.as_ref()?.len() <= HISTORY_ANSWER_MAX {
             return None;
         }
@@ -69,7 +69,7 @@ impl ExecutionRecord {
 
     /// Undoes [`ExecutionRecord::stash_big_answer`]; also takes a whole answer read back from
     /// the response file, when it is the one the reference names.
-    pub fn restore_answer(&mut self, answer: String) -> bool {
+    pub(crate) fn restore_answer(&mut self, answer: String) -> bool {
         if let Some(r) = &self.answer_elsewhere
             && (r.bytes != answer.len() as u64
                 || r.sha256 != crate::evidence::chain::sha256_hex(answer.as_bytes()))
@@ -82,7 +82,7 @@ impl ExecutionRecord {
     }
 
     /// Stands in for a record lost to an internal failure (a panicked blocking task).
-    pub fn lost(id: Uuid) -> Self {
+    pub(crate) fn lost(id: Uuid) -> Self {
         let result = ExecutionResult::empty(
             id,
             Status::Crashed,
@@ -154,7 +154,7 @@ impl ExecutionRecord {
 }
 
 /// SHA-256 of a task text, hex.
-pub fn task_hash(task: &str) -> String {
+fn task_hash(task: &str) -> String {
     Sha256::digest(task.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

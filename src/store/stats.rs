@@ -33,7 +33,7 @@ pub struct HistoryStats {
 
 /// One row as statistics need it.
 #[derive(Debug, Clone, Copy)]
-pub struct StatRow<'a> {
+pub(crate) struct StatRow<'a> {
     pub status: Status,
     pub duration_ms: u64,
     pub cost: Option<f64>,
@@ -42,7 +42,7 @@ pub struct StatRow<'a> {
 }
 
 /// Computes statistics from rows; both backends use it, so their numbers agree.
-pub fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> HistoryStats {
+pub(crate) fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> HistoryStats {
     let mut b = StatsBuilder::default();
     for row in rows {
         b.add(&row);
@@ -57,14 +57,14 @@ pub fn compute_stats<'a>(rows: impl IntoIterator<Item = StatRow<'a>>) -> History
 /// a linear lookup, remembering the last hit, beats hashing 100 000 keys); percentiles come
 /// from selection (`select_nth_unstable`, linear) rather than sorting.
 #[derive(Debug, Clone, Default)]
-pub struct StatsBuilder {
+pub(crate) struct StatsBuilder {
     overall: Acc,
     groups: Vec<(Option<String>, Option<String>, Acc)>,
     last: usize,
 }
 
 impl StatsBuilder {
-    pub fn add(&mut self, row: &StatRow<'_>) {
+    pub(crate) fn add(&mut self, row: &StatRow<'_>) {
         self.overall.add(row);
         let same = |g: &(Option<String>, Option<String>, Acc)| {
             g.0.as_deref() == row.category && g.1.as_deref() == row.complexity
@@ -86,7 +86,7 @@ impl StatsBuilder {
     }
 
     /// The statistics of everything added so far (the builder stays usable).
-    pub fn finish(&self) -> HistoryStats {
+    pub(crate) fn finish(&self) -> HistoryStats {
         HistoryStats {
             overall: self.overall.stats(),
             by_category: self
@@ -162,7 +162,7 @@ fn select_percentile(values: &mut [u64], p: f64) -> u64 {
 }
 
 /// Nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }

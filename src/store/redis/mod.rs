@@ -49,13 +49,12 @@
 //!
 //! `stats` reads the hour buckets of the filter's time range (`ZRANGEBYSCORE {p}:buckets`, then
 //! `MGET`: two round trips, a few large strings, no per-execution reply element), filters the
-//! rows by status and exact time, and hands them to [`compute_stats`](super::compute_stats),
-//! the function the SQLite store uses, so the numbers are the same. `list` without a status or
-//! text filter reads one page of the index; with them it filters the bucket rows and fetches
-//! records (`MGET`, in chunks; the text search reads records until the page is full).
-//! `recent_durations` is one script call (`ZREVRANGE` on the class, `HMGET` on the summaries).
-//! Order and time comparison follow the SQLite store: newest first, ties by id, times at
-//! millisecond precision.
+//! rows by status and exact time, and hands them to `compute_stats`, the function the SQLite
+//! store uses, so the numbers are the same. `list` without a status or text filter reads one
+//! page of the index; with them it filters the bucket rows and fetches records (`MGET`, in
+//! chunks; the text search reads records until the page is full). `recent_durations` is one
+//! script call (`ZREVRANGE` on the class, `HMGET` on the summaries). Order and time comparison
+//! follow the SQLite store: newest first, ties by id, times at millisecond precision.
 //!
 //! # Outbox: nothing is lost when Redis fails
 //!
@@ -137,7 +136,7 @@ const IDLE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often it trims the index by retention when nothing is written.
 const TRIM_INTERVAL: Duration = Duration::from_secs(60);
 /// Durations kept per category+complexity (newest by `finished_at`).
-pub const DURATIONS_KEPT: usize = 200;
+const DURATIONS_KEPT: usize = 200;
 /// Record keys (and aggregates) outlive the retention by this much, so the index is always
 /// trimmed before a record it points to expires.
 const TTL_GRACE_SECS: u64 = 3600;
