@@ -2,12 +2,19 @@
 //! included — because verification, timeout prediction, task-list resume and people's own
 //! questions ("what did it cost this week?") all read it.
 //!
-//! One trait, [`HistoryStore`], two real backends:
+//! What callers ask of it is split by need: [`RecordStore`] (executions), [`RunStore`]
+//! (task-list runs), [`ChainStore`] (the evidence hash chain) and [`InFlightJournal`]
+//! (executions acknowledged, not yet recorded); [`HistoryStore`] is the four together. Two real
+//! backends implement them:
 //! - [`sqlite`]: the embedded default (WAL, safe for several server processes at once);
 //! - [`redis`]: shared across orchestrators and machines, with a local outbox so that nothing
 //!   is lost while Redis is away.
 //!
-//! [`open`] picks the backend from the configuration.
+//! [`open`] picks the backend from the configuration; [`DeferredStore`] opens it after the MCP
+//! handshake. The rest: [`ExecutionRecord`] and [`HistoryFilter`] (what is kept, and which of
+//! it a query is about), [`HistoryStats`] (computed the same way by both backends),
+//! [`StoreError`], [`query`] (history queries as callers write them) and [`inflight`] (the
+//! journal's table).
 
 pub(crate) mod chain;
 mod deferred;
