@@ -345,6 +345,7 @@ impl Inner {
         self.key(&format!("run:{id}"))
     }
 
+    /// See [`RecordStore::health`]: also wakes the background task when Redis is back.
     pub(super) async fn health(&self) -> StoreHealth {
         let pending = self.outbox.count().await;
         let ping = self.ping().await;

@@ -14,6 +14,7 @@ use crate::store::{
 };
 
 impl Inner {
+    /// One record: the outbox's newest version while it has entries, else Redis's.
     pub(super) async fn get(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
         let key = id.to_string();
         // The outbox holds the newest version of anything not yet in Redis.
@@ -31,6 +32,7 @@ impl Inner {
         }
     }
 
+    /// A page of records, after replaying the outbox (a read sees what was written).
     pub(super) async fn list(
         &self,
         filter: &HistoryFilter,
@@ -45,6 +47,7 @@ impl Inner {
         }
     }
 
+    /// Statistics over the filter, after replaying the outbox.
     pub(super) async fn stats(&self, filter: &HistoryFilter) -> Result<HistoryStats, StoreError> {
         // Read what was written: the outbox first, when Redis is there.
         if let Err(e) = self.try_flush(REPLAY_BUDGET).await {
@@ -56,6 +59,7 @@ impl Inner {
         }
     }
 
+    /// The newest durations of a class, after replaying the outbox.
     pub(super) async fn recent_durations(
         &self,
         category: &str,
@@ -72,6 +76,7 @@ impl Inner {
         }
     }
 
+    /// One run: the outbox's snapshot while it has entries, else Redis's.
     pub(super) async fn get_run(&self, id: Uuid) -> Result<Option<Run>, StoreError> {
         let key = id.to_string();
         if self.dirty.load(Ordering::SeqCst)
@@ -88,6 +93,7 @@ impl Inner {
         }
     }
 
+    /// The most recently updated runs, after replaying the outbox.
     pub(super) async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
         if let Err(e) = self.try_flush(REPLAY_BUDGET).await {
             return Err(self.read_error(e).await);

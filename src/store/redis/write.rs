@@ -9,6 +9,8 @@ use crate::runs::Run;
 use crate::store::{ExecutionRecord, StoreError};
 
 impl Inner {
+    /// Stores a record: to Redis when it is reachable and nothing waits before it, else to the
+    /// outbox (durable either way when this returns).
     pub(super) async fn record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
             id: record.execution_id.to_string(),
@@ -38,6 +40,7 @@ impl Inner {
         Ok(())
     }
 
+    /// Saves a run snapshot, like [`Self::record`] (the outbox keeps only its newest revision).
     pub(super) async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let json = serde_json::to_string(run).map_err(|e| StoreError::Corrupt {
             id: run.run_id.to_string(),
