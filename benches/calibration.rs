@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use cc_executor::plan::{BasedOn, Category, Complexity, Predictor, PredictorConfig};
 use cc_executor::store::sqlite::SqliteStore;
-use cc_executor::store::{ExecutionRecord, HistoryStore};
+use cc_executor::store::{ExecutionRecord, RecordStore};
 use cc_executor::{ExecutionResult, Status};
 use chrono::Utc;
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cc_executor::store::redis::RedisStore;
 use cc_executor::store::sqlite::SqliteStore;
-use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore};
+use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore, RecordStore};
 use cc_executor::{ExecutionResult, Status};
 use chrono::Utc;
 

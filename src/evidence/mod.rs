@@ -54,7 +54,7 @@ pub struct EvidenceRef {
 }
 
 /// An execution's evidence before its chain link exists: the response file is on disk, the
-/// store appends the link (see [`crate::store::HistoryStore::record_linked`]).
+/// store appends the link (see [`crate::store::RecordStore::record_linked`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvidenceDraft {
     pub response_file: String,

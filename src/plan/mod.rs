@@ -29,7 +29,7 @@
 //! ```
 //!
 //! The only state is the history store, read through
-//! [`crate::store::HistoryStore::recent_durations`]; nothing here writes.
+//! [`crate::store::RecordStore::recent_durations`]; nothing here writes.
 
 pub mod classify;
 pub mod complexity;

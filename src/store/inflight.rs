@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::runs::RunOwner;
 
 /// The table; created by a migration of the embedded store and by the Redis store's file.
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS inflight (
+pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS inflight (
         execution_id TEXT PRIMARY KEY,
         entry TEXT NOT NULL,
         claimed_by TEXT
@@ -55,7 +55,7 @@ fn to_sql_err(e: serde_json::Error) -> rusqlite::Error {
 }
 
 /// Adds an execution (one transaction; durable when the connection syncs fully).
-pub fn add(conn: &Connection, entry: &InFlight) -> rusqlite::Result<()> {
+pub(crate) fn add(conn: &Connection, entry: &InFlight) -> rusqlite::Result<()> {
     let json = serde_json::to_string(entry).map_err(to_sql_err)?;
     conn.execute(
         "INSERT OR REPLACE INTO inflight (execution_id, entry, claimed_by) VALUES (?1, ?2, NULL)",
@@ -65,7 +65,7 @@ pub fn add(conn: &Connection, entry: &InFlight) -> rusqlite::Result<()> {
 }
 
 /// Removes an execution: it is recorded (call it in the transaction that records it).
-pub fn remove(conn: &Connection, id: Uuid) -> rusqlite::Result<bool> {
+pub(crate) fn remove(conn: &Connection, id: Uuid) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM inflight WHERE execution_id = ?1",
         [id.to_string()],
@@ -74,7 +74,7 @@ pub fn remove(conn: &Connection, id: Uuid) -> rusqlite::Result<bool> {
 
 /// Every execution in flight, oldest first. Rows that cannot be read are skipped (and logged):
 /// one bad row must not stop the recovery of the others.
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<InFlightRow>> {
+pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<InFlightRow>> {
     let mut stmt = conn.prepare("SELECT execution_id, entry, claimed_by FROM inflight")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -100,7 +100,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<InFlightRow>> {
 
 /// Claims a row for recovery if its claim is still `expected` (compare-and-set): `true` when
 /// this caller won it.
-pub fn claim(
+pub(crate) fn claim(
     conn: &Connection,
     id: Uuid,
     expected: Option<&RunOwner>,
@@ -118,7 +118,7 @@ pub fn claim(
 }
 
 /// One execution's entry, if it is in flight.
-pub fn get(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<InFlight>> {
+pub(crate) fn get(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<InFlight>> {
     let entry: Option<String> = conn
         .query_row(
             "SELECT entry FROM inflight WHERE execution_id = ?1",

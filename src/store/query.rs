@@ -10,8 +10,8 @@ use super::HistoryFilter;
 use crate::exec::result::Status;
 
 /// Most executions one query returns.
-pub const MAX_LIMIT: usize = 500;
-pub const DEFAULT_LIMIT: usize = 20;
+pub(crate) const MAX_LIMIT: usize = 500;
+pub(crate) const DEFAULT_LIMIT: usize = 20;
 
 /// Filters for the history. Times are RFC 3339 (`2026-11-25T10:00:00Z`), a date
 /// (`2026-11-25`, midnight UTC), or an age (`30m`, `12h`, `7d`: that long ago).
@@ -76,12 +76,12 @@ impl HistoryQuery {
 }
 
 /// Parses a status name, listing the valid ones when it is not one.
-pub fn parse_status(text: &str) -> Result<Status, String> {
+pub(crate) fn parse_status(text: &str) -> Result<Status, String> {
     text.trim().parse()
 }
 
 /// RFC 3339, a date, or an age such as `7d`.
-pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));

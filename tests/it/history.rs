@@ -9,7 +9,7 @@ use cc_executor::config::{FileConfig, Overrides};
 use cc_executor::exec::progress::NoProgress;
 use cc_executor::exec::registry::Phase;
 use cc_executor::store::sqlite::SqliteStore;
-use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore};
+use cc_executor::store::{ExecutionRecord, HistoryFilter, RecordStore};
 use cc_executor::{Config, Executor, Status, TaskRequest};
 use serde_json::Value;
 

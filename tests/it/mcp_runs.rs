@@ -288,7 +288,7 @@ async fn a_server_that_shuts_down_records_where_its_run_stopped() {
     client.cancel().await.unwrap();
     let store =
         cc_executor::store::sqlite::SqliteStore::open(&root.join("data/history.sqlite3")).unwrap();
-    use cc_executor::store::HistoryStore;
+    use cc_executor::store::RunStore;
     let deadline = Instant::now() + Duration::from_secs(20);
     let run = loop {
         let run = store.get_run(run_id).await.unwrap().unwrap();

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use crate::support::redis_server::RedisServer;
 use cc_executor::exec::result::{ExecutionResult, Status};
 use cc_executor::store::redis::RedisStore;
-use cc_executor::store::{ExecutionRecord, HistoryFilter, HistoryStore, StoreError, StoreHealth};
+use cc_executor::store::{
+    ExecutionRecord, HistoryFilter, RecordStore, RunStore, StoreError, StoreHealth,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
