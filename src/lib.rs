@@ -78,6 +78,7 @@ pub mod cli;
 pub mod config;
 pub mod evidence;
 pub mod exec;
+mod layers;
 pub mod mcp;
 pub mod plan;
 pub mod process;
@@ -90,5 +91,4 @@ pub use exec::Executor;
 pub use exec::spec::{TaskRequest, TaskSpec};
 pub use types::result::{ExecutionResult, Status};
 
-/// The bundled orchestrator prompt, served as the MCP prompt and resource `cc_execute`.
-pub const CC_EXECUTE_PROMPT: &str = include_str!("../prompts/cc_execute.md");
+pub use mcp::prompt::CC_EXECUTE_PROMPT;

@@ -228,7 +228,7 @@ impl Collector {
                         let content = (name == "Write")
                             .then(|| input.get("content").and_then(Value::as_str))
                             .flatten()
-                            .map(|c| crate::evidence::chain::sha256_hex(c.as_bytes()));
+                            .map(|c| crate::types::chain::sha256_hex(c.as_bytes()));
                         self.pending_writes.insert(id, (path, content));
                     }
                     notices.push(Notice::ToolUse {
@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(c.files_written, vec!["/w/ok.txt".to_string()]);
         assert_eq!(
             c.write_content.get("/w/ok.txt"),
-            Some(&Some(crate::evidence::chain::sha256_hex(b"x")))
+            Some(&Some(crate::types::chain::sha256_hex(b"x")))
         );
         assert_eq!(c.tools_used.get("Write"), Some(&2));
         assert_eq!(c.tools_used.get("Bash"), Some(&1));

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{EvidenceDraft, EvidenceError};
-use crate::claude::collect::truncate_chars;
 use crate::store::ExecutionRecord;
+use crate::types::text::truncate_chars;
 
 /// Response files larger than this are not read back: a response file holds one result, far
 /// smaller; a larger file was put there by someone else, and reading it would only cost memory.

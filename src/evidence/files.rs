@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(files[0].source, "write_content");
         assert_eq!(
             files[1].sha256.as_deref(),
-            Some(crate::evidence::chain::sha256_hex(b"edited").as_str())
+            Some(crate::types::chain::sha256_hex(b"edited").as_str())
         );
         assert_eq!(files[1].source, "after_run");
         assert_eq!(files[2].sha256, None);

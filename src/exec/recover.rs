@@ -21,8 +21,8 @@ use crate::claude::collect::Collector;
 use crate::claude::events::parse_line;
 use crate::claude::framing::{Frame, LineFramer};
 use crate::process::owner::{self, Liveness};
-use crate::runs::RunOwner;
 use crate::store::{ExecutionRecord, InFlight, StoreError};
+use crate::types::run::RunOwner;
 
 /// What a recovery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

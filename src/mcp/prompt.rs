@@ -7,7 +7,8 @@ use rmcp::model::{
     ReadResourceResult, Resource, ResourceContents, Role,
 };
 
-use crate::CC_EXECUTE_PROMPT;
+/// The bundled orchestrator prompt, served as the MCP prompt and resource `cc_execute`.
+pub const CC_EXECUTE_PROMPT: &str = include_str!("../../prompts/cc_execute.md");
 
 pub const PROMPT_NAME: &str = "cc_execute";
 pub const PROMPT_URI: &str = "cc-executor://prompts/cc_execute";

@@ -1,4 +1,4 @@
-//! The evidence hash chain's table: where the links of [`crate::evidence::chain`] are kept,
+//! The evidence hash chain's table: where the links of [`crate::types::chain`] are kept,
 //! append-only, and read back.
 //!
 //! The pure part (what a link is, how its hash is computed) stays in `evidence::chain`; this is
@@ -14,7 +14,7 @@
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::evidence::chain::{ChainLink, ChainPos, GENESIS, link_hash};
+use crate::types::chain::{ChainLink, ChainPos, GENESIS, link_hash};
 
 /// The table, created by a migration of the embedded store and by the Redis store's local file.
 pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS evidence_chain (
@@ -139,7 +139,7 @@ pub(crate) fn append_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::chain::sha256_hex;
+    use crate::types::chain::sha256_hex;
 
     fn conn() -> Connection {
         let c = Connection::open_in_memory().unwrap();

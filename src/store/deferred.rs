@@ -10,9 +10,9 @@ use super::{
     InFlightJournal, InFlightRow, RecordStore, RunStore, StoreError, StoreHealth, open,
 };
 use crate::config::Config;
-use crate::evidence::EvidenceDraft;
-use crate::evidence::chain::{ChainLink, ChainPos};
-use crate::runs::{Run, RunOwner};
+use crate::types::chain::{ChainLink, ChainPos};
+use crate::types::evidence::EvidenceDraft;
+use crate::types::run::{Run, RunOwner};
 
 /// A store opened after start-up: the MCP server answers `initialize` first and opens the
 /// database (migrations, fsyncs, a Redis connection) right after — on a 2-core machine an

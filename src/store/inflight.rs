@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::runs::RunOwner;
+use crate::types::run::RunOwner;
 
 /// The table; created by a migration of the embedded store and by the Redis store's file.
 pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS inflight (

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::HistoryFilter;
-use crate::exec::result::Status;
+use crate::types::result::Status;
 
 /// Most executions one query returns.
 pub(crate) const MAX_LIMIT: usize = 500;

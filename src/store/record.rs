@@ -4,10 +4,9 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::exec::result::{ExecutionResult, Status};
+use crate::types::result::{ExecutionResult, Status};
 
 /// One execution as the history keeps it: what was asked, where, how it was classified, and
 /// the full result.
@@ -62,7 +61,7 @@ impl ExecutionRecord {
         self.result.result = Some(answer[..end].to_string());
         self.answer_elsewhere = Some(AnswerRef {
             bytes: answer.len() as u64,
-            sha256: crate::evidence::chain::sha256_hex(answer.as_bytes()),
+            sha256: crate::types::chain::sha256_hex(answer.as_bytes()),
         });
         Some(answer)
     }
@@ -72,7 +71,7 @@ impl ExecutionRecord {
     pub(crate) fn restore_answer(&mut self, answer: String) -> bool {
         if let Some(r) = &self.answer_elsewhere
             && (r.bytes != answer.len() as u64
-                || r.sha256 != crate::evidence::chain::sha256_hex(answer.as_bytes()))
+                || r.sha256 != crate::types::chain::sha256_hex(answer.as_bytes()))
         {
             return false;
         }
@@ -131,7 +130,7 @@ impl ExecutionRecord {
         ExecutionSummary {
             execution_id: self.execution_id,
             status: r.status,
-            task: crate::claude::collect::truncate_chars(&self.task, 200),
+            task: crate::types::text::truncate_chars(&self.task, 200),
             cwd: self.cwd.clone(),
             model: r.model.clone(),
             category: self.category.clone(),
@@ -155,10 +154,7 @@ impl ExecutionRecord {
 
 /// SHA-256 of a task text, hex.
 fn task_hash(task: &str) -> String {
-    Sha256::digest(task.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::types::text::sha256_hex(task.as_bytes())
 }
 
 /// One line of history: what lists, the tool and CSV show.

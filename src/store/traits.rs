@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{ExecutionRecord, HistoryFilter, HistoryStats, InFlight, InFlightRow, StoreError};
-use crate::evidence::EvidenceDraft;
-use crate::evidence::chain::{ChainLink, ChainPos};
-use crate::runs::{Run, RunOwner};
+use crate::types::chain::{ChainLink, ChainPos};
+use crate::types::evidence::EvidenceDraft;
+use crate::types::run::{Run, RunOwner};
 
 /// Which backend serves, and whether it is healthy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -85,7 +85,7 @@ pub trait RunStore: Send + Sync {
     async fn list_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError>;
 }
 
-/// The evidence hash chain (see [`crate::evidence::chain`]): appended as executions are
+/// The evidence hash chain (see [`crate::types::chain`]): appended as executions are
 /// recorded, read by verification.
 #[async_trait]
 pub trait ChainStore: Send + Sync {

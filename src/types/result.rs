@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::evidence::{EvidenceRef, UuidEcho, WrittenFile};
+use crate::types::evidence::{EvidenceRef, UuidEcho, WrittenFile};
 
 /// A tool use that Claude Code's permission mode refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

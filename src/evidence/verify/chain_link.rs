@@ -4,8 +4,8 @@
 
 use super::checks::{CheckState, Checks};
 use super::one::OnRecord;
-use crate::evidence::chain::{ChainLink, ChainPos, GENESIS};
 use crate::store::{HistoryStore, StoreError};
+use crate::types::chain::{ChainLink, ChainPos, GENESIS};
 
 /// Adds the `chain` check; `doc_read`: the response file was read (so it should be linked).
 pub(super) async fn check(

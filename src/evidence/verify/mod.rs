@@ -49,8 +49,8 @@ pub use targets::verify;
 pub use verdict::{Verdict, VerdictCounts};
 pub use written_files::{FileCheck, FileState};
 
-use crate::exec::result::Status;
 use crate::store::StoreError;
+use crate::types::result::Status;
 
 /// `last_n` above this is capped (and the report says so).
 pub const MAX_LAST_N: usize = 100;

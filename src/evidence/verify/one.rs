@@ -10,10 +10,10 @@ use super::{
     ExecutionVerification, VerifyError, chain_link, outcome, record, record_matches, response_file,
     transcript, verdict, written_files,
 };
-use crate::evidence::EvidenceRef;
 use crate::evidence::artifacts::read_response;
-use crate::evidence::chain::{ChainLink, ChainPos};
 use crate::store::{ExecutionRecord, HistoryStore, StoreError};
+use crate::types::chain::{ChainLink, ChainPos};
+use crate::types::evidence::EvidenceRef;
 
 /// What is on record about one execution, read once; the checks judge it.
 pub(super) struct OnRecord {
@@ -108,7 +108,7 @@ pub async fn verify_one(
         checks,
         files,
         status: subject.map(|s| s.result.status),
-        task: subject.map(|s| crate::claude::collect::truncate_chars(&s.task, 200)),
+        task: subject.map(|s| crate::types::text::truncate_chars(&s.task, 200)),
         response_file: e.file_exists.then(|| e.response_path.display().to_string()),
     })
 }

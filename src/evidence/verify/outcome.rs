@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::checks::{CheckState, Checks};
-use crate::exec::result::Status;
 use crate::store::ExecutionRecord;
+use crate::types::result::Status;
 
 /// `status`: the execution succeeded.
 pub(super) fn status(c: &mut Checks, s: &ExecutionRecord) {

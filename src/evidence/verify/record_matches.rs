@@ -52,7 +52,7 @@ fn differences(store: &ExecutionRecord, file: &ExecutionRecord) -> Vec<String> {
             // A big answer: the history keeps its beginning and a reference to the whole.
             Some(r) => b.result.as_deref().is_some_and(|whole| {
                 whole.len() as u64 == r.bytes
-                    && crate::evidence::chain::sha256_hex(whole.as_bytes()) == r.sha256
+                    && crate::types::chain::sha256_hex(whole.as_bytes()) == r.sha256
                     && whole.starts_with(a.result.as_deref().unwrap_or(""))
             }),
         },

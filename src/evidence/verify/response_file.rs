@@ -5,7 +5,7 @@
 use super::checks::{CheckState, Checks};
 use super::one::OnRecord;
 use crate::evidence::artifacts::ResponseDocument;
-use crate::evidence::chain::sha256_hex;
+use crate::types::chain::sha256_hex;
 
 /// The response file as read: its bytes and its document, `None` when there is none.
 pub(super) type Response = std::io::Result<Option<(Vec<u8>, ResponseDocument)>>;

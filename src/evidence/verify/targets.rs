@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::markdown::to_markdown;
 use super::one::verify_one;
 use super::{ExecutionVerification, MAX_LAST_N, Target, VerifyError, VerifyReport, verdict};
-use crate::evidence::chain::ChainPos;
 use crate::store::{HistoryFilter, HistoryStore, StoreError};
+use crate::types::chain::ChainPos;
 
 /// Response files looked at when searching the evidence directory for files without a link.
 const MAX_ORPHAN_SCAN: usize = 10_000;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::checks::{CheckState, Checks};
-use crate::exec::result::ExecutionResult;
+use crate::types::result::ExecutionResult;
 
 /// A transcript larger than this is not read (the check says so).
 const MAX_TRANSCRIPT_BYTES: u64 = 512 * 1024 * 1024;

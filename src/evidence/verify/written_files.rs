@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::checks::{CheckState, Checks};
-use crate::exec::result::ExecutionResult;
+use crate::types::result::ExecutionResult;
 
 /// What became of a file the run wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

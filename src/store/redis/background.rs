@@ -9,8 +9,8 @@ use std::time::Instant;
 use super::{
     IDLE_INTERVAL, Inner, REPLAY_BATCH, RETRY_INTERVAL, TRIM_BATCH, TRIM_INTERVAL, now_ms,
 };
-use crate::runs::Run;
 use crate::store::{ExecutionRecord, StoreError};
+use crate::types::run::Run;
 
 /// Retries and housekeeping: replays the outbox when Redis is reachable, trims by retention.
 pub(super) async fn background(inner: Weak<Inner>) {

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::RedisStore;
-use crate::evidence::chain::{ChainLink, ChainPos};
-use crate::runs::RunOwner;
 use crate::store::{ChainStore, InFlight, InFlightJournal, InFlightRow, StoreError};
+use crate::types::chain::{ChainLink, ChainPos};
+use crate::types::run::RunOwner;
 
 #[async_trait]
 impl ChainStore for RedisStore {

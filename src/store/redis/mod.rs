@@ -75,7 +75,7 @@
 //!
 //! # Evidence chain
 //!
-//! The evidence hash chain ([`crate::evidence::chain`]) is kept in the same local file (table
+//! The evidence hash chain ([`crate::types::chain`]) is kept in the same local file (table
 //! `evidence_chain`), not in Redis, on purpose: the chain protects the response files, and those
 //! live in this machine's data dir. A chain in Redis would interleave the links of every machine
 //! (so no machine could walk its own), would be unwritable while Redis is away (the outbox case),
@@ -120,8 +120,8 @@ use super::{
     StoreError, StoreHealth,
 };
 use crate::config::redact_url;
-use crate::evidence::EvidenceDraft;
-use crate::runs::Run;
+use crate::types::evidence::EvidenceDraft;
+use crate::types::run::Run;
 
 /// Each connection attempt gives up after this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::summary::{BUCKET_MS, Summary, rows};
 use super::{DURATIONS_KEPT, FETCH_CHUNK, Inner, REPLAY_BUDGET};
-use crate::runs::Run;
 use crate::store::{
     ExecutionRecord, HistoryFilter, HistoryStats, RedisFailure, StatRow, StoreError, compute_stats,
 };
+use crate::types::run::Run;
 
 impl Inner {
     /// One record: the outbox's newest version while it has entries, else Redis's.

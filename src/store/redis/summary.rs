@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
-use crate::exec::result::Status;
 use crate::store::{ExecutionRecord, HistoryFilter, StoreError};
+use crate::types::result::Status;
 
 /// What `stats` needs of one execution, as kept in `{p}:sum` (borrowed from the reply).
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +152,7 @@ pub(super) fn unesc(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::result::ExecutionResult;
+    use crate::types::result::ExecutionResult;
     use uuid::Uuid;
 
     fn rec(cat: Option<&str>, cx: Option<&str>, cost: Option<f64>) -> ExecutionRecord {

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use super::summary::summary_of;
 use super::{DURATIONS_KEPT, Inner, REPLAY_BUDGET, TRIM_BATCH, now_ms};
-use crate::runs::Run;
 use crate::store::{ExecutionRecord, StoreError};
+use crate::types::run::Run;
 
 impl Inner {
     /// Stores a record: to Redis when it is reachable and nothing waits before it, else to the

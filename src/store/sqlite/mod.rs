@@ -26,10 +26,10 @@ use super::{
     ChainStore, ExecutionRecord, HistoryFilter, HistoryStats, InFlightJournal, RecordStore,
     RunStore, StoreError, StoreHealth,
 };
-use crate::evidence::EvidenceDraft;
-use crate::evidence::chain::{ChainLink, ChainPos};
-use crate::runs::{Run, RunOwner};
 use crate::store::inflight::{InFlight, InFlightRow};
+use crate::types::chain::{ChainLink, ChainPos};
+use crate::types::evidence::EvidenceDraft;
+use crate::types::run::{Run, RunOwner};
 
 /// The embedded store.
 #[derive(Clone)]

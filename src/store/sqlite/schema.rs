@@ -29,7 +29,7 @@ const MIGRATIONS: &[&str] = &[
     // 2: pages ordered by (finished_at, id) without sorting ties
     "CREATE INDEX executions_by_time_id ON executions(finished_at, id);
      DROP INDEX executions_by_time;",
-    // 3 (evidence): the hash chain over response files; see `crate::evidence::chain`.
+    // 3 (evidence): the hash chain over response files; see `crate::types::chain`.
     crate::store::chain::SCHEMA,
     // 4: task-list runs, one row per run (the newest revision)
     "CREATE TABLE IF NOT EXISTS runs (

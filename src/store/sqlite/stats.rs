@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, params_from_iter};
 
 use super::millis;
-use crate::exec::result::Status;
 use crate::store::{ExecutionRecord, HistoryFilter, HistoryStats, StatRow, StatsBuilder};
+use crate::types::result::Status;
 
 /// The statistics of one filter as of one `data_version` of the file, kept as a builder so
 /// that new records can be added to them.

@@ -23,8 +23,9 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+pub use super::text::sha256_hex;
 
 /// `prev_hash` of the first link.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -63,14 +64,6 @@ pub enum ChainPos {
     Head,
     Seq(u64),
     Execution(Uuid),
-}
-
-/// SHA-256 (hex) of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The hash of a link: SHA-256 of a versioned, newline-separated text of its fields, so it can
