@@ -11,7 +11,7 @@
 //! also creates the data directory and its history database).
 //!
 //! Needs `cargo build --release --examples` first (the baseline is
-//! `examples/bare_mcp_server.rs`; `--claude-bin` points at `examples/fake_claude.rs`, which is
+//! `examples/bare_mcp_server.rs`; `--claude-bin` points at `examples/fake_claude/`, which is
 //! never started here), or `CC_BENCH_BIN_DIR`: a directory holding `cc-executor`,
 //! `bare_mcp_server` and `fake_claude`. Prints results; asserts nothing. `CC_BENCH_RUNS` overrides the number
 //! of timed runs per server (default 30, at most 1000).

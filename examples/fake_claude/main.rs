@@ -59,6 +59,9 @@
 //! the scenarios by kind; `grandchild.rs` and `auth.rs` are the other entry points (the
 //! grandchild process, `auth status`); `util.rs` the small helpers.
 
+// A test fixture that must ignore or catch signals like the real CLI can (nix::signal).
+#![allow(unsafe_code)]
+
 mod auth;
 mod cli;
 mod ctx;

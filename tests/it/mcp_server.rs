@@ -1,5 +1,5 @@
 //! The MCP server end to end: the BUILT `cc-executor mcp` binary driven by rmcp's client over
-//! stdio, with the fake claude (`examples/fake_claude.rs`) as the CLI.
+//! stdio, with the fake claude (`examples/fake_claude/`) as the CLI.
 //!
 //! Every message the client receives (and every message it sends) is logged in wire order by a
 //! thin transport wrapper ([`Tap`]): rmcp hands notifications to the client handler on spawned

@@ -8,7 +8,7 @@ pub fn cc_executor_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cc-executor"))
 }
 
-/// The fake `claude` fixture (`examples/fake_claude.rs`); `cargo test` builds examples.
+/// The fake `claude` fixture (`examples/fake_claude/`); `cargo test` builds examples.
 pub fn fake_claude_bin() -> PathBuf {
     let p = cc_executor_bin()
         .parent()
