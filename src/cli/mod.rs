@@ -305,10 +305,25 @@ async fn dispatch(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cc-executor: {e:#}");
+            eprintln!("cc-executor: {}", error_chain(&e));
             EXIT_USAGE
         }
     }
+}
+
+/// An error and its causes on one line, leaving out a cause whose words the message already
+/// says (the library's errors name their cause in their own message, for callers that print
+/// only `{}`; printing the chain too would say it twice).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// The executor with the configured history store (embedded, or Redis), after recording what
@@ -351,4 +366,16 @@ async fn serve(config: Config) -> anyhow::Result<u8> {
     let executor = crate::Executor::with_store(config, std::sync::Arc::new(store.clone()))?;
     crate::mcp::serve_stdio(executor, store).await?;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_the_message_already_names_is_said_once() {
+        let e = anyhow::Error::new(std::io::Error::other("disk full"))
+            .context("cannot write x: disk full");
+        assert_eq!(super::error_chain(&e), "cannot write x: disk full");
+        let e = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot write x");
+        assert_eq!(super::error_chain(&e), "cannot write x: disk full");
+    }
 }

@@ -143,6 +143,33 @@ fn run_json_reads_the_task_from_stdin_and_prints_the_full_result() {
     );
 }
 
+/// Every log line of an execution carries its id and task class (the `execution` span), so
+/// a log can always be tied to its task, even when several run.
+#[test]
+fn an_executions_log_lines_name_the_execution_and_its_class() {
+    let s = Scratch::new();
+    let mut c = s.cmd();
+    c.env("RUST_LOG", "cc_executor=debug").args([
+        "run",
+        "--json",
+        "@fake success\nwrite unit tests for the parser",
+    ]);
+    let out = output(c, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["execution_id"].as_str().unwrap();
+    let log = text(&out.stderr);
+    let started = log
+        .lines()
+        .find(|l| l.contains("claude started"))
+        .unwrap_or_else(|| panic!("no 'claude started' line in:\n{log}"));
+    assert!(
+        started.contains(&format!("execution{{execution_id={id} category=")),
+        "{started}"
+    );
+    assert!(started.contains("complexity="), "{started}");
+}
+
 #[test]
 fn claudecode_is_removed_from_the_childs_environment() {
     let s = Scratch::new();
