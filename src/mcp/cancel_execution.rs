@@ -13,6 +13,7 @@ use super::ids::parse_execution_id;
 use crate::exec::registry::{ExecutionStatus, Phase};
 use crate::exec::result::Status;
 use crate::runs::RunStatus;
+use crate::types::run::RunState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -31,13 +32,52 @@ pub struct CancelOutput {
     /// (its status says how); `stopping` when it has not stopped yet.
     pub outcome: String,
     pub message: String,
-    /// The execution's final state (with the result).
+    /// The execution stopped (for a run: the task that was running, if any).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub execution: Option<ExecutionStatus>,
-    /// For a run: its state after the cancel (resumable with `cc_execute_list`
-    /// `resume_run_id`).
+    pub execution_id: Option<uuid::Uuid>,
+    /// Its final status once it has ended (its whole result: `monitor_execution`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<RunStatus>,
+    pub status: Option<Status>,
+    /// Its phase while it is still stopping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// For a run: its id and state after the cancel (resumable with `cc_execute_list`
+    /// `resume_run_id`), and how many of its tasks are done. Its tasks: `monitor_execution`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<RunState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
+}
+
+impl CancelOutput {
+    /// A compact answer: what happened and the final state; the full execution or run is one
+    /// `monitor_execution` away (a cancel is about stopping, not reading results).
+    fn new(outcome: &str, message: &str, execution: Option<&ExecutionStatus>) -> Self {
+        let finished = execution.is_some_and(|e| e.phase == Phase::Finished);
+        CancelOutput {
+            outcome: outcome.into(),
+            message: message.into(),
+            execution_id: execution.map(|e| e.execution_id),
+            status: execution.and_then(|e| e.status),
+            phase: execution.filter(|_| !finished).map(|e| e.phase),
+            run_id: None,
+            state: None,
+            done: None,
+            total: None,
+        }
+    }
+
+    fn with_run(mut self, run: &RunStatus) -> Self {
+        self.run_id = Some(run.run.run_id);
+        self.state = Some(run.run.state);
+        self.done = Some(run.done);
+        self.total = Some(run.total);
+        self
+    }
 }
 
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
@@ -110,12 +150,7 @@ impl CcExecutorServer {
                 ),
             ),
         };
-        let out = CancelOutput {
-            outcome: outcome.into(),
-            message: message.clone(),
-            execution: Some(after),
-            run: None,
-        };
+        let out = CancelOutput::new(outcome, &message, Some(&after));
         let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
         result.content.insert(0, ContentBlock::text(message));
         Ok(result)
@@ -145,12 +180,7 @@ impl CcExecutorServer {
 }
 
 fn cancel_output(outcome: &str, message: String, run: RunStatus) -> CallToolResult {
-    let out = CancelOutput {
-        outcome: outcome.into(),
-        message: message.clone(),
-        execution: run.current_execution.clone(),
-        run: Some(run),
-    };
+    let out = CancelOutput::new(outcome, &message, run.current_execution.as_ref()).with_run(&run);
     let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
     result.content.insert(0, ContentBlock::text(message));
     result

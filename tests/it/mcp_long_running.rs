@@ -110,14 +110,14 @@ async fn cancel_execution_stops_a_running_tree_and_a_queued_task_never_starts() 
         .call("cancel_execution", json!({"execution_id": qid}))
         .await;
     assert_eq!(data(&c)["outcome"], "cancelled");
-    assert_eq!(data(&c)["execution"]["status"], "cancelled");
+    assert_eq!(data(&c)["status"], "cancelled");
 
     let pgid = pgid_of(&s, "marker-r").await;
     let c = s
         .call("cancel_execution", json!({"execution_id": rid}))
         .await;
     assert_eq!(data(&c)["outcome"], "cancelled", "{c:?}");
-    assert_eq!(data(&c)["execution"]["status"], "cancelled");
+    assert_eq!(data(&c)["status"], "cancelled");
     let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
         .await
         .unwrap();
@@ -158,7 +158,7 @@ async fn a_cancel_that_arrives_as_the_task_times_out_reports_the_timeout_not_a_c
     let c = s
         .call("cancel_execution", json!({"execution_id": id}))
         .await;
-    assert_eq!(data(&c)["execution"]["status"], "timed_out", "{c:?}");
+    assert_eq!(data(&c)["status"], "timed_out", "{c:?}");
     assert_eq!(data(&c)["outcome"], "already_finished", "{c:?}");
     assert!(
         message(&c).contains("already finished: timed_out"),
