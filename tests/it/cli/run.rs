@@ -60,7 +60,7 @@ fn run_json_reads_the_task_from_stdin_and_prints_the_full_result() {
     assert!(v["execution_id"].as_str().unwrap().len() == 36);
     assert_eq!(v["tools_used"]["Write"], 2);
     // The task reaches claude verbatim; the UUID hook (on by default) appends its instruction
-    // after it (tests/it/evidence.rs checks the instruction, and the bytes with the hook off).
+    // after it (tests/it/evidence/ checks the instruction, and the bytes with the hook off).
     let stdin = s.invocations()[0]["stdin"].as_str().unwrap().to_string();
     let task = "@fake tools\n-- starts with dashes and has `quotes` \"too\"\n";
     assert!(stdin.starts_with(task), "{stdin}");

@@ -29,7 +29,7 @@ async fn a_successful_run_reports_everything_the_cli_said() {
 
 #[tokio::test]
 async fn the_prompt_reaches_claude_byte_for_byte_on_stdin_never_in_argv() {
-    // The UUID hook appends to the prompt (tests/it/evidence.rs); off, the bytes are exactly ours.
+    // The UUID hook appends to the prompt (tests/it/evidence/); off, the bytes are exactly ours.
     let h = Harness::with(|c| c.hooks.uuid_hook = false);
     let tricky = "@fake echo\n$(touch /tmp/pwned) `id` ; rm -rf / | cat && echo \"double\" 'single' \\n \u{1F600} -- --help\ntrailing backslash \\";
     let r = h.run(tricky).await;

@@ -176,7 +176,7 @@ async fn results_are_structured_and_failures_set_is_error() {
         "text content: {text}"
     );
     let inv = server.wait_invocation("success", "hello-from-mcp").await;
-    // The task verbatim, then the UUID hook's instruction (on by default; tests/it/evidence.rs).
+    // The task verbatim, then the UUID hook's instruction (on by default; tests/it/evidence/).
     let stdin = inv["stdin"].as_str().unwrap();
     assert!(
         stdin.starts_with(
