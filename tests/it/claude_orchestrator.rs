@@ -1,7 +1,7 @@
 //! Claude Code as the real orchestrator: the REAL Claude Code CLI (2.1.331) runs as the MCP
 //! HOST of the BUILT `cc-executor mcp` server (configured with `--mcp-config <file>` +
 //! `--strict-mcp-config`), its model played by the fake Anthropic API
-//! (`tests/it/support/fake_anthropic.rs`). The host's "model" starts a worker with `cc_execute`
+//! (`tests/it/support/fake_anthropic/`). The host's "model" starts a worker with `cc_execute`
 //! (`wait: false`), follows it with `monitor_execution` (long-poll, passing back
 //! `since_version`) until it has finished, and quotes the worker's answer. The worker is the
 //! fake claude fixture (first test) or the real CLI against the same fake API (second test).

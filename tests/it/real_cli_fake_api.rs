@@ -1,6 +1,6 @@
 //! The REAL Claude Code CLI (2.1.331, `scripts/provision`) run directly — no shell, prompt on
 //! stdin, `-p --output-format stream-json --verbose` — against the fake Anthropic API of
-//! `tests/it/support/fake_anthropic.rs` on loopback, in an isolated HOME/TMPDIR. These tests prove
+//! `tests/it/support/fake_anthropic/` on loopback, in an isolated HOME/TMPDIR. These tests prove
 //! the fake is faithful enough for the CLI and pin down the real behaviour we depend on.
 //!
 //! Observed on 2.1.331 (also summarised in the assertions below):
