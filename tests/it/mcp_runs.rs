@@ -210,10 +210,10 @@ async fn wait_true_streams_progress_per_task_and_a_failed_run_is_an_error_result
         "{messages:#?}"
     );
     assert!(notes.iter().all(|n| n.total == Some(3.0)));
-    assert!(
-        notes.windows(2).all(|w| w[0].progress <= w[1].progress),
-        "progress never goes back"
-    );
+    // Their order is checked on the wire (`mcp_server::progress_and_cancellation::
+    // run_progress_on_the_wire_never_goes_back`): rmcp's client hands notifications to this
+    // recorder on tasks of their own, so the order they are recorded in is not wire order.
+    assert!(notes.iter().all(|n| n.progress <= 3.0), "{notes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -313,13 +313,27 @@ impl Server {
 
     /// Sends `tools/call cc_execute` and returns the handle (id, progress token, cancel).
     async fn send(&self, arguments: Value, with_token: bool) -> RequestHandle<RoleClient> {
+        self.send_to("cc_execute", arguments, with_token).await
+    }
+
+    /// Sends `tools/call <tool>` and returns the handle (id, progress token, cancel).
+    async fn send_to(
+        &self,
+        tool: &'static str,
+        arguments: Value,
+        with_token: bool,
+    ) -> RequestHandle<RoleClient> {
+        let Value::Object(map) = arguments else {
+            panic!("tool arguments must be a JSON object")
+        };
+        let params = CallToolRequestParams::new(tool).with_arguments(map);
         let mut options = PeerRequestOptions::no_options();
         if !with_token {
             let mut meta = RequestMetaObject::new();
             meta.insert(NO_TOKEN_KEY.to_string(), Value::Bool(true));
             options = options.with_meta(meta);
         }
-        let request = ClientRequest::CallToolRequest(Request::new(Self::params(arguments)));
+        let request = ClientRequest::CallToolRequest(Request::new(params));
         self.within(
             STEP,
             "send tools/call",

@@ -2,6 +2,38 @@
 
 use super::*;
 
+/// A task list's progress goes out in order on the wire, before the response, and reaches the
+/// number of tasks (`tests/it/mcp_runs.rs` sees notifications through rmcp's client, which may
+/// hand them to its handler out of order, so the order is checked here, on the wire).
+#[tokio::test(flavor = "multi_thread")]
+async fn run_progress_on_the_wire_never_goes_back() {
+    let server = Launch::new().start().await;
+    let handle = server
+        .send_to(
+            "cc_execute_list",
+            json!({"tasks": ["@fake success\none", "@fake success\ntwo", "@fake success\nthree"], "wait": true}),
+            true,
+        )
+        .await;
+    let (token, id) = (
+        serde_json::to_value(&handle.progress_token).unwrap(),
+        serde_json::to_value(&handle.id).unwrap(),
+    );
+    let result = server.response(handle).await;
+    assert_eq!(structured(&result)["state"], "succeeded", "{result:?}");
+    let (notes, response_at) = progress_and_response(&server.wire(), &token, &id);
+    assert!(notes.len() >= 6, "{notes:?}");
+    assert!(
+        notes.iter().all(|(at, _, _)| *at < response_at),
+        "{notes:?}"
+    );
+    assert!(
+        notes.windows(2).all(|w| w[0].1 <= w[1].1),
+        "progress went back on the wire: {notes:?}"
+    );
+    assert_eq!(notes.last().map(|n| n.1), Some(3.0), "{notes:?}");
+}
+
 #[tokio::test]
 async fn progress_notifications_are_ordered_and_precede_the_response() {
     let server = Launch::new().start().await;
