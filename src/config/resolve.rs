@@ -36,6 +36,8 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
+    /// `cc-executor serve`'s own flags.
+    pub serve: super::serve::ServeOverrides,
 }
 
 /// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
@@ -127,6 +129,7 @@ impl Config {
         let api_key =
             resolve_api_key(o, file.api_key.as_deref(), file.pass_api_key, &mut warnings)?;
         let fr = file.retry;
+        let serve = super::serve::ServeConfig::resolve(file.serve, &o.serve, &data_dir)?;
         let config = Config {
             claude_bin: o
                 .claude_bin
@@ -185,6 +188,7 @@ impl Config {
                     post_execute: h.post_execute.unwrap_or_default(),
                 }
             },
+            serve,
             warnings,
         };
         config.check()?;
