@@ -24,15 +24,18 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 pub enum Surface {
     /// MCP Streamable HTTP at `/mcp`.
     Mcp,
+    /// The REST API under `/api/v1`.
+    Rest,
 }
 
 impl Surface {
     /// Every surface this version has.
-    pub const ALL: [Surface; 1] = [Surface::Mcp];
+    pub const ALL: [Surface; 2] = [Surface::Mcp, Surface::Rest];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Mcp => "mcp",
+            Surface::Rest => "rest",
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod health;
 pub mod limits;
 pub mod mcp_http;
 pub mod problem;
+pub mod rest;
 pub mod shutdown;
 pub mod status;
 
@@ -213,6 +214,7 @@ pub fn router(state: ServeState) -> axum::Router {
     for surface in state.surfaces() {
         app = app.merge(match surface {
             Surface::Mcp => mcp_http::router(state.clone()),
+            Surface::Rest => rest::router(state.clone()),
         });
     }
     app = app.layer(axum::middleware::from_fn_with_state(
