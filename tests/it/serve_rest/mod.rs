@@ -116,6 +116,14 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Sends SIGTERM (the service shuts down as `serve` does on a signal); does not wait.
+    pub fn terminate(&self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);

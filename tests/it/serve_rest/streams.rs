@@ -83,6 +83,17 @@ async fn a_task_list_submitted_with_curl_streams_its_progress_and_then_its_resul
     assert_eq!(result.data["state"], "succeeded");
     assert_eq!(result.data["results"].as_array().unwrap().len(), 2);
 
+    // Reconnecting with the id of any event gets every later execution event, the run's
+    // status now, and the result.
+    let numbered: Vec<&Sse> = events.iter().filter(|e| e.id.is_some()).collect();
+    let resume_at = numbered[1].id.clone().unwrap();
+    let again = curl(&["-N", "-H", &format!("Last-Event-ID: {resume_at}"), &url]).await;
+    let again = parse_sse(&again.body);
+    let again_numbered: Vec<&Sse> = again.iter().filter(|e| e.id.is_some()).collect();
+    assert_eq!(again_numbered, numbered[2..].to_vec());
+    assert_eq!(again.first().map(|e| e.event.as_str()), Some("run"));
+    assert_eq!(again.last(), events.last());
+
     // The same results from the result URL, and each execution's own.
     let res = curl(&[&format!(
         "{}{}",
@@ -185,4 +196,34 @@ async fn a_reconnecting_client_misses_no_event() {
     let bad = open(Some("seven".into())).await.unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("Last-Event-ID"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_when_the_service_shuts_down() {
+    let s = Service::start(&[]).await;
+    let client = s.client();
+    let accepted: Value = client
+        .post(s.api("/executions"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"task": "@fake hang"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{}{}", s.url, accepted["events_url"].as_str().unwrap());
+    let response = client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let pgid = s.invocation(1).await["pgid"].as_i64().unwrap() as i32;
+    s.terminate();
+    // The stream ends (read to its end, not cut by the client's own timeout), after the
+    // stopped task's last events; its process group is gone.
+    let events = read_events(response, None).await;
+    let finished = events.iter().find(|e| e.event == "finished");
+    assert!(
+        finished.is_none_or(|e| e.data["status"] == "cancelled"),
+        "{events:?}"
+    );
+    assert!(crate::support::fixtures::wait_group_gone(pgid, 10).is_empty());
 }
