@@ -13,8 +13,8 @@
 //!    ([`ServeState::admit_submission`]: 429 with `Retry-After`) and take their place in line
 //!    as they arrive ([`mcp_http`]).
 //!
-//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`health`] (`/health`). The
-//! WebSocket (`/ws/mcp`) and REST (`/api/v1`) surfaces plug in the same way: a
+//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`rest`] (`/api/v1`), [`health`]
+//! (`/health`). The WebSocket surface (`/ws/mcp`) plugs in the same way: a
 //! `fn router(state: ServeState) -> Router` in their own file, a [`Surface`] variant, and one
 //! line in [`router`].
 //!

@@ -10,7 +10,7 @@
 //!   `schemars::JsonSchema` — they are the MCP tools' inputs and outputs, and the tests
 //!   validate real tool results against those schemas. Deriving `utoipa::ToSchema` on them
 //!   as well would mean a second set of annotations (ranges, renames, `with = …`, docs) on
-//!   types in eight lower layers, free to drift from the first. Instead [`bridged!`] gives
+//!   types in eight lower layers, free to drift from the first. Instead `bridged!` gives
 //!   each type a `ToSchema` that only names it (so the paths refer to
 //!   `#/components/schemas/<Name>`), and [`document`] fills `components.schemas` with the
 //!   `schemars` schemas (draft 2020-12, the dialect of OpenAPI 3.1), their definitions
