@@ -9,7 +9,7 @@
 //! - the attempt's wall-clock deadline ([`Deadline`]) does not run while paused and, after a
 //!   resume, lies later by exactly the time paused;
 //! - the stall watchdog and the heartbeat are off while paused, and the watchdog's "last sign
-//!   of life" moves by the time paused (see `exec/attempt.rs`);
+//!   of life" moves by the time paused (see `exec/attempt/`);
 //! - a pause has a limit of its own, `max_pause_secs`: a task paused longer is cancelled, with
 //!   the reason in its warnings — a paused task holds its slot in the queue, so a forgotten
 //!   pause must not hold the line for ever.
