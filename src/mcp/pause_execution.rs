@@ -81,8 +81,31 @@ impl CcExecutorServer {
                 };
                 structured(out)
             }
+            Err(PauseError::Unknown(_)) => {
+                CallToolResult::error(vec![ContentBlock::text(self.unknown(id).await)])
+            }
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
         })
+    }
+}
+
+impl CcExecutorServer {
+    /// The message for an id that is no execution here: a run's id names the execution to
+    /// pause instead (a run is paused through the task it runs; between tasks there is none).
+    async fn unknown(&self, id: uuid::Uuid) -> String {
+        match self.runs.status(id).await {
+            Ok(Some(run)) => match run.current_execution {
+                Some(e) => format!(
+                    "{id} is a run; pause the task it is running: execution_id {}",
+                    e.execution_id
+                ),
+                None => format!(
+                    "{id} is a run ({}) with no task running now; there is nothing to pause (cancel_execution stops a run)",
+                    run.run.state
+                ),
+            },
+            _ => PauseError::Unknown(id).to_string(),
+        }
     }
 }
 
