@@ -171,6 +171,11 @@ impl PauseState {
         self.since.is_some()
     }
 
+    /// The attempts are over: nothing can be paused or resumed any more.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Time paused so far, the current pause included.
     pub fn paused_total(&self, now: Instant) -> Duration {
         self.total

@@ -51,6 +51,16 @@ pub enum ProgressEvent {
         resets_at: chrono::DateTime<chrono::Utc>,
         delay: Duration,
     },
+    /// Paused on request (`Executor::pause`): its process tree is stopped (or, queued, it will
+    /// not start) and its time limit does not count; cancelled if not resumed within
+    /// `max_pause`.
+    Paused {
+        max_pause: Duration,
+    },
+    /// Resumed on request; `paused_total`: all the time it has been paused so far.
+    Resumed {
+        paused_total: Duration,
+    },
     Finished {
         status: Status,
     },
@@ -149,6 +159,14 @@ impl ProgressEvent {
                 "usage limit; waiting {:.0}s until it resets at {} (then attempt {next_attempt})",
                 delay.as_secs_f64(),
                 resets_at.format("%H:%M:%S UTC")
+            ),
+            ProgressEvent::Paused { max_pause } => format!(
+                "paused; its time limit is not counting (cancelled unless resumed within {} s)",
+                max_pause.as_secs()
+            ),
+            ProgressEvent::Resumed { paused_total } => format!(
+                "resumed after {:.1} s paused in total",
+                paused_total.as_secs_f64()
             ),
             ProgressEvent::Finished { status } => format!("finished: {status}"),
         }

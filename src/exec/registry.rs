@@ -226,6 +226,8 @@ impl Entry {
             }
             ProgressEvent::PermissionDenied { .. } => true,
             ProgressEvent::Heartbeat { .. } => false,
+            // `request_pause` has told the watchers already.
+            ProgressEvent::Paused { .. } | ProgressEvent::Resumed { .. } => false,
             ProgressEvent::Retrying { .. } => {
                 s.phase = Phase::Retrying;
                 true

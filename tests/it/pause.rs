@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use cc_executor::exec::pause::{PauseChange, PauseError};
-use cc_executor::exec::progress::NoProgress;
+use std::sync::{Arc, Mutex};
+
+use cc_executor::exec::progress::{NoProgress, ProgressEvent};
 use cc_executor::exec::registry::Phase;
 use cc_executor::process::{EXECUTION_ENV, procfs};
 use cc_executor::{Status, TaskRequest};
@@ -42,6 +44,34 @@ async fn submit(h: &Harness, task: &str, timeout_secs: Option<i64>) -> Uuid {
         .await
         .unwrap()
         .execution_id
+}
+
+type Events = Arc<Mutex<Vec<ProgressEvent>>>;
+
+/// [`submit`], keeping the progress events the caller's sink gets.
+async fn submit_recorded(h: &Harness, task: &str) -> (Uuid, Events) {
+    let events = Events::default();
+    let sink = {
+        let events = events.clone();
+        move |e: ProgressEvent| events.lock().unwrap().push(e)
+    };
+    let spec = h.executor.prepare(TaskRequest::new(task)).await.unwrap();
+    let id = h.executor.submit(spec, sink).await.unwrap().execution_id;
+    (id, events)
+}
+
+/// The pause notices among the events, in order (`paused` / `resumed`).
+fn pause_notices(events: &Events) -> Vec<&'static str> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Paused { .. } => Some("paused"),
+            ProgressEvent::Resumed { .. } => Some("resumed"),
+            _ => None,
+        })
+        .collect()
 }
 
 fn bash_uses(h: &Harness, id: Uuid) -> u32 {
@@ -85,12 +115,7 @@ async fn tree_gone(id: Uuid) {
 #[tokio::test]
 async fn a_paused_tree_is_stopped_makes_no_progress_and_finishes_after_resume() {
     let h = Harness::new();
-    let id = submit(
-        &h,
-        "@fake ticks n=20 every=0.1 grandchild=1\ncount",
-        Some(120),
-    )
-    .await;
+    let (id, events) = submit_recorded(&h, "@fake ticks n=20 every=0.1 grandchild=1\ncount").await;
     until_steps(&h, id, 2).await;
 
     let report = h.executor.pause(id).await.unwrap();
@@ -127,6 +152,11 @@ async fn a_paused_tree_is_stopped_makes_no_progress_and_finishes_after_resume() 
         r.warnings
     );
     tree_gone(id).await;
+    assert_eq!(
+        pause_notices(&events),
+        ["paused", "resumed"],
+        "the caller is told"
+    );
     let again = h.executor.resume(id).await.unwrap_err();
     assert!(matches!(again, PauseError::Finished { .. }), "{again}");
     assert!(again.to_string().contains("already finished"), "{again}");
@@ -154,12 +184,7 @@ async fn a_pause_longer_than_the_timeout_does_not_time_the_task_out() {
 #[tokio::test]
 async fn a_pause_longer_than_the_maximum_ends_cancelled_with_the_reason() {
     let h = Harness::with(|c| c.max_pause = Duration::from_secs(1));
-    let id = submit(
-        &h,
-        "@fake ticks n=100 every=0.1 grandchild=1\ncount",
-        Some(120),
-    )
-    .await;
+    let (id, events) = submit_recorded(&h, "@fake ticks n=100 every=0.1 grandchild=1\ncount").await;
     until_steps(&h, id, 1).await;
     h.executor.pause(id).await.unwrap();
     let r = h.executor.wait(id).await.unwrap();
@@ -171,6 +196,7 @@ async fn a_pause_longer_than_the_maximum_ends_cancelled_with_the_reason() {
         "the stopped tree acted on SIGTERM: {w}"
     );
     tree_gone(id).await;
+    assert_eq!(pause_notices(&events), ["paused"], "ended, not resumed");
 }
 
 #[tokio::test]
