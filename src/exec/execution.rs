@@ -75,7 +75,7 @@ impl Execution {
         );
         // Beside the steps, for the whole life: "paused" and "resumed" go to the caller's sink
         // (every surface's notice of a pause comes from here), whichever step it happens in.
-        let announcer = announce_pauses(
+        let announcer = super::pause::announce(
             self.entry.clone(),
             self.sink.clone(),
             executor.inner.config.max_pause,
@@ -174,34 +174,6 @@ impl Execution {
         }
         announce(executor, &entry, &sink, record.result)
     }
-}
-
-/// Emits [`ProgressEvent::Paused`] and [`ProgressEvent::Resumed`] as the execution's pause
-/// state changes; never returns (it ends with the execution's life, which it runs beside).
-async fn announce_pauses(
-    entry: Arc<Entry>,
-    sink: Arc<dyn ProgressSink>,
-    max_pause: Duration,
-) -> std::convert::Infallible {
-    let mut rx = entry.pause.subscribe();
-    let mut paused = rx.borrow_and_update().is_paused();
-    while rx.changed().await.is_ok() {
-        let state = *rx.borrow_and_update();
-        if state.is_closed() {
-            break; // a pause cut short by the end is no resume
-        }
-        if state.is_paused() != paused {
-            paused = state.is_paused();
-            sink.emit(if paused {
-                ProgressEvent::Paused { max_pause }
-            } else {
-                ProgressEvent::Resumed {
-                    paused_total: state.total,
-                }
-            });
-        }
-    }
-    std::future::pending().await
 }
 
 /// The task text for hooks (`CC_EXECUTOR_TASK_FILE`), only when there are hooks. `Some` of

@@ -20,6 +20,7 @@
 //! a pause and a kill. When no process runs (queued, between attempts), the request takes
 //! effect at once: the execution does not start its next `claude` until resumed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Executor;
-use super::registry::{ExecutionStatus, Phase};
+use super::progress::{ProgressEvent, ProgressSink};
+use super::registry::{Entry, ExecutionStatus, Phase};
 
 /// Why an execution could not be paused or resumed.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,34 @@ fn finished(id: Uuid, s: &ExecutionStatus) -> PauseError {
         id,
         status: s.status.map_or("unknown", |s| s.as_str()).to_string(),
     }
+}
+
+/// Emits [`ProgressEvent::Paused`] and [`ProgressEvent::Resumed`] as the execution's pause
+/// state changes; never returns (it ends with the execution's life, which it runs beside).
+pub(super) async fn announce(
+    entry: Arc<Entry>,
+    sink: Arc<dyn ProgressSink>,
+    max_pause: Duration,
+) -> std::convert::Infallible {
+    let mut rx = entry.pause.subscribe();
+    let mut paused = rx.borrow_and_update().is_paused();
+    while rx.changed().await.is_ok() {
+        let state = *rx.borrow_and_update();
+        if state.is_closed() {
+            break; // a pause cut short by the end is no resume
+        }
+        if state.is_paused() != paused {
+            paused = state.is_paused();
+            sink.emit(if paused {
+                ProgressEvent::Paused { max_pause }
+            } else {
+                ProgressEvent::Resumed {
+                    paused_total: state.total,
+                }
+            });
+        }
+    }
+    std::future::pending().await
 }
 
 /// How long [`PauseControl::settled`] waits for the attempt to stop or continue its tree.
