@@ -6,6 +6,7 @@
 //! | [`executions`] | `POST /executions` (one task), status, result, history list, cancel |
 //! | [`runs`] | `POST /runs` (a task list), the predecessor's `POST /execute`, status, result, cancel |
 //! | [`events`] | `GET …/events`: Server-Sent Events from the execution's event log, or a run's |
+//! | [`pause`] | `POST /executions/{id}/pause`, `/resume`: the process tree stopped, the clock too |
 //! | [`service`] | `GET /health` (queue, store, `claude`, uptime) and `GET /auth/status` |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document of all of the above |
 //! | [`request`] | reading bodies (413/400/422), ids (400), the submission rate (429) |
@@ -23,6 +24,7 @@
 pub mod events;
 pub mod executions;
 pub mod openapi;
+pub mod pause;
 pub mod request;
 pub mod runs;
 pub mod service;
@@ -87,6 +89,8 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<Rest>)> {
             "/executions/{id}/events",
             get(events::execution),
         ),
+        (Method::POST, "/executions/{id}/pause", post(pause::pause)),
+        (Method::POST, "/executions/{id}/resume", post(pause::resume)),
         (Method::POST, "/runs", post(runs::submit)),
         (Method::POST, "/execute", post(runs::execute_alias)),
         (Method::GET, "/runs/{id}", get(runs::status)),

@@ -37,6 +37,7 @@ use crate::mcp::cancel_execution::CancelOutput;
 use crate::mcp::cc_execute_list::ExecuteListInput;
 use crate::mcp::check_websocket_status::HealthOutput;
 use crate::mcp::get_execution_history::HistoryOutput;
+use crate::mcp::pause_execution::PauseOutput;
 use crate::runs::RunStatus;
 
 /// The media type of problem details.
@@ -79,6 +80,7 @@ bridged!(
     ExecutionResult,
     HistoryOutput,
     CancelOutput,
+    PauseOutput,
     ExecuteListInput,
     ExecuteAlias,
     RunAccepted,
@@ -102,6 +104,8 @@ bridged!(
         super::executions::cancel,
         super::executions::result,
         super::events::execution,
+        super::pause::pause,
+        super::pause::resume,
         super::runs::submit,
         super::runs::execute_alias,
         super::runs::status,

@@ -9,6 +9,7 @@
 mod cancel;
 mod fifo;
 mod openapi;
+mod pause;
 mod refusals;
 mod streams;
 

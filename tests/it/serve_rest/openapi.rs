@@ -89,6 +89,17 @@ async fn every_route_is_in_the_document_and_real_answers_validate_against_it() {
         "bearer"
     );
     let routes = cc_executor::serve::rest::routes();
+    let documented: usize = api.doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        routes.len(),
+        "every documented operation is routed"
+    );
     for r in &routes {
         let path = format!("{}{}", cc_executor::serve::rest::PREFIX, r.path);
         let method = r.method.as_str().to_ascii_lowercase();
@@ -136,6 +147,11 @@ async fn every_route_is_in_the_document_and_real_answers_validate_against_it() {
         cancel.body
     );
     api.check("delete", one, 200, &cancel.json());
+    for action in ["pause", "resume"] {
+        let r = curl(&["-X", "POST", &s.api(&format!("/executions/{id}/{action}"))]).await;
+        assert_eq!(r.json()["outcome"], "already_finished", "{}", r.body);
+        api.check("post", &format!("{one}/{action}"), 200, &r.json());
+    }
 
     // A run: 202, status, result, cancel of a finished run.
     let r = curl(&["-d", r#"{"tasks":["@fake success"]}"#, &s.api("/runs")]).await;
