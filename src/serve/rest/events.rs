@@ -9,8 +9,9 @@
 //! log still holds; when memory bounds dropped some, an `event: missed` says how many.
 //! An execution only the history knows gets its `result` alone.
 //!
-//! **A run** (`GET /runs/{id}/events`): `event: run` with its status (`RunStatus`) on every
-//! change, each task's execution events as above with `task_id` and `execution_id` added to
+//! **A run** (`GET /runs/{id}/events`): `event: run` with its status (`RunStatus`) whenever
+//! it has changed — looked at between tasks and whenever a task's events end (a run changes
+//! at those points: a task started, finished, a usage-limit wait, the end) — each task's execution events as above with `task_id` and `execution_id` added to
 //! the data and `id: <execution_id>:<seq>`, and `event: result` with the run and its results
 //! once it has stopped. Reconnecting with the last such id resumes that task's events after it
 //! (and the later tasks' from their start).
