@@ -37,10 +37,10 @@ pub struct HealthOutput {
 
 #[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Health of the execution service: whether the `claude` CLI can be run (its path and
-    /// version, or why not), executions running and queued, runs in progress, uptime, the data
-    /// directory and the history store. Call it when tasks fail to start. (No WebSocket service
-    /// is part of this version; the answer says so.)
+    /// Health of the execution service: whether the `claude` CLI can be run (path and
+    /// version, or why not), executions running and queued, runs in progress, uptime, data
+    /// directory and history store. Call it when tasks fail to start. (There is no WebSocket
+    /// service; the name is kept for compatibility.)
     #[tool(
         name = "check_websocket_status",
         title = "Check the execution service's health",

@@ -10,11 +10,10 @@ use crate::plan::TaskComplexityRequest;
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Sizes up a task before it runs: its category and complexity (a 1–10 score, with the
-    /// signals behind it), a predicted duration and a suggested `timeout_secs` learned from
-    /// similar past executions (with what that is based on and how confident it is), whether
-    /// it is worth a Claude Code process at all (`method`: `cc_execute` or `direct`), and
-    /// warnings about the prompt (e.g. it relies on context a fresh process will not have).
+    /// Sizes up a task before it runs: category and complexity (a 1–10 score and the signals
+    /// behind it), a predicted duration and a suggested `timeout_secs` learned from similar
+    /// past executions, whether it is worth a Claude Code process at all (`cc_execute` or
+    /// `direct`), and warnings about the prompt (e.g. context a fresh process lacks).
     #[tool(
         name = "get_task_complexity",
         title = "Size up a task before running it",

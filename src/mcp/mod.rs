@@ -38,6 +38,8 @@ mod progress;
 pub mod prompt;
 mod reply;
 pub mod resources;
+pub mod result_view;
+pub mod run_view;
 pub mod schema;
 pub mod stdio;
 pub mod suggest_execution_strategy;

@@ -20,7 +20,11 @@
 //! - **Every schema says what it accepts.** "Any JSON value" (the CLI's `usage`, a tool's
 //!   input, a `json_schema` answer) is `anyOf` of the five non-null types.
 //! - **Shared, not repeated.** A definition used once is inlined; one used more than once
-//!   stays in `$defs` and is referenced (`$ref` within the same tool's schema).
+//!   stays in `$defs` and is referenced (`$ref` within the same tool's schema), and so does
+//!   "any JSON value" when it occurs more than once.
+//! - **Results as MCP answers carry them.** The execution record's evidence and diagnostics
+//!   are left out of the schema as they are left out of the answers (see
+//!   [`super::result_view`]).
 //!
 //! The served schemas are not generated at start-up: they are the checked-in
 //! `src/mcp/tools.json` (see [`super::surface`]), which a test keeps equal to what this module
@@ -51,6 +55,7 @@ pub fn input<T: JsonSchema>() -> JsonObject {
 /// Output schema of a tool returning `T`: an object at the root, as MCP requires.
 pub fn output<T: JsonSchema>() -> JsonObject {
     let mut schema = generate::<T>(SchemaSettings::draft2020_12().for_serialize());
+    super::result_view::strip_schema(&mut schema);
     finish(&mut schema, Side::Output);
     if !schema.contains_key("type") {
         // An untagged enum of objects (e.g. a result or a handle): say so at the root.
@@ -180,6 +185,7 @@ fn finish(root: &mut JsonObject, side: Side) {
     }
     tidy(root, side, false);
     inline_single_use(root);
+    share_any_value(root);
 }
 
 /// Tidies one schema object and everything below it. `property`: the schema of an object's
@@ -388,18 +394,73 @@ fn constrains(node: &JsonObject) -> bool {
     node.keys().any(|k| !ANNOTATIONS.contains(&k.as_str()))
 }
 
+/// "Any JSON value but null" in portable terms: one type per branch.
+fn any_value_branches() -> Value {
+    json!([
+        {"type": "object"},
+        {"type": "array"},
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"}
+    ])
+}
+
 /// Makes an annotation-only schema say "any JSON value but null" in portable terms.
 fn any_value(node: &mut JsonObject) {
-    node.insert(
-        "anyOf".into(),
-        json!([
-            {"type": "object"},
-            {"type": "array"},
-            {"type": "string"},
-            {"type": "number"},
-            {"type": "boolean"}
-        ]),
-    );
+    node.insert("anyOf".into(), any_value_branches());
+}
+
+/// The `$defs` entry that [`share_any_value`] refers to.
+const ANY_VALUE_DEF: &str = "json";
+
+/// When "any JSON value" occurs more than once in a schema, defines it once in `$defs` and
+/// refers to it (a result has several free-form fields; each copy is ~100 bytes).
+fn share_any_value(root: &mut JsonObject) {
+    let any = any_value_branches();
+    let mut count = 0;
+    count_any(&Value::Object(root.clone()), &any, &mut count);
+    if count < 2 {
+        return;
+    }
+    let target = format!("#/$defs/{ANY_VALUE_DEF}");
+    for v in root.values_mut() {
+        refer_any(v, &any, &target);
+    }
+    let mut def = JsonObject::new();
+    def.insert("anyOf".into(), any);
+    if let Value::Object(defs) = root
+        .entry("$defs")
+        .or_insert_with(|| Value::Object(JsonObject::new()))
+    {
+        defs.insert(ANY_VALUE_DEF.into(), Value::Object(def));
+    }
+}
+
+fn count_any(v: &Value, any: &Value, count: &mut usize) {
+    match v {
+        Value::Object(o) => {
+            if o.get("anyOf") == Some(any) {
+                *count += 1;
+            }
+            o.values().for_each(|v| count_any(v, any, count));
+        }
+        Value::Array(a) => a.iter().for_each(|v| count_any(v, any, count)),
+        _ => {}
+    }
+}
+
+fn refer_any(v: &mut Value, any: &Value, target: &str) {
+    match v {
+        Value::Object(o) => {
+            if o.get("anyOf") == Some(any) {
+                o.remove("anyOf");
+                o.insert("$ref".into(), Value::String(target.into()));
+            }
+            o.values_mut().for_each(|v| refer_any(v, any, target));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|v| refer_any(v, any, target)),
+        _ => {}
+    }
 }
 
 /// Undoes the line wrapping of doc comments: single newlines become spaces; paragraph breaks

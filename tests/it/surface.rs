@@ -357,7 +357,7 @@ async fn real_results_match_the_declared_output_schemas() {
     let id = ok["execution_id"].as_str().unwrap().to_string();
     // What is not known is left out: a `null` would break the contract.
     let mut with_null = ok.clone();
-    with_null["transcript_path"] = Value::Null;
+    with_null["session_id"] = Value::Null;
     assert!(!c.validators["cc_execute"].is_valid(&with_null));
     checked(
         &s,

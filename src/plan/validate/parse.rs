@@ -49,12 +49,12 @@ pub enum TaskInput {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskObject {
-    /// Unique id (default: the 1-based position as text).
+    /// Default: its 1-based position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The prompt for a fresh Claude Code process; self-contained.
+    /// The prompt (self-contained).
     pub task: String,
-    /// Ids of earlier tasks this one needs (they must succeed first).
+    /// Ids of earlier tasks that must succeed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
 }
