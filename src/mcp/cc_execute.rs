@@ -22,18 +22,16 @@ use crate::exec::spec::TaskRequest;
 #[tool_router(router = cc_execute_router, vis = "pub(crate)")]
 impl CcExecutorServer {
     /// Runs one task in a fresh Claude Code process (`claude -p`) and returns its `status`,
-    /// final answer (`result`), files written, tools used, permission denials, cost and
-    /// timing. Tasks run one at a time, in call order. The process sees nothing of this
-    /// conversation: make `task` self-contained (goal, files, constraints, how to check).
+    /// answer (`result`), files written, tools used, permission denials, cost and timing.
+    /// Tasks run one at a time, in call order. The process sees nothing of this conversation:
+    /// make `task` self-contained (goal, files, constraints, how to check).
     ///
-    /// Permissions: by default (`acceptEdits`) a task may edit files but not run commands; a
-    /// denied command makes the status `unverified`. To let it run something, list it in
-    /// `allowed_tools`, e.g. `["Bash(pytest:*)"]`; set `permission_mode` only to change that
-    /// baseline.
+    /// Permissions: by default (`acceptEdits`) a task may edit files but not run commands (a
+    /// denied one makes the status `unverified`). To let it run something, list it in
+    /// `allowed_tools`, e.g. `["Bash(pytest:*)"]`; `permission_mode` changes the baseline.
     ///
-    /// Anything that may take over a minute: pass `wait: false`, then follow the
-    /// `execution_id` with `monitor_execution`. A status other than `succeeded` is an error
-    /// result that still carries the structured result.
+    /// Anything that may take over a minute: pass `wait: false` and follow the `execution_id`
+    /// with `monitor_execution`. A status other than `succeeded` is an error result.
     #[tool(
         name = "cc_execute",
         title = "Run a task in a fresh Claude Code process",

@@ -39,8 +39,8 @@ pub struct HealthOutput {
 impl CcExecutorServer {
     /// Health of the execution service: whether the `claude` CLI can be run (path and
     /// version, or why not), executions running and queued, runs in progress, uptime, data
-    /// directory and history store. Call it when tasks fail to start. (There is no WebSocket
-    /// service; the name is kept for compatibility.)
+    /// directory and history store. Call it when tasks fail to start. (The name is historic:
+    /// there is no WebSocket service.)
     #[tool(
         name = "check_websocket_status",
         title = "Check the execution service's health",

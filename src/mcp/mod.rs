@@ -296,11 +296,6 @@ pub async fn serve_stdio(
     store: crate::store::DeferredStore,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
-    // Every host asks for the tool list right after the handshake: read it meanwhile, on a
-    // core the handshake does not use, so the first `tools/list` only serializes.
-    let _ = std::thread::Builder::new()
-        .name("cc-executor-tools".into())
-        .spawn(|| drop(surface::tools()));
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let (transport, control) = stdio::StdioTransport::start(
@@ -308,6 +303,9 @@ pub async fn serve_stdio(
         Box::new(std::io::stdout()),
         stdio::MAX_MESSAGE_BYTES,
         arrival::stamper(executor.clone()),
+        // Every host asks for the tool list right after the handshake: answered from the
+        // checked-in JSON as it is, nothing parsed at start-up.
+        Some(surface::TOOLS_JSON),
     )
     .map_err(ServeError::Stdio)?;
     let server = CcExecutorServer::new(executor.clone()).with_input_closed(control.input_closed());

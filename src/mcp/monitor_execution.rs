@@ -95,13 +95,12 @@ impl From<RunStatus> for MonitorRun {
 
 #[tool_router(router = monitor_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Follows a task started with `cc_execute` (`wait: false`) or a run started with
-    /// `cc_execute_list`: its phase, place in the queue, time elapsed and left, its last event,
-    /// tools used, cost so far, and the result once finished; for a run, every task's state.
-    /// Call it with `wait_secs: 50` (answers as soon as something changes), passing back
-    /// `version` as `since_version`, until the phase is `finished` (a run: its state is no
-    /// longer `pending`, `running` or `waiting_for_usage_reset`). Without an id: every queued
-    /// and running execution and the runs in progress.
+    /// Follows an execution (`cc_execute` with `wait: false`) or a run (`cc_execute_list`):
+    /// phase, queue place, time elapsed and left, last event, tools used, cost so far, and the
+    /// result once finished; for a run, every task's state. Call it with `wait_secs: 50`
+    /// (it answers as soon as something changes) and `since_version` from the last answer,
+    /// until the phase is `finished` (a run: its state is no longer `pending`, `running` or
+    /// `waiting_for_usage_reset`). Without an id: all queued, running and recent ones.
     #[tool(
         name = "monitor_execution",
         title = "Follow an execution or a run",

@@ -1,5 +1,5 @@
 //! A run as MCP results show it: what a caller following a run acts on — its state, progress,
-//! cost, why it stopped, and each task's state, status, execution and answer in brief.
+//! cost, why it stopped, and each task's state, status, execution, files and answer in brief.
 //!
 //! The durable run record (`crate::types::run::Run`) also holds what only the driver needs
 //! (defaults, owner, revision, timestamps, dependencies, every retry's execution id); sending
@@ -50,6 +50,9 @@ pub struct TaskView {
     /// The first 200 characters of its answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_summary: Option<String>,
+    /// The files it wrote (left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files_written: Vec<String>,
     /// Why it failed, was skipped or cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -74,6 +77,7 @@ impl From<&Run> for RunView {
                     status: t.status,
                     execution_id: t.execution_id,
                     result_summary: t.result_summary.clone(),
+                    files_written: t.files_written.clone(),
                     error: t.error.clone(),
                 })
                 .collect(),

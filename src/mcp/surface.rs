@@ -1,10 +1,13 @@
 //! The tool surface as clients see it: what `tools/list` answers.
 //!
-//! The list is the checked-in `src/mcp/tools.json`, parsed on the first `tools/list` (or
-//! `get_tool`) and kept: start-up generates no schema. [`generate`] builds the same list from
-//! the code — each tool's name, title, description and annotations from its `#[tool]`
-//! attribute, its schemas from its Rust types through [`super::schema`] — and the test
-//! `tests/it/surface.rs` fails when the two differ. Regenerate the file with
+//! The list is the checked-in `src/mcp/tools.json`. A plain `tools/list` is answered with its
+//! bytes as they are by the stdio transport (`stdio::tools_list`); it is parsed into rmcp's
+//! `Tool`s only when something needs them (a `tools/list` of the 2026-07-28 lifecycle,
+//! `get_tool`) and kept: start-up parses and generates no schema.
+//!
+//! [`generate`] builds the same list from the code — each tool's name, title, description and
+//! annotations from its `#[tool]` attribute, its schemas from its Rust types through
+//! [`super::schema`] — and the test `tests/it/surface.rs` fails when the two differ. Regenerate the file with
 //!
 //! ```text
 //! CC_EXECUTOR_UPDATE_TOOLS=1 cargo test --test it surface::
@@ -164,8 +167,8 @@ pub fn generate() -> Result<Vec<Tool>, SurfaceError> {
 }
 
 /// [`generate`] as the text of [`TOOLS_JSON`]: compact (one line and a final newline), because
-/// it is parsed at every start and whitespace is a third of the parse; the reviewed, readable
-/// form is the `tools/list` snapshot (`tests/it/snapshots/`).
+/// its bytes are what every `tools/list` sends; the reviewed, readable form is the
+/// `tools/list` snapshot (`tests/it/snapshots/`).
 pub fn generate_json() -> Result<String, SurfaceError> {
     let mut text = serde_json::to_string(&generate()?)?;
     text.push('\n');

@@ -17,8 +17,8 @@ use super::timeout::TimeoutBasis;
 pub struct TaskRequest {
     /// The prompt. Self-contained: say what to do, where, and how to tell it is done.
     pub task: String,
-    /// Hard limit in seconds (the task is killed). Default: the server's (600 s unless
-    /// configured), raised for kinds of task that history shows take longer.
+    /// Hard limit in seconds. Default: the server's (600 s unless configured), raised for
+    /// kinds of task that took longer before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
