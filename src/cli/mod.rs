@@ -405,10 +405,38 @@ mod tests {
     fn the_lean_mcp_parser_agrees_with_the_full_one() {
         for argv in [
             &["cc-executor", "mcp"][..],
-            &["cc-executor", "--claude-bin", "/x/claude", "--data-dir", "d", "mcp"],
-            &["cc-executor", "mcp", "--data-dir", "mcp", "--allowed-root", "/a"],
-            &["cc-executor", "--allowed-root", "/a", "--allowed-root", "/b", "mcp"],
-            &["cc-executor", "--default-timeout-secs", "30", "mcp", "--max-concurrent", "1"],
+            &[
+                "cc-executor",
+                "--claude-bin",
+                "/x/claude",
+                "--data-dir",
+                "d",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "mcp",
+                "--data-dir",
+                "mcp",
+                "--allowed-root",
+                "/a",
+            ],
+            &[
+                "cc-executor",
+                "--allowed-root",
+                "/a",
+                "--allowed-root",
+                "/b",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "--default-timeout-secs",
+                "30",
+                "mcp",
+                "--max-concurrent",
+                "1",
+            ],
         ] {
             let lean = super::parse_mcp(argv).expect("an mcp command line");
             let full = super::Cli::try_parse_from(argv).expect("parses");

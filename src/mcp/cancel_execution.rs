@@ -82,10 +82,9 @@ impl CancelOutput {
 
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Stops an execution or a run: a queued task never starts; a running one has its whole
-    /// process tree stopped. Says what happened (`outcome`: `cancelled`, `already_finished`
-    /// or `stopping`) and the final state. A cancelled run can be resumed with
-    /// `cc_execute_list` (`resume_run_id`).
+    /// Stops an execution or a run (a running task's whole process tree) and says what
+    /// happened (`outcome`: `cancelled`, `already_finished` or `stopping`). A cancelled run
+    /// can be resumed with `cc_execute_list` (`resume_run_id`).
     #[tool(
         name = "cancel_execution",
         title = "Stop an execution or a run",

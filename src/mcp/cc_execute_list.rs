@@ -78,8 +78,8 @@ pub struct ExecuteListOutput {
 impl CcExecutorServer {
     /// Runs a task list as one durable run: each task in a fresh Claude Code process, in
     /// order, stopping at the first failure, within an optional USD budget, waiting out usage
-    /// limits. The list is checked first; nothing runs if it is invalid. Use it when the steps
-    /// are known up front; use `cc_execute` to decide each step after seeing the last result.
+    /// limits; nothing runs if the list is invalid. Use it when the steps are known up front,
+    /// `cc_execute` to decide each step after seeing the last result.
     ///
     /// Permissions are as in `cc_execute`: to run commands, tasks need
     /// `defaults.allowed_tools` (e.g. `["Bash(pytest:*)"]`).

@@ -37,10 +37,9 @@ pub struct HealthOutput {
 
 #[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Health of the execution service: whether the `claude` CLI can be run (path and
-    /// version, or why not), executions running and queued, runs in progress, uptime, data
-    /// directory and history store. Call it when tasks fail to start. (The name is historic:
-    /// there is no WebSocket service.)
+    /// Health of the execution service: whether the `claude` CLI can be run (or why not),
+    /// executions running and queued, runs in progress, uptime, data directory and history
+    /// store. Call it when tasks fail to start. (There is no WebSocket service.)
     #[tool(
         name = "check_websocket_status",
         title = "Check the execution service's health",

@@ -10,10 +10,10 @@ use crate::plan::TaskComplexityRequest;
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Sizes up a task before it runs: category and complexity (a 1–10 score and the signals
-    /// behind it), a predicted duration and a suggested `timeout_secs` learned from similar
-    /// past executions, whether it is worth a Claude Code process at all (`cc_execute` or
-    /// `direct`), and warnings about the prompt (e.g. context a fresh process lacks).
+    /// Sizes up a task before it runs: category and complexity (a 1–10 score and why), a
+    /// predicted duration and `timeout_secs` learned from similar past executions, whether it
+    /// needs a Claude Code process at all (`cc_execute` or `direct`), and prompt warnings
+    /// (e.g. context a fresh process lacks).
     #[tool(
         name = "get_task_complexity",
         title = "Size up a task before running it",

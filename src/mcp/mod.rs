@@ -45,6 +45,7 @@ pub mod stdio;
 pub mod suggest_execution_strategy;
 pub mod surface;
 pub mod tasks;
+pub mod trim;
 pub mod validate_task_list;
 pub mod verify_execution;
 
@@ -176,8 +177,16 @@ impl ServerHandler for CcExecutorServer {
         if let Some(task) = self.start_as_task(&request, &context).await {
             return Ok(task);
         }
+        let name = request.name.clone();
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        let mut response = self.tool_router.call(tcc).await?;
+        // What the output schema leaves out, the answer leaves out (see `trim`).
+        if let rmcp::model::CallToolResponse::Complete(result) = &mut response
+            && let Some(value) = &mut result.structured_content
+        {
+            trim::trim_value(&name, value);
+        }
+        Ok(response)
     }
 
     /// The protocol versions this server speaks and tests (see the README): 2025-06-18 is

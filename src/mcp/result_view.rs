@@ -3,17 +3,18 @@
 //!
 //! The record (`ExecutionResult`) also keeps the evidence a later check needs — the response
 //! file's hash-chain link, the UUID echo, the SHA-256 of every file written, Claude Code's
-//! transcript path — and diagnostics (each attempt, raw token usage, the CLI's version and
-//! credential source). `verify_execution` checks the evidence, and the whole record stays in
-//! the history, in the resource `cc-executor://executions/<id>` and in `cc-executor run
-//! --json`. Leaving these fields out of MCP answers keeps every answer and both output
-//! schemas that describe it smaller; the schemas leave out exactly the same fields
-//! ([`strip_schema`]), so they stay exact.
+//! transcript path — and diagnostics: each attempt, the CLI's own API retries, raw token
+//! usage, the CLI's version and credential source, why the timeout was chosen (the immediate
+//! answer of a `wait: false` call says that). `verify_execution` checks the evidence, and the
+//! whole record stays in the history, in the resource `cc-executor://executions/<id>` and in
+//! `cc-executor run --json`. Leaving these fields out of MCP answers keeps every answer and
+//! both output schemas that describe it smaller; the schemas leave out exactly the same
+//! fields ([`strip_schema`]), so they stay exact.
 
 use serde_json::Value;
 
 /// Fields of the record that MCP answers leave out (see the module docs).
-pub const OMITTED: [&str; 10] = [
+pub const OMITTED: [&str; 12] = [
     "attempts",
     "evidence",
     "uuid_echo",
@@ -24,6 +25,8 @@ pub const OMITTED: [&str; 10] = [
     "claude_version",
     "duration_api_ms",
     "signal",
+    "api_retries",
+    "timeout_basis",
 ];
 
 /// The name schemars gives the record's schema in `$defs`.
@@ -66,7 +69,8 @@ mod tests {
         strip(&mut v);
         assert_eq!(v, json!({"execution_id": "x", "result": "r"}));
         let schema = super::super::schema::output::<super::super::cc_execute::CcExecuteOutput>();
-        let text = serde_json::to_string(&schema).unwrap_or_default();
+        // The finished result (the other branch is the `wait: false` handle).
+        let text = serde_json::to_string(&schema["anyOf"][0]).unwrap_or_default();
         for key in OMITTED {
             assert!(!text.contains(&format!("\"{key}\"")), "{key} in {text}");
         }

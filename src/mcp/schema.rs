@@ -14,6 +14,8 @@
 //!   (none today) would be written as `anyOf` of single types.
 //! - **Enums as `enum`.** A closed set of strings is `{"type": "string", "enum": [...]}`; the
 //!   per-value docs are left to the field's description (inputs) or to the README (outputs).
+//!   Output schemas write descriptive labels and diagnostic codes as plain strings (see
+//!   [`LABELS`]).
 //! - **Descriptions only where a model reads them.** Input properties keep theirs (with the
 //!   source's line wrapping undone); output schemas, which clients use to check results, carry
 //!   none.
@@ -54,8 +56,18 @@ pub fn input<T: JsonSchema>() -> JsonObject {
 
 /// Output schema of a tool returning `T`: an object at the root, as MCP requires.
 pub fn output<T: JsonSchema>() -> JsonObject {
+    output_of::<T>(None)
+}
+
+/// [`output`] as tool `tool` answers it: without the fields its answers leave out (see
+/// [`super::trim`]).
+pub fn output_of<T: JsonSchema>(tool: Option<&str>) -> JsonObject {
     let mut schema = generate::<T>(SchemaSettings::draft2020_12().for_serialize());
     super::result_view::strip_schema(&mut schema);
+    if let Some(tool) = tool {
+        super::trim::trim_schema(tool, &mut schema);
+    }
+    labels_as_strings(&mut schema, tool);
     finish(&mut schema, Side::Output);
     if !schema.contains_key("type") {
         // An untagged enum of objects (e.g. a result or a handle): say so at the root.
@@ -65,6 +77,47 @@ pub fn output<T: JsonSchema>() -> JsonObject {
         schema = rooted;
     }
     schema
+}
+
+/// Closed sets that output schemas write as plain strings: descriptive labels (a task's
+/// category and complexity, where a prediction comes from) and diagnostic codes that always
+/// come with a `message` or `detail` saying the same in words. A caller acts on the message,
+/// not the code; listing every value in every tool that reports one cost ~1.5 KB of the tool
+/// list. Values a caller branches on — statuses, states, phases, verdicts, outcomes, methods,
+/// risk levels — keep their `enum`.
+const LABELS: [&str; 7] = [
+    "Category",
+    "Complexity",
+    "BasedOn",
+    "SignalKind",
+    "ErrorKind",
+    "WarningKind",
+    "PromptWarningKind",
+];
+
+/// Tools whose output writes an execution's status (and phase, and a run's state) as a plain
+/// string: where it is not what the answer is about (`verify_execution`: the verdict;
+/// `cancel_execution`: the outcome) or where the same tool's input already lists the values
+/// (`get_execution_history`'s `status` filter). `cc_execute`, `monitor_execution` and
+/// `cc_execute_list` keep the `enum`s.
+const STATUS_AS_STRING: [&str; 3] = [
+    "verify_execution",
+    "cancel_execution",
+    "get_execution_history",
+];
+
+/// Replaces the [`LABELS`] definitions (and, for the tools in [`STATUS_AS_STRING`], the
+/// status) with `{"type": "string"}` (still exact: every value is a string).
+fn labels_as_strings(root: &mut JsonObject, tool: Option<&str>) {
+    let status = tool.is_some_and(|t| STATUS_AS_STRING.contains(&t));
+    if let Some(Value::Object(defs)) = root.get_mut("$defs") {
+        let states = ["Status", "Phase", "RunState"];
+        for name in LABELS.iter().chain(states.iter().filter(|_| status)) {
+            if let Some(def) = defs.get_mut(*name) {
+                *def = json!({"type": "string"});
+            }
+        }
+    }
 }
 
 /// The input schema of a tool that takes no arguments.

@@ -40,11 +40,10 @@ impl VerifyInput {
 
 #[tool_router(router = verify_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks that an execution really happened and did what it claims, against its
-    /// evidence: the history record, the response file and its hash chain, the UUID echo,
-    /// Claude Code's session transcript, permission denials, and whether each file it wrote
-    /// still holds what it wrote. Verdict: `verified`, `unverified` (with reasons) or
-    /// `tampered`. Default: the newest execution.
+    /// Checks that an execution really happened and did what it claims, against its evidence
+    /// (history record, response file and hash chain, UUID echo, Claude Code's transcript,
+    /// permission denials, files still as written). Verdict: `verified`, `unverified` (with
+    /// reasons) or `tampered`. Default: the newest execution.
     #[tool(
         name = "verify_execution",
         title = "Verify an execution against its evidence",
