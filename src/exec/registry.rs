@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::exec::feed::Feed;
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
 
@@ -175,6 +176,8 @@ pub struct Entry {
     state: Mutex<State>,
     version: watch::Sender<u64>,
     pub cancel: CancellationToken,
+    /// Every event, numbered and bounded, for readers that attach late (`exec/feed.rs`).
+    pub(crate) feed: Arc<Feed>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -184,6 +187,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Entry {
     /// Applies a progress event; returns nothing, wakes watchers when it mattered.
     pub fn observe(&self, event: &ProgressEvent) {
+        self.feed.push(event);
         let mut s = lock(&self.state);
         let now = Instant::now();
         s.last_event = Some((event.message(), now));
@@ -209,7 +213,8 @@ impl Entry {
                 true
             }
             ProgressEvent::PermissionDenied { .. } => true,
-            ProgressEvent::Heartbeat { .. } => false,
+            // Text streams in often; the event log has it, long-polls need not wake for it.
+            ProgressEvent::Heartbeat { .. } | ProgressEvent::Text { .. } => false,
             ProgressEvent::Retrying { .. } => {
                 s.phase = Phase::Retrying;
                 true
@@ -365,6 +370,7 @@ impl Registry {
             }),
             version: watch::Sender::new(0),
             cancel,
+            feed: Arc::default(),
         });
         // Forward this entry's changes to the "any" signal.
         let any = self.any.clone();

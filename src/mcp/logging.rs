@@ -108,7 +108,7 @@ pub fn event_level(event: &ProgressEvent) -> LoggingLevel {
         ProgressEvent::Queued { .. }
         | ProgressEvent::Started { .. }
         | ProgressEvent::ToolUse { .. } => LoggingLevel::Info,
-        ProgressEvent::Heartbeat { .. } => LoggingLevel::Debug,
+        ProgressEvent::Heartbeat { .. } | ProgressEvent::Text { .. } => LoggingLevel::Debug,
         ProgressEvent::ApiRetry { .. } | ProgressEvent::Retrying { .. } => LoggingLevel::Notice,
         ProgressEvent::PermissionDenied { .. } | ProgressEvent::WaitingForReset { .. } => {
             LoggingLevel::Warning
