@@ -31,6 +31,7 @@ pub mod mcp_http;
 pub mod problem;
 pub mod shutdown;
 pub mod status;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -213,6 +214,7 @@ pub fn router(state: ServeState) -> axum::Router {
     for surface in state.surfaces() {
         app = app.merge(match surface {
             Surface::Mcp => mcp_http::router(state.clone()),
+            Surface::Ws => ws::router(state.clone()),
         });
     }
     app = app.layer(axum::middleware::from_fn_with_state(
