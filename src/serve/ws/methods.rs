@@ -26,7 +26,7 @@ fn follow(shared: &Arc<Shared>, id: Uuid, after: u64, cancel_on_disconnect: bool
     let Some(stop) = shared.follow(id, cancel_on_disconnect) else {
         return;
     };
-    tokio::spawn(notify::forward(
+    shared.forwarders.spawn(notify::forward(
         shared.state.executor().clone(),
         id,
         after,

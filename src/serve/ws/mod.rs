@@ -41,6 +41,9 @@ pub const ALIAS: &str = "/ws";
 /// a second subprotocol must offer this one too, or the browser fails the handshake).
 pub const PROTOCOL: &str = "jsonrpc";
 
+/// Bytes read from a connection at a time.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// `/ws/mcp` and `/ws` over `state`'s executor.
 pub fn router(state: ServeState) -> axum::Router {
     axum::Router::new()
@@ -58,7 +61,17 @@ async fn upgrade(
     let limit = state.settings().max_body_bytes();
     let rate_key = super::auth::rate_key(&headers);
     ws.protocols([PROTOCOL])
+        // 16 KiB instead of tungstenite's 128 KiB per connection: JSON-RPC requests are small
+        // and a larger one still reads (in more steps), while hundreds of idle connections
+        // cost an eighth of the memory.
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| session::run(socket, state, rate_key))
+        .on_upgrade(move |socket| async move {
+            // Tracked by the executor, whose shutdown waits for it: at SIGTERM the connection
+            // sends its executions' last notifications and its close frame (1001) before the
+            // process exits, instead of being cut.
+            let executor = state.executor().clone();
+            executor.spawn_tracked(session::run(socket, state, rate_key));
+        })
 }

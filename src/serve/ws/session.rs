@@ -11,7 +11,8 @@
 //! yet, within its own bound) instead of growing the server's memory.
 //!
 //! Closing: the client closes, or goes silent past [`IDLE_LIMIT`] (1001), or sends a message
-//! over the size limit (1009), or the server shuts down (1001). Never the reserved 1006. Then
+//! over the size limit (1009), or the server shuts down (1001: once the executions it follows
+//! have been stopped and their `process.completed` sent). Never the reserved 1006. Then
 //! the connection's forwarders stop, and its executions started with `cancel_on_disconnect`
 //! are cancelled; the others run on, to be reattached by id.
 
@@ -24,6 +25,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::protocol::{self, Incoming, RpcError, code};
@@ -54,6 +56,9 @@ pub(super) struct Shared {
     pub out: mpsc::Sender<String>,
     /// Cancelled when the connection ends: its forwarders stop.
     pub closed: CancellationToken,
+    /// The forwarders of this connection: at shutdown the connection closes once they have
+    /// sent their executions' `process.completed`.
+    pub forwarders: TaskTracker,
     followed: Mutex<FollowedSet>,
 }
 
@@ -161,6 +166,7 @@ pub async fn run(mut socket: WebSocket, state: ServeState, rate_key: String) {
         rate_key,
         out,
         closed: CancellationToken::new(),
+        forwarders: TaskTracker::new(),
         followed: Mutex::default(),
     });
     tracing::info!(session = %session_id, "websocket connected");
@@ -185,6 +191,8 @@ async fn serve(
     queued: &mut mpsc::Receiver<String>,
 ) -> String {
     let shutdown = shared.state.shutdown_token().clone();
+    let stopping = shared.state.executor().shutdown_token();
+    let mut draining = false;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = Instant::now();
@@ -192,6 +200,21 @@ async fn serve(
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => {
+                close(socket, close_code::AWAY, "the server is shutting down").await;
+                return "server shutdown".into();
+            }
+            // The server stops its executions: let this connection's forwarders send their
+            // `process.completed` (status `cancelled`), then close.
+            _ = stopping.cancelled(), if !draining => {
+                draining = true;
+                shared.forwarders.close();
+            }
+            _ = shared.forwarders.wait(), if draining => {
+                while let Ok(message) = queued.try_recv() {
+                    if socket.send(Message::Text(message.into())).await.is_err() {
+                        return "write failed".into();
+                    }
+                }
                 close(socket, close_code::AWAY, "the server is shutting down").await;
                 return "server shutdown".into();
             }
