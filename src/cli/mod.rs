@@ -227,6 +227,15 @@ pub struct GlobalArgs {
         value_name = "SECS"
     )]
     pub stall_timeout_secs: Option<u64>,
+    /// Cancel a task paused (`pause_execution`) longer than this without a resume. Default:
+    /// 3600.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_MAX_PAUSE_SECS",
+        value_name = "SECS"
+    )]
+    pub max_pause_secs: Option<u64>,
 }
 
 /// clap names the flag in its error even when the value came from the variable: name both.
@@ -259,6 +268,7 @@ impl GlobalArgs {
             learned_timeouts: self.learned_timeouts,
             stall_timeout_secs: self.stall_timeout_secs,
             serve: Default::default(),
+            max_pause_secs: self.max_pause_secs,
         }
     }
 }

@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub redis_retention_days: Option<u64>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
+    pub max_pause_secs: Option<u64>,
     #[serde(default)]
     pub retry: FileRetry,
     #[serde(default)]

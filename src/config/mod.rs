@@ -148,6 +148,11 @@ pub struct Config {
     #[serde(with = "secs")]
     #[schemars(with = "u64")]
     pub stall_timeout: Duration,
+    /// Longest pause (`pause_execution`): a task paused longer is cancelled, with the reason in
+    /// its warnings. A paused task keeps its slot in the queue, so a forgotten pause must end.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub max_pause: Duration,
     /// Extra environment for every `claude` process (e.g. `CLAUDE_CODE_MAX_RETRIES`,
     /// `API_TIMEOUT_MS`, `DISABLE_AUTOUPDATER`). Values are not logged.
     #[schemars(with = "std::collections::BTreeMap<String, String>")]

@@ -38,7 +38,11 @@ pub struct Overrides {
     pub stall_timeout_secs: Option<u64>,
     /// `cc-executor serve`'s own flags.
     pub serve: super::serve::ServeOverrides,
+    pub max_pause_secs: Option<u64>,
 }
+
+/// Default of `max_pause_secs`: an hour.
+pub const DEFAULT_MAX_PAUSE_SECS: u64 = 3600;
 
 /// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
 pub fn default_config_file() -> Option<PathBuf> {
@@ -170,6 +174,11 @@ impl Config {
                     .or(file.stall_timeout_secs)
                     .unwrap_or(600),
             ),
+            max_pause: Duration::from_secs(
+                o.max_pause_secs
+                    .or(file.max_pause_secs)
+                    .unwrap_or(DEFAULT_MAX_PAUSE_SECS),
+            ),
             redis_url: o
                 .redis_url
                 .clone()
@@ -270,6 +279,24 @@ mod tests {
         let c = Config::resolve(f(), None, &o).unwrap();
         assert!(c.learned_timeouts, "a flag beats the file");
         assert!(c.stall_timeout.is_zero(), "0 turns the watchdog off");
+    }
+
+    #[test]
+    fn the_longest_pause_follows_the_precedence_and_must_be_bounded() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(DEFAULT_MAX_PAUSE_SECS));
+        let f = || file("max_pause_secs = 120");
+        let c = Config::resolve(f(), None, &overrides()).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(120));
+        let mut o = overrides();
+        o.max_pause_secs = Some(5);
+        let c = Config::resolve(f(), None, &o).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(5), "a flag beats the file");
+        for bad in [0, 7 * 24 * 3600 + 1] {
+            o.max_pause_secs = Some(bad);
+            let e = Config::resolve(f(), None, &o).unwrap_err().to_string();
+            assert!(e.contains("max_pause_secs"), "{e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`cc_execute_list`]: run a task list as one durable run (or resume one).
 //! - [`monitor_execution`]: live status and long-poll (executions and runs).
 //! - [`cancel_execution`]: stop a queued or running execution.
+//! - [`pause_execution`]: pause an execution (its process tree stopped, its clocks too) or
+//!   resume it.
 //! - [`check_websocket_status`]: health of the execution service.
 //! - [`get_execution_history`]: the history with filters and statistics.
 //! - [`get_task_complexity`], [`validate_task_list`], [`suggest_execution_strategy`]: the
@@ -34,6 +36,7 @@ pub mod get_task_complexity;
 mod ids;
 pub mod logging;
 pub mod monitor_execution;
+pub mod pause_execution;
 mod progress;
 pub mod prompt;
 mod reply;
@@ -139,6 +142,7 @@ impl CcExecutorServer {
             + Self::cc_execute_list_router()
             + Self::monitor_execution_router()
             + Self::cancel_execution_router()
+            + Self::pause_execution_router()
             + Self::check_websocket_status_router()
             + Self::get_execution_history_router()
             + Self::get_task_complexity_router()

@@ -31,6 +31,7 @@ mod mcp_long_running;
 mod mcp_protocol;
 mod mcp_runs;
 mod mcp_server;
+mod pause;
 mod plan;
 mod planning;
 mod protocol_hygiene;
