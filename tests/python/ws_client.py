@@ -10,6 +10,7 @@ statuses); any failed check exits 1 with the reason and the messages seen so far
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 
@@ -296,6 +297,49 @@ async def scenario_disconnect(args, cancel):
     return {"execution_id": eid, "status": done["params"]["status"]}
 
 
+def states_of(eid):
+    """The state letters of the processes that carry this execution's id in their environment."""
+    want = f"CC_EXECUTOR_EXECUTION_ID={eid}".encode()
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if want not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            out.append(stat[stat.rfind(")") + 2])
+        except OSError:
+            continue
+    return out
+
+
+async def scenario_pause(args):
+    c = await Client.open(args)
+    eid = await c.execute({"task": "@fake slow secs=2 text=resumed-answer\nws-pause"})
+    await c.until(lambda m: m.get("method") == "process.started")
+    rid = await c.request("control", {"type": "PAUSE"})
+    ans = await c.answer(rid)
+    check(ans.get("result", {}).get("status") == "paused", f"{ans}")
+    await c.until(lambda m: m.get("method") == "process.paused")
+    states = states_of(eid)
+    check(states and all(s == "T" for s in states), f"the tree is stopped while paused: {states}")
+    rid = await c.request("status", {"execution_id": eid})
+    st = await c.answer(rid)
+    check(st["result"]["phase"] == "paused", f"{st}")
+    rid = await c.request("control", {"type": "resume", "execution_id": eid})
+    ans = await c.answer(rid)
+    check(ans.get("result", {}).get("status") == "resumed", f"{ans}")
+    await c.until(lambda m: m.get("method") == "process.resumed")
+    done = await c.completed(eid)
+    check(done["params"]["status"] == "succeeded", f"{done}")
+    check(done["params"]["result"]["result"] == "resumed-answer", f"{done}")
+    await c.ws.close()
+    return {"execution_id": eid}
+
+
 SCENARIOS = {
     "execute": scenario_execute,
     "two": scenario_two,
@@ -305,6 +349,7 @@ SCENARIOS = {
     "auth": scenario_auth,
     "cod_true": lambda a: scenario_disconnect(a, True),
     "cod_false": lambda a: scenario_disconnect(a, False),
+    "pause": scenario_pause,
 }
 
 

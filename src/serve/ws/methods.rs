@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::notify;
 use super::protocol::{self, ControlKind, RpcError, code};
 use super::session::Shared;
+use crate::exec::pause::PauseError;
 use crate::exec::registry::Phase;
 
 /// Queues `text` on the connection (dropped if the connection is gone).
@@ -127,70 +128,108 @@ fn target(shared: &Shared, id: &Value, named: Option<Uuid>) -> Result<Uuid, RpcE
 }
 
 /// `control`: CANCEL stops the execution and its whole process tree (answered once it is
-/// gone; its `process.completed`, status `cancelled`, follows or has already gone out);
-/// PAUSE and RESUME are not in this build.
+/// gone; its `process.completed`, status `cancelled`, follows or has already gone out). PAUSE
+/// stops the tree (SIGSTOP) with its deadline and stall watchdog standing still; RESUME
+/// continues it (`Executor::pause`/`resume`, as every surface).
 pub(super) fn control(
     shared: &Arc<Shared>,
     id: &Value,
     params: &Map<String, Value>,
 ) -> Result<(), RpcError> {
     let (kind, named) = protocol::control_params(id, params)?;
-    if kind != ControlKind::Cancel {
-        return Err(RpcError::new(
-            id.clone(),
-            code::NOT_AVAILABLE,
-            "pause is not available in this build: PAUSE and RESUME need Executor::pause, \
-             which this version does not have; CANCEL works",
-        ));
-    }
     let execution_id = target(shared, id, named)?;
     let shared = shared.clone();
     let id = id.clone();
     tokio::spawn(async move {
-        let executor = shared.state.executor();
-        if let Some(s) = executor.status(execution_id)
-            && s.phase == Phase::Finished
-        {
-            return send(&shared, finished_error(id, execution_id, s.status)).await;
-        }
-        match executor.cancel(execution_id).await {
-            None => send(&shared, unknown(id, execution_id)).await,
-            Some(s) if s.phase != Phase::Finished => {
-                // Known only from the journal: another process runs it.
-                let e = RpcError::new(
-                    id,
-                    code::NOT_AVAILABLE,
-                    format!(
-                        "execution {execution_id} is not run by this server: {}",
-                        s.last_event.unwrap_or_default()
-                    ),
-                );
-                send(&shared, e.to_text()).await
-            }
-            Some(s) => {
-                tracing::info!(session = %shared.session_id, %execution_id, "control: cancelled");
-                let done = kind.done();
-                send(
-                    &shared,
-                    protocol::response(
-                        &id,
-                        json!({"status": done, "execution_id": execution_id,
-                               "final_status": s.status}),
-                    ),
-                )
-                .await;
-                send(
-                    &shared,
-                    protocol::notification(
-                        &format!("process.{done}"),
-                        json!({"execution_id": execution_id, "status": s.status}),
-                    ),
-                )
-                .await;
+        match kind {
+            ControlKind::Cancel => cancel(&shared, id, execution_id).await,
+            ControlKind::Pause | ControlKind::Resume => {
+                pause(&shared, id, execution_id, kind).await;
             }
         }
     });
     Ok(())
+}
+
+/// The answer and the `process.<done>` notification of a control that did its job.
+async fn controlled(
+    shared: &Shared,
+    id: &Value,
+    execution_id: Uuid,
+    kind: ControlKind,
+    extra: Value,
+) {
+    let done = kind.done();
+    let mut answer = json!({"status": done, "execution_id": execution_id});
+    let mut note = json!({"execution_id": execution_id});
+    if let (Value::Object(a), Value::Object(n), Value::Object(x)) = (&mut answer, &mut note, extra)
+    {
+        for (k, v) in x {
+            n.insert(k.clone(), v.clone());
+            a.insert(k, v);
+        }
+    }
+    tracing::info!(session = %shared.session_id, %execution_id, "control: {done}");
+    send(shared, protocol::response(id, answer)).await;
+    send(
+        shared,
+        protocol::notification(&format!("process.{done}"), note),
+    )
+    .await;
+}
+
+async fn cancel(shared: &Shared, id: Value, execution_id: Uuid) {
+    let executor = shared.state.executor();
+    if let Some(s) = executor.status(execution_id)
+        && s.phase == Phase::Finished
+    {
+        return send(shared, finished_error(id, execution_id, s.status)).await;
+    }
+    match executor.cancel(execution_id).await {
+        None => send(shared, unknown(id, execution_id)).await,
+        Some(s) if s.phase != Phase::Finished => {
+            // Known only from the journal: another process runs it.
+            let e = RpcError::new(
+                id,
+                code::NOT_AVAILABLE,
+                format!(
+                    "execution {execution_id} is not run by this server: {}",
+                    s.last_event.unwrap_or_default()
+                ),
+            );
+            send(shared, e.to_text()).await
+        }
+        Some(s) => {
+            let extra = json!({"final_status": s.status});
+            controlled(shared, &id, execution_id, ControlKind::Cancel, extra).await;
+        }
+    }
+}
+
+async fn pause(shared: &Shared, id: Value, execution_id: Uuid, kind: ControlKind) {
+    let executor = shared.state.executor();
+    let outcome = if kind == ControlKind::Pause {
+        executor.pause(execution_id).await
+    } else {
+        executor.resume(execution_id).await
+    };
+    match outcome {
+        Ok(report) => {
+            // `change` says whether anything changed (`paused`, `already_paused`, `resumed`,
+            // `not_paused`); `settled`: the tree followed within the bound.
+            let extra = json!({"change": report.change.as_str(), "settled": report.settled,
+                               "phase": report.status.phase});
+            controlled(shared, &id, execution_id, kind, extra).await;
+        }
+        Err(e) => {
+            let code = match &e {
+                PauseError::Unknown(_) => code::UNKNOWN_EXECUTION,
+                PauseError::Finished { .. } | PauseError::Closed { .. } => code::ALREADY_FINISHED,
+                PauseError::Elsewhere { .. } => code::NOT_AVAILABLE,
+            };
+            send(shared, RpcError::new(id, code, e.to_string()).to_text()).await;
+        }
+    }
 }
 
 fn unknown(id: Value, execution_id: Uuid) -> String {

@@ -1,6 +1,6 @@
 //! `/ws/mcp` (and `/ws`): the predecessor's WebSocket JSON-RPC protocol over the one executor,
 //! so its clients can move over — `execute` a task, follow it as `process.*` notifications,
-//! `control` it (CANCEL), reattach to it by id after a dropped connection.
+//! `control` it (PAUSE, RESUME, CANCEL), reattach to it by id after a dropped connection.
 //!
 //! - [`protocol`]: JSON-RPC framing, error codes, each method's params (`execute` takes a
 //!   `task`, never a shell `command`).

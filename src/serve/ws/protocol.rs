@@ -27,7 +27,7 @@ pub mod code {
     pub const UNKNOWN_EXECUTION: i64 = -32001;
     /// The execution has already finished: nothing to cancel, pause or resume.
     pub const ALREADY_FINISHED: i64 = -32002;
-    /// The operation is not available in this build or for this execution.
+    /// The operation is not available for this execution (another process runs it).
     pub const NOT_AVAILABLE: i64 = -32003;
     /// The task was valid but could not be queued (its journal entry could not be written).
     pub const SUBMIT_FAILED: i64 = -32004;

@@ -143,3 +143,12 @@ fn without_cancel_on_disconnect_a_dropped_connection_leaves_the_task_running() {
     let out = scenario(&server, "cod_false");
     assert_eq!(out["status"], "succeeded");
 }
+
+#[test]
+fn pause_stops_the_tree_and_resume_lets_it_finish() {
+    let server = Server::start(&[]);
+    scenario(&server, "pause");
+    server
+        .sandbox
+        .assert_each_ran_once(&["ws-pause"], &server.log());
+}
