@@ -324,8 +324,16 @@ async def scenario_pause(args):
     ans = await c.answer(rid)
     check(ans.get("result", {}).get("status") == "paused", f"{ans}")
     await c.until(lambda m: m.get("method") == "process.paused")
-    states = states_of(eid)
-    check(states and all(s == "T" for s in states), f"the tree is stopped while paused: {states}")
+    check(ans["result"]["settled"] is True and ans["result"]["change"] == "paused", f"{ans}")
+    # SIGSTOP has been sent; a sleeping process shows `T` once the kernel has run it to the
+    # stop, which on a busy machine may take a moment after the answer.
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while True:
+        states = states_of(eid)
+        if states and all(s == "T" for s in states):
+            break
+        check(asyncio.get_running_loop().time() < deadline, f"the tree is stopped while paused: {states}")
+        await asyncio.sleep(0.05)
     rid = await c.request("status", {"execution_id": eid})
     st = await c.answer(rid)
     check(st["result"]["phase"] == "paused", f"{st}")
