@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 
 import websockets
 from websockets.exceptions import InvalidStatus
@@ -348,6 +349,31 @@ async def scenario_pause(args):
     return {"execution_id": eid}
 
 
+async def scenario_rate_limits(args):
+    """A usage limit that resets in a moment is waited out; a 429 is retried: each is also an
+    `error.rate_limit_exceeded`, the usage limit with its reset time in epoch seconds."""
+    c = await Client.open(args)
+    usage = await c.execute({"task": "@fake flaky fail=1 fail_with=usage_limit resets_in=1 key=wsul\nws-usage"})
+    done = await c.completed(usage)
+    check(done["params"]["status"] == "succeeded", f"{done}")
+    limits = c.of(usage, "error.rate_limit_exceeded")
+    check(len(limits) == 1, f"{limits}")
+    p = limits[0]["params"]
+    check(p["error_type"] == "usage_limit" and isinstance(p["reset_timestamp"], int), f"{p}")
+    waiting = [o for o in c.of(usage, "process.output") if o["params"]["seq"] == p["seq"]]
+    check(waiting and waiting[0]["params"]["event"]["kind"] == "waiting_for_usage_reset", f"{waiting}")
+    resets_at = waiting[0]["params"]["event"]["resets_at"]
+    check(when(resets_at)[:6] == tuple(time.gmtime(p["reset_timestamp"])[:6]), f"{resets_at} vs {p}")
+    too_many = await c.execute({"task": "@fake flaky fail=1 status=429 key=ws429\nws-429"})
+    done = await c.completed(too_many)
+    check(done["params"]["status"] == "succeeded", f"{done}")
+    limits = c.of(too_many, "error.rate_limit_exceeded")
+    check(limits and limits[0]["params"]["error_type"] == "rate_limit_429", f"{limits}")
+    check(limits[0]["params"]["reset_timestamp"] is None, f"{limits}")
+    await c.ws.close()
+    return {}
+
+
 SCENARIOS = {
     "execute": scenario_execute,
     "two": scenario_two,
@@ -358,6 +384,7 @@ SCENARIOS = {
     "cod_true": lambda a: scenario_disconnect(a, True),
     "cod_false": lambda a: scenario_disconnect(a, False),
     "pause": scenario_pause,
+    "rate_limits": scenario_rate_limits,
 }
 
 

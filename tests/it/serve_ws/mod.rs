@@ -6,7 +6,8 @@
 //!   completed, two executions on one connection in FIFO order, CANCEL (the process group is
 //!   gone), reattach after a dropped connection (seq continuous), `command` refused, the token
 //!   and Origin checks on the upgrade, `cancel_on_disconnect` both ways, PAUSE (the tree is
-//!   stopped, state `T`) and RESUME (it finishes).
+//!   stopped, state `T`) and RESUME (it finishes), usage-limit and 429 retries as
+//!   `error.rate_limit_exceeded` (with the reset time).
 //! - `protocol`: a Rust client (`tokio-tungstenite`) for JSON-RPC errors with their ids, the
 //!   close codes (1009 over the size limit, 1001 at shutdown) and the submission rate limit.
 //! - `load`: 200 idle connections and 20 submitting ones: the server's memory stays bounded

@@ -152,3 +152,9 @@ fn pause_stops_the_tree_and_resume_lets_it_finish() {
         .sandbox
         .assert_each_ran_once(&["ws-pause"], &server.log());
 }
+
+#[test]
+fn usage_limits_and_429s_are_rate_limit_notifications_with_the_reset_time() {
+    let server = Server::start(&[]);
+    scenario(&server, "rate_limits");
+}

@@ -26,12 +26,16 @@ impl Server {
     pub fn start(extra: &[&str]) -> Server {
         let sandbox = Sandbox::new();
         let stderr = sandbox.dir.path().join("server.stderr");
+        // The fake's counters for `flaky` (fail the first N invocations of a key).
+        let state_dir = sandbox.dir.path().join("fake-state");
+        std::fs::create_dir(&state_dir).expect("fake state dir");
         let mut cmd = Command::new(cc_executor_bin());
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &sandbox.root)
             .env("XDG_CONFIG_HOME", sandbox.root.join(".config-none"))
             .env("FAKE_CLAUDE_RECORD_DIR", &sandbox.rec)
+            .env("FAKE_CLAUDE_STATE_DIR", &state_dir)
             .env("RUST_LOG", "info")
             .current_dir(&sandbox.root)
             .arg("--claude-bin")
