@@ -26,11 +26,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
-    /// Where the generated token is kept. Default: <data dir>/serve/token.
+    /// Where the generated token is kept. Default: DATA_DIR/serve/token.
     #[arg(long, env = "CC_EXECUTOR_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// A browser origin allowed to call the service (repeatable; `:*` for any port). Default:
-    /// http://127.0.0.1:*, http://localhost:*, http://[::1]:*. Requests without Origin pass.
+    /// `http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`. Requests without Origin
+    /// pass.
     #[arg(
         long = "allowed-origin",
         env = "CC_EXECUTOR_ALLOWED_ORIGINS",

@@ -10,7 +10,7 @@
 //!   from another), the logging level is the session's own.
 //! - **Arrival order.** A task-submitting request (`tools/call` of `cc_execute` or
 //!   `cc_execute_list`) takes its place in the executor's line the moment its body has been
-//!   read here, before rmcp parses it or spawns its handler ([`stamp`]). So tasks queue in the
+//!   read here, before rmcp parses it or spawns its handler (`stamp`). So tasks queue in the
 //!   order their requests *arrived complete at the server*, whatever order the handlers then
 //!   run in, and behind every task any other surface (or connection) submitted earlier. Two
 //!   requests in flight at once on different connections are ordered by which body finished

@@ -8,6 +8,7 @@
 //! - [`clients`]: real MCP clients calling `cc_execute` with progress over HTTP.
 //! - [`conformance`]: the conformance suite's applicable server scenarios.
 //! - [`lifecycle`]: start-up refusals, `serve status`, SIGTERM mid-task.
+//! - [`queue`]: sessions share one FIFO line; a stdio server sees the service.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -21,6 +22,7 @@ use crate::support::interop::Sandbox;
 mod clients;
 mod conformance;
 mod lifecycle;
+mod queue;
 mod safety;
 
 /// Longest a service takes to start (it opens its store first).
