@@ -72,6 +72,8 @@ pub enum ServeError {
         "a service already runs on this data dir (pid {pid}, {url}); stop it first or use another --data-dir"
     )]
     AlreadyRunning { pid: u32, url: String },
+    #[error(transparent)]
+    Unsafe(#[from] crate::config::ConfigError),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error("the server failed: {0}")]

@@ -51,7 +51,11 @@ fn sessions_share_one_fifo_line() {
     let c = submit(&first, 3, "@fake success text=C\nqueue marker C");
     assert_eq!(queue_position(&b), 1, "B waits behind A");
     assert_eq!(queue_position(&c), 2, "C waits behind A and B");
-    let cancel = tool_call(4, "cancel_execution", &json!({"execution_id": a_id}).to_string());
+    let cancel = tool_call(
+        4,
+        "cancel_execution",
+        &json!({"execution_id": a_id}).to_string(),
+    );
     let answer = request(&service.url, "POST", "/mcp", &second, cancel.as_bytes());
     assert_eq!(answer.status, 200, "{answer:?}");
     let rec = service.sandbox.rec.clone();
