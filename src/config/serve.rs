@@ -310,7 +310,10 @@ mod tests {
         let c = resolve("", &o).expect("other commands load such a config");
         let e = c.check_exposure(false).unwrap_err().to_string();
         assert!(e.contains("serve.listen") && e.contains("token"), "{e}");
-        assert!(c.check_exposure(true).is_ok(), "a token file the person has");
+        assert!(
+            c.check_exposure(true).is_ok(),
+            "a token file the person has"
+        );
         o.token = Some("0123456789abcdef0123".into());
         assert!(resolve("", &o).unwrap().check_exposure(false).is_ok());
         o.no_auth = true;
