@@ -43,6 +43,9 @@ pub struct FileConfig {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub hooks: FileHooks,
+    /// `[serve]`: the network service (`cc-executor serve`).
+    #[serde(default)]
+    pub serve: super::serve::FileServe,
 }
 
 /// `[hooks]`. Commands are argv arrays (`["/usr/local/bin/check", "--strict"]`): no shell runs

@@ -13,7 +13,8 @@
 //! `crate::types::modes`; `file.rs` (the
 //! TOML file's format), `resolve.rs` (precedence and defaults, [`Config::load`]), `check.rs`
 //! (validation that names the bad setting), `serialize.rs` (how a `Config` is shown, secrets
-//! hidden), [`profiles`] (named permission profiles for `init`).
+//! hidden), [`profiles`] (named permission profiles for `init`), [`serve`] (the network
+//! service's settings and their checks).
 
 mod check;
 mod file;
@@ -21,6 +22,7 @@ mod file;
 pub mod profiles;
 mod resolve;
 mod serialize;
+pub mod serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ pub use file::{FileConfig, FileHooks, FilePolicy, FileRetry};
 pub use resolve::{Overrides, default_config_file, default_data_dir};
 pub use serialize::redact_url;
 use serialize::{keys_only, millis, redacted_url, secs};
+pub use serve::{FileServe, ServeConfig, ServeOverrides, Surface};
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +169,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// The built-in UUID hook and the user's pre/post-execution commands.
     pub hooks: HooksConfig,
+    /// `cc-executor serve`: the network service's address, surfaces and limits.
+    pub serve: ServeConfig,
     /// Settings that were accepted but should be changed (deprecated spellings); the CLI
     /// prints them and `doctor` lists them, so an old config keeps working without hiding that
     /// it is old.

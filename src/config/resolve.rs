@@ -37,6 +37,8 @@ pub struct Overrides {
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
     pub max_pause_secs: Option<u64>,
+    /// `cc-executor serve`'s own flags.
+    pub serve: super::serve::ServeOverrides,
 }
 
 /// Default of `max_pause_secs`: an hour.
@@ -131,6 +133,7 @@ impl Config {
         let api_key =
             resolve_api_key(o, file.api_key.as_deref(), file.pass_api_key, &mut warnings)?;
         let fr = file.retry;
+        let serve = super::serve::ServeConfig::resolve(file.serve, &o.serve, &data_dir)?;
         let config = Config {
             claude_bin: o
                 .claude_bin
@@ -194,6 +197,7 @@ impl Config {
                     post_execute: h.post_execute.unwrap_or_default(),
                 }
             },
+            serve,
             warnings,
         };
         config.check()?;
