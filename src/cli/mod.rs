@@ -267,8 +267,8 @@ impl GlobalArgs {
             redis_url: self.redis_url.clone(),
             learned_timeouts: self.learned_timeouts,
             stall_timeout_secs: self.stall_timeout_secs,
-            serve: Default::default(),
             max_pause_secs: self.max_pause_secs,
+            serve: Default::default(),
         }
     }
 }
@@ -295,9 +295,12 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> u8 {
     let mut overrides = cli.global.overrides();
-    if let Command::Serve(args) = &cli.command {
-        overrides.serve = args.overrides();
-    }
+    overrides.serve = match &cli.command {
+        Command::Serve(args) => args.overrides(),
+        // `doctor` and `init` show the serve settings: the environment's too.
+        Command::Doctor(_) | Command::Init(_) => serve::env_overrides(),
+        _ => Default::default(),
+    };
     let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {

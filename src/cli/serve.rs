@@ -103,6 +103,20 @@ impl ServeArgs {
     }
 }
 
+/// The `serve` settings from the environment alone (`CC_EXECUTOR_LISTEN`, …), for commands
+/// other than `serve` that show them (`doctor`, `init`); unreadable values are left out there
+/// (`serve` itself reports them).
+pub fn env_overrides() -> ServeOverrides {
+    #[derive(clap::Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    <FromEnv as clap::Parser>::try_parse_from(["cc-executor"])
+        .map(|f| f.args.overrides())
+        .unwrap_or_default()
+}
+
 pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(ServeAction::Status { json }) = args.action {
         return Ok(status(&config, json).await);

@@ -67,7 +67,10 @@ pub struct Resolved {
 }
 
 /// The configured token, else the token file's, else a new one written to the token file.
+/// First refuses settings that would expose the service (see
+/// [`ServeConfig::check_exposure`]).
 pub fn resolve_token(settings: &ServeConfig) -> Result<Resolved, ServeError> {
+    settings.check_exposure(settings.token_file.exists())?;
     if settings.no_auth {
         return Ok(Resolved {
             token: None,

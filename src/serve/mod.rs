@@ -13,10 +13,10 @@
 //!    ([`ServeState::admit_submission`]: 429 with `Retry-After`) and take their place in line
 //!    as they arrive ([`mcp_http`]).
 //!
-//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`health`] (`/health`). The
-//! WebSocket (`/ws/mcp`) and REST (`/api/v1`) surfaces plug in the same way: a
-//! `fn router(state: ServeState) -> Router` in their own file, a [`Surface`] variant, and one
-//! line in [`router`].
+//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`ws`] (`/ws/mcp`, the predecessor's
+//! WebSocket JSON-RPC), [`health`] (`/health`). The REST (`/api/v1`) surface plugs in the
+//! same way: a `fn router(state: ServeState) -> Router` in its own file, a [`Surface`]
+//! variant, and one line in [`router`].
 //!
 //! Refusals are `application/problem+json` ([`problem`]) with the reason in `detail`.
 //! [`status`] keeps the state file that tells other processes a service runs (and where), and
@@ -73,6 +73,8 @@ pub enum ServeError {
         "a service already runs on this data dir (pid {pid}, {url}); stop it first or use another --data-dir"
     )]
     AlreadyRunning { pid: u32, url: String },
+    #[error(transparent)]
+    Unsafe(#[from] crate::config::ConfigError),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error("the server failed: {0}")]
