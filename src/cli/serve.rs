@@ -48,7 +48,7 @@ pub struct ServeArgs {
         value_name = "HOST"
     )]
     pub allowed_hosts: Option<Vec<String>>,
-    /// Surfaces to offer (comma-separated): mcp. Default: all.
+    /// Surfaces to offer (comma-separated): mcp, ws. Default: all.
     #[arg(
         long,
         env = "CC_EXECUTOR_SURFACES",

@@ -16,7 +16,7 @@ use super::ConfigError;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 
 /// One network surface of `cc-executor serve`. Each is mounted on the same router over the
-/// same executor; the WebSocket and REST surfaces join this list when they are built.
+/// same executor; the REST surface joins this list when it is built.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -24,15 +24,18 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 pub enum Surface {
     /// MCP Streamable HTTP at `/mcp`.
     Mcp,
+    /// The predecessor's WebSocket JSON-RPC protocol at `/ws/mcp` (and `/ws`).
+    Ws,
 }
 
 impl Surface {
     /// Every surface this version has.
-    pub const ALL: [Surface; 1] = [Surface::Mcp];
+    pub const ALL: [Surface; 2] = [Surface::Mcp, Surface::Ws];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Mcp => "mcp",
+            Surface::Ws => "ws",
         }
     }
 }

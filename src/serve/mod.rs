@@ -13,10 +13,10 @@
 //!    ([`ServeState::admit_submission`]: 429 with `Retry-After`) and take their place in line
 //!    as they arrive ([`mcp_http`]).
 //!
-//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`health`] (`/health`). The
-//! WebSocket (`/ws/mcp`) and REST (`/api/v1`) surfaces plug in the same way: a
-//! `fn router(state: ServeState) -> Router` in their own file, a [`Surface`] variant, and one
-//! line in [`router`].
+//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`ws`] (`/ws/mcp`, the predecessor's
+//! WebSocket JSON-RPC), [`health`] (`/health`). The REST (`/api/v1`) surface plugs in the
+//! same way: a `fn router(state: ServeState) -> Router` in its own file, a [`Surface`]
+//! variant, and one line in [`router`].
 //!
 //! Refusals are `application/problem+json` ([`problem`]) with the reason in `detail`.
 //! [`status`] keeps the state file that tells other processes a service runs (and where), and
@@ -31,6 +31,7 @@ pub mod mcp_http;
 pub mod problem;
 pub mod shutdown;
 pub mod status;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -215,6 +216,7 @@ pub fn router(state: ServeState) -> axum::Router {
     for surface in state.surfaces() {
         app = app.merge(match surface {
             Surface::Mcp => mcp_http::router(state.clone()),
+            Surface::Ws => ws::router(state.clone()),
         });
     }
     app = app.layer(axum::middleware::from_fn_with_state(

@@ -94,6 +94,8 @@ async fn a_stdio_server_on_the_same_data_dir_reports_the_service() {
     assert_eq!(service_seen["state"], "running elsewhere", "{during:?}");
     assert_eq!(service_seen["url"], service.url.as_str());
     assert_eq!(service_seen["pid"], service.pid());
-    assert_eq!(service_seen["surfaces"], json!(["mcp"]));
+    // Every surface this version has (the default).
+    let all = cc_executor::config::Surface::ALL.map(|s| s.as_str());
+    assert_eq!(service_seen["surfaces"], json!(all));
     drop(service);
 }
