@@ -35,6 +35,12 @@ pub enum Notice {
     PermissionDenied {
         tool_name: String,
     },
+    /// Text the model wrote (not the CLI's own `<synthetic>` messages), cut at
+    /// [`TEXT_NOTICE_MAX`] bytes.
+    Text {
+        text: String,
+        truncated: bool,
+    },
 }
 
 /// What has been seen of one run so far.
@@ -85,6 +91,21 @@ pub struct Collector {
 /// Assistant texts up to this size are kept in memory; a bigger one is left in the raw output
 /// (its offset kept), so a huge answer is not held twice (assistant line and result line).
 pub const KEEP_TEXT_MAX: usize = 1024 * 1024;
+
+/// Assistant text in a progress notice is cut here: watchers see what the model says as it
+/// goes, but a huge answer is not copied into progress (it comes whole with the result).
+pub const TEXT_NOTICE_MAX: usize = 256 * 1024;
+
+fn text_notice(text: &str) -> Notice {
+    let mut end = text.len().min(TEXT_NOTICE_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Notice::Text {
+        text: text[..end].to_string(),
+        truncated: end < text.len(),
+    }
+}
 
 impl Collector {
     /// [`Collector::observe`] for a line that starts at byte `offset` of the stream.
@@ -210,6 +231,9 @@ impl Collector {
         for block in message.content {
             match block {
                 Block::Text { text } if !text.is_empty() => {
+                    if !synthetic {
+                        notices.push(text_notice(&text));
+                    }
                     if synthetic {
                         self.synthetic_text = Some(text);
                     } else if text.len() > KEEP_TEXT_MAX && self.line_offset.is_some() {
@@ -424,6 +448,36 @@ mod tests {
         assert_eq!(c.last_assistant_text.as_deref(), Some("real"));
         assert_eq!(c.synthetic_text.as_deref(), Some("API Error: 429"));
         assert_eq!(c.assistant_error.as_deref(), Some("rate_limit"));
+    }
+
+    #[test]
+    fn the_models_text_is_a_notice_and_the_clis_own_text_is_not() {
+        let (_, notices) = feed(&[
+            r#"{"type":"assistant","message":{"model":"claude","content":[{"type":"text","text":"Looking at the tests"}]}}"#,
+            r#"{"type":"assistant","message":{"model":"<synthetic>","content":[{"type":"text","text":"API Error: 429"}]}}"#,
+        ]);
+        assert_eq!(
+            notices,
+            vec![Notice::Text {
+                text: "Looking at the tests".into(),
+                truncated: false
+            }]
+        );
+    }
+
+    #[test]
+    fn a_huge_text_notice_is_cut_on_a_char_boundary() {
+        let text = format!("a{}", "é".repeat(TEXT_NOTICE_MAX));
+        let Notice::Text {
+            text: cut,
+            truncated,
+        } = text_notice(&text)
+        else {
+            panic!()
+        };
+        assert!(truncated);
+        assert!(cut.len() <= TEXT_NOTICE_MAX && cut.len() >= TEXT_NOTICE_MAX - 1);
+        assert!(text.starts_with(&cut));
     }
 
     #[test]

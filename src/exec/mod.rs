@@ -14,6 +14,8 @@
 //! - [`retry`]: backoff for transient outcomes.
 //! - [`progress`]: live progress events.
 //! - [`registry`]: live status of every execution (monitoring, long-poll, cancel).
+//! - [`pause`]: pausing and resuming an execution ([`Executor::pause`], [`Executor::resume`]):
+//!   its process tree stopped, its clocks with it.
 //! - [`result`]: the structured result.
 //!
 //! Executions run as tasks owned by the executor, not inside the caller's future: a caller that
@@ -23,7 +25,9 @@
 mod assemble;
 pub mod attempt;
 mod execution;
+pub mod feed;
 pub mod hooks;
+pub mod pause;
 pub mod probe;
 pub mod progress;
 pub mod queue;
@@ -140,9 +144,13 @@ struct Tracked {
 }
 
 impl ProgressSink for Tracked {
+    /// The registry (and its event log) sees every event; the caller's sink every event but
+    /// the model's text, which only readers of [`Executor::events`] ask for.
     fn emit(&self, event: ProgressEvent) {
         self.entry.observe(&event);
-        self.next.emit(event);
+        if !event.is_text() {
+            self.next.emit(event);
+        }
     }
 }
 
@@ -458,6 +466,16 @@ impl Executor {
     /// Cancels a queued execution (it never starts) or a running one (its process tree is
     /// stopped), waits until it has finished, and returns its final status. Cancelling a
     /// finished execution changes nothing. `None` for an unknown id.
+    /// The events of an execution of this process, in order, after `after` (0: from its
+    /// first), waiting for new ones until it finishes — including the model's text as it
+    /// streams. `None` when this process does not know the id (never submitted here, or
+    /// finished long ago: its record is in the history). Memory is bounded; a reader that
+    /// asks for events no longer held is told how many it missed (see [`feed`]).
+    pub fn events(&self, id: Uuid, after: u64) -> Option<feed::EventStream> {
+        let entry = self.inner.registry.get(id)?;
+        Some(feed::EventStream::new(entry.feed.clone(), after))
+    }
+
     pub async fn cancel(&self, id: Uuid) -> Option<ExecutionStatus> {
         let Some(entry) = self.inner.registry.get(id) else {
             return self.lookup(id).await;

@@ -34,6 +34,13 @@ pub enum ProgressEvent {
     PermissionDenied {
         tool_name: String,
     },
+    /// Text the model wrote, as it arrives (one event per text block). A block longer than
+    /// [`crate::claude::collect::TEXT_NOTICE_MAX`] is cut there (`truncated`); the whole
+    /// answer is always in the result.
+    Text {
+        text: String,
+        truncated: bool,
+    },
     /// Nothing heard from Claude for `silent_for` (long silences are normal while it thinks).
     Heartbeat {
         elapsed: Duration,
@@ -50,6 +57,16 @@ pub enum ProgressEvent {
         next_attempt: u32,
         resets_at: chrono::DateTime<chrono::Utc>,
         delay: Duration,
+    },
+    /// Paused on request (`Executor::pause`): its process tree is stopped (or, queued, it will
+    /// not start) and its time limit does not count; cancelled if not resumed within
+    /// `max_pause`.
+    Paused {
+        max_pause: Duration,
+    },
+    /// Resumed on request; `paused_total`: all the time it has been paused so far.
+    Resumed {
+        paused_total: Duration,
     },
     Finished {
         status: Status,
@@ -79,6 +96,7 @@ impl ProgressEvent {
                 delay_ms,
             },
             Notice::PermissionDenied { tool_name } => ProgressEvent::PermissionDenied { tool_name },
+            Notice::Text { text, truncated } => ProgressEvent::Text { text, truncated },
         }
     }
 
@@ -125,6 +143,9 @@ impl ProgressEvent {
             ProgressEvent::PermissionDenied { tool_name } => {
                 format!("permission denied: {tool_name}")
             }
+            ProgressEvent::Text { text, .. } => {
+                format!("says: {}", crate::types::text::truncate_chars(text, 120))
+            }
             ProgressEvent::Heartbeat {
                 elapsed,
                 silent_for,
@@ -150,8 +171,106 @@ impl ProgressEvent {
                 delay.as_secs_f64(),
                 resets_at.format("%H:%M:%S UTC")
             ),
+            ProgressEvent::Paused { max_pause } => format!(
+                "paused; its time limit is not counting (cancelled unless resumed within {} s)",
+                max_pause.as_secs()
+            ),
+            ProgressEvent::Resumed { paused_total } => format!(
+                "resumed after {:.1} s paused in total",
+                paused_total.as_secs_f64()
+            ),
             ProgressEvent::Finished { status } => format!("finished: {status}"),
         }
+    }
+}
+
+impl ProgressEvent {
+    /// The event as JSON for network clients: `kind` (snake_case), `message` (as
+    /// [`ProgressEvent::message`]) and the event's fields; durations in milliseconds.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let ms = |d: &Duration| d.as_millis().min(u64::MAX as u128) as u64;
+        let mut v = match self {
+            ProgressEvent::Queued { position } => json!({"kind": "queued", "position": position}),
+            ProgressEvent::Started {
+                attempt,
+                session_id,
+                model,
+            } => json!({"kind": "started", "attempt": attempt, "session_id": session_id,
+                        "model": model}),
+            ProgressEvent::ToolUse { name, summary } => {
+                json!({"kind": "tool_use", "name": name, "summary": summary})
+            }
+            ProgressEvent::ApiRetry {
+                attempt,
+                max_retries,
+                error_status,
+                error,
+                delay_ms,
+            } => json!({"kind": "api_retry", "attempt": attempt, "max_retries": max_retries,
+                        "error_status": error_status, "error": error, "delay_ms": delay_ms}),
+            ProgressEvent::PermissionDenied { tool_name } => {
+                json!({"kind": "permission_denied", "tool_name": tool_name})
+            }
+            ProgressEvent::Text { text, truncated } => {
+                json!({"kind": "text", "text": text, "truncated": truncated})
+            }
+            ProgressEvent::Heartbeat {
+                elapsed,
+                silent_for,
+            } => json!({"kind": "heartbeat", "elapsed_ms": ms(elapsed),
+                        "silent_for_ms": ms(silent_for)}),
+            ProgressEvent::Retrying {
+                next_attempt,
+                after,
+                delay,
+            } => json!({"kind": "retrying", "next_attempt": next_attempt, "after": after,
+                        "delay_ms": ms(delay)}),
+            ProgressEvent::WaitingForReset {
+                next_attempt,
+                resets_at,
+                delay,
+            } => json!({"kind": "waiting_for_usage_reset", "next_attempt": next_attempt,
+                        "resets_at": resets_at, "delay_ms": ms(delay)}),
+            ProgressEvent::Paused { max_pause } => {
+                json!({"kind": "paused", "max_pause_ms": ms(max_pause)})
+            }
+            ProgressEvent::Resumed { paused_total } => {
+                json!({"kind": "resumed", "paused_total_ms": ms(paused_total)})
+            }
+            ProgressEvent::Finished { status } => json!({"kind": "finished", "status": status}),
+        };
+        if let serde_json::Value::Object(map) = &mut v {
+            map.insert("message".into(), self.message().into());
+        }
+        v
+    }
+
+    /// Roughly what the event costs in memory, for the bounded event log (`exec/feed.rs`).
+    pub(crate) fn approx_bytes(&self) -> usize {
+        const BASE: usize = 96;
+        BASE + match self {
+            ProgressEvent::Started {
+                session_id, model, ..
+            } => session_id.as_ref().map_or(0, String::len) + model.as_ref().map_or(0, String::len),
+            ProgressEvent::ToolUse { name, summary } => name.len() + summary.len(),
+            ProgressEvent::ApiRetry { error, .. } => error.as_ref().map_or(0, String::len),
+            ProgressEvent::PermissionDenied { tool_name } => tool_name.len(),
+            ProgressEvent::Text { text, .. } => text.len(),
+            ProgressEvent::Queued { .. }
+            | ProgressEvent::Heartbeat { .. }
+            | ProgressEvent::Retrying { .. }
+            | ProgressEvent::WaitingForReset { .. }
+            | ProgressEvent::Paused { .. }
+            | ProgressEvent::Resumed { .. }
+            | ProgressEvent::Finished { .. } => 0,
+        }
+    }
+
+    /// Assistant text: for the event log and network clients; the MCP and terminal
+    /// progress lines leave it out (the answer comes with the result).
+    pub fn is_text(&self) -> bool {
+        matches!(self, ProgressEvent::Text { .. })
     }
 }
 

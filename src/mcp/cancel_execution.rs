@@ -83,8 +83,7 @@ impl CancelOutput {
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
     /// Stops an execution or a run (a running task's whole process tree) and says what
-    /// happened (`outcome`: `cancelled`, `already_finished` or `stopping`). A cancelled run
-    /// can be resumed with `cc_execute_list` (`resume_run_id`).
+    /// happened (`outcome`). A cancelled run can be resumed (`cc_execute_list`, `resume_run_id`).
     #[tool(
         name = "cancel_execution",
         title = "Stop an execution or a run",

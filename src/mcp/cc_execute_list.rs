@@ -24,15 +24,13 @@ use crate::runs::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteListInput {
-    /// The tasks in order: prompts, or `{"id", "task", "depends_on"}`. A task may use
-    /// `{{tasks.<id>.result}}` (an earlier answer) and `{{tasks.<id>.files_written}}` (one
-    /// per line), which makes it depend on that task. Required unless `resume_run_id` is
-    /// given.
+    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids]}`. A task may use
+    /// `{{tasks.<id>.result}}` and `{{tasks.<id>.files_written}}` of an earlier task (and so
+    /// depends on it). Required unless `resume_run_id` is given.
     #[serde(default)]
     #[schemars(with = "Option<Vec<TaskInput>>")]
     pub tasks: Option<Value>,
-    /// `stop` (default) at the first failed task, or `continue` with the tasks that do not
-    /// depend on it.
+    /// `stop` (default) at the first failed task, or `continue` with those not depending on it.
     #[serde(default)]
     pub failure_policy: Option<FailurePolicy>,
     /// Cap on the whole run's cost, USD (with `resume_run_id`: a new cap).
@@ -46,12 +44,10 @@ pub struct ExecuteListInput {
     #[schemars(range(max = 86400))]
     #[serde(default)]
     pub max_usage_wait_secs: Option<u64>,
-    /// `true`: answer when the run has finished. Default `false`: answer with the `run_id`
-    /// at once.
+    /// `true`: answer when the run has finished. Default: at once, with the `run_id`.
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Continue this stopped run from its first unfinished task (succeeded tasks do not run
-    /// again).
+    /// Continue this stopped run from its first unfinished task.
     #[serde(default)]
     pub resume_run_id: Option<String>,
     /// Resume even a run last driven from another host.
@@ -77,15 +73,10 @@ pub struct ExecuteListOutput {
 #[tool_router(router = cc_execute_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
     /// Runs a task list as one durable run: each task in a fresh Claude Code process, in
-    /// order, stopping at the first failure, within an optional USD budget, waiting out usage
-    /// limits; nothing runs if the list is invalid. Use it when the steps are known up front,
-    /// `cc_execute` to decide each step after seeing the last result.
-    ///
-    /// Permissions are as in `cc_execute`: to run commands, tasks need
-    /// `defaults.allowed_tools` (e.g. `["Bash(pytest:*)"]`).
-    ///
-    /// Answers at once with a `run_id`: follow it with `monitor_execution` until the run's
-    /// state is final; `cancel_execution` stops it, `resume_run_id` continues it.
+    /// order, stopping at the first failure, within an optional budget, waiting out usage
+    /// limits. Use it when the steps are known up front. To run commands, tasks need
+    /// `defaults.allowed_tools` (as in `cc_execute`). Answers with a `run_id` to follow with
+    /// `monitor_execution`; `cancel_execution` stops it, `resume_run_id` continues it.
     #[tool(
         name = "cc_execute_list",
         title = "Run a task list, each task in a fresh Claude Code process",

@@ -24,9 +24,8 @@ pub struct HistoryOutput {
 
 #[tool_router(router = get_execution_history_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Past executions, newest first, with statistics over every match (count, success rate,
-    /// duration percentiles, cost; overall and per kind of task). Use it to see what ran, how
-    /// it ended and what similar tasks cost.
+    /// Past executions, newest first, with statistics over every match (success rate, duration
+    /// percentiles, cost; overall and per kind of task): what ran, how it ended, what it cost.
     #[tool(
         name = "get_execution_history",
         title = "Show past executions and their statistics",

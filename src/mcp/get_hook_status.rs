@@ -22,9 +22,8 @@ pub struct HookStatusInput {
 
 #[tool_router(router = get_hook_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Which hooks run around each task: the built-in UUID check, the configured
-    /// `pre_execute`/`post_execute` commands, and this server's recent hook runs (outcome,
-    /// exit code, duration) with counts of runs, failures, timeouts and vetoes.
+    /// Which hooks run around each task (the built-in UUID check, configured
+    /// `pre_execute`/`post_execute` commands) and their recent runs and counts.
     #[tool(
         name = "get_hook_status",
         title = "Show the hooks and their recent runs",

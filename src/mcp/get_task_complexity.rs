@@ -10,10 +10,9 @@ use crate::plan::TaskComplexityRequest;
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Sizes up a task before it runs: category and complexity (a 1–10 score and why), a
-    /// predicted duration and `timeout_secs` learned from similar past executions, whether it
-    /// needs a Claude Code process at all (`cc_execute` or `direct`), and prompt warnings
-    /// (e.g. context a fresh process lacks).
+    /// Sizes up a task before it runs: category, complexity (1–10, and why), a duration and
+    /// `timeout_secs` learned from similar past runs, `cc_execute` or `direct`, and prompt
+    /// warnings (e.g. context a fresh process lacks).
     #[tool(
         name = "get_task_complexity",
         title = "Size up a task before running it",

@@ -96,11 +96,10 @@ impl From<RunStatus> for MonitorRun {
 #[tool_router(router = monitor_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
     /// Follows an execution (`cc_execute` with `wait: false`) or a run (`cc_execute_list`):
-    /// phase, queue place, time elapsed and left, last event, tools used, cost so far, and the
-    /// result once finished; for a run, every task's state. Call it with `wait_secs: 50`
-    /// (it answers as soon as something changes) and `since_version` from the last answer,
-    /// until the phase is `finished` (a run: its state is no longer `pending`, `running` or
-    /// `waiting_for_usage_reset`). Without an id: all queued, running and recent ones.
+    /// phase, queue place, time left, last event, cost so far, the result once finished; for a
+    /// run, each task's state. Call it with `wait_secs: 50` and the last answer's
+    /// `since_version` until the execution is `finished` or the run's state is final. Without
+    /// an id: all active and recent ones.
     #[tool(
         name = "monitor_execution",
         title = "Follow an execution or a run",

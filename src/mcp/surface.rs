@@ -74,7 +74,7 @@ struct Schemas {
     output: fn(Option<&str>) -> JsonObject,
 }
 
-const SCHEMAS: [Schemas; 11] = [
+const SCHEMAS: [Schemas; 12] = [
     Schemas {
         name: "cc_execute",
         input: input::<crate::exec::spec::TaskRequest>,
@@ -94,6 +94,11 @@ const SCHEMAS: [Schemas; 11] = [
         name: "cancel_execution",
         input: input::<super::cancel_execution::CancelInput>,
         output: output_of::<super::cancel_execution::CancelOutput>,
+    },
+    Schemas {
+        name: "pause_execution",
+        input: input::<super::pause_execution::PauseInput>,
+        output: output_of::<super::pause_execution::PauseOutput>,
     },
     Schemas {
         name: "check_websocket_status",

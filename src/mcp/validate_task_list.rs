@@ -9,10 +9,9 @@ use crate::plan::TaskListRequest;
 
 #[tool_router(router = validate_task_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks a task list before running it, as `cc_execute_list` does: errors (empty tasks,
-    /// duplicate ids, bad dependencies, cycles), warnings (references like "the previous
-    /// step" that a fresh process cannot follow, risky prompts), each task's complexity, the
-    /// estimated total time and the risk.
+    /// Checks a task list as `cc_execute_list` would: errors (empty tasks, duplicate ids, bad
+    /// dependencies, cycles), warnings (e.g. "the previous step", which a fresh process cannot
+    /// follow), each task's complexity, the estimated time and risk.
     #[tool(
         name = "validate_task_list",
         title = "Check a task list before running it",

@@ -40,9 +40,8 @@ impl VerifyInput {
 
 #[tool_router(router = verify_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks that an execution really happened and did what it claims, against its evidence
-    /// (history record, response file and hash chain, UUID echo, Claude Code's transcript,
-    /// permission denials, files still as written). Verdict: `verified`, `unverified` (with
+    /// Checks an execution against its evidence (history record, response file and hash
+    /// chain, UUID echo, transcript, files still as written): `verified`, `unverified` (with
     /// reasons) or `tampered`. Default: the newest execution.
     #[tool(
         name = "verify_execution",

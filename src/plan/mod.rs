@@ -111,7 +111,8 @@ pub struct TaskComplexityRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListRequest {
-    /// The tasks in order: prompts, or `{"id", "task", "depends_on"}`.
+    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids that must succeed
+    /// first]}` (`id` defaults to the position).
     #[schemars(with = "Vec<TaskInput>")]
     pub tasks: Value,
 }

@@ -17,8 +17,8 @@ use super::timeout::TimeoutBasis;
 pub struct TaskRequest {
     /// The prompt. Self-contained: say what to do, where, and how to tell it is done.
     pub task: String,
-    /// Hard limit in seconds. Default: the server's (600 s unless configured), raised for
-    /// kinds of task that took longer before.
+    /// Hard limit, seconds. Default: the server's (600 s), raised for kinds of task that
+    /// took longer before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
@@ -28,16 +28,14 @@ pub struct TaskRequest {
     /// Model name or alias (e.g. `sonnet`), if the server allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// What the task may do unasked; the rest is denied. `acceptEdits` (usual default): read
-    /// and edit files, no commands. `default`/`manual`: read only. `plan`: read-only
-    /// analysis. `dontAsk`: only `allowed_tools`. `auto`: a classifier decides (eligible
-    /// accounts). `bypassPermissions`: everything, if the server allows it. To allow
-    /// particular commands, use `allowed_tools` instead.
+    /// What the task may do unasked; the rest is denied. `acceptEdits` (usual default): edit
+    /// files, no commands. `default`/`manual`/`plan`: read only. `dontAsk`: only
+    /// `allowed_tools`. `auto`: a classifier decides. `bypassPermissions`: everything, if the
+    /// server allows it. To allow particular commands, use `allowed_tools`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<PermissionMode>")]
     pub permission_mode: Option<String>,
-    /// Tools allowed on top of `permission_mode`; commands must be here, e.g.
-    /// `["Bash(pytest:*)", "Bash(git diff:*)", "WebFetch"]`.
+    /// Tools allowed beyond `permission_mode`; commands go here, e.g. `["Bash(pytest:*)"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<Vec<String>>,
     /// Tools never allowed, e.g. `["Bash(git push:*)"]`.
@@ -54,16 +52,15 @@ pub struct TaskRequest {
     /// Text appended to Claude Code's system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_system_prompt: Option<String>,
-    /// A JSON Schema for the final answer; the parsed answer is returned as
-    /// `structured_output`.
+    /// A JSON Schema the answer must follow; parsed into `structured_output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub json_schema: Option<Value>,
     /// Continue an earlier session (a result's `session_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_session_id: Option<String>,
-    /// `false`: answer at once with an `execution_id` to follow with `monitor_execution`
-    /// (hosts cut or background calls over a minute). Default `true`: answer when finished.
+    /// `false`: answer at once with an `execution_id` for `monitor_execution` (for work over
+    /// a minute). Default `true`: answer when finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
 }

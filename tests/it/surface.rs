@@ -142,7 +142,7 @@ fn every_schema_is_portable() {
 #[test]
 fn descriptions_are_written_for_a_model() {
     let tools: Vec<Value> = serde_json::from_str(TOOLS_JSON).unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let mut texts = Vec::new();
     for tool in &tools {
         let name = tool["name"].as_str().unwrap();
@@ -433,6 +433,17 @@ async fn real_results_match_the_declared_output_schemas() {
     .await;
     checked(&s, &mut c, "monitor_execution", json!({})).await;
     checked(&s, &mut c, "monitor_execution", json!({"execution_id": id})).await;
+    let paused = checked(&s, &mut c, "pause_execution", json!({"execution_id": rid})).await;
+    assert_eq!(paused["outcome"], "paused");
+    assert_eq!(paused["phase"], "paused");
+    let resumed = checked(
+        &s,
+        &mut c,
+        "pause_execution",
+        json!({"execution_id": rid, "resume": true}),
+    )
+    .await;
+    assert_eq!(resumed["outcome"], "resumed");
     let cancelled = checked(&s, &mut c, "cancel_execution", json!({"execution_id": qid})).await;
     assert_eq!(cancelled["outcome"], "cancelled");
     checked(&s, &mut c, "cancel_execution", json!({"execution_id": rid})).await;
@@ -555,4 +566,20 @@ async fn real_results_match_the_declared_output_schemas() {
         unchecked.is_empty(),
         "no real result checked for {unchecked:?}"
     );
+}
+
+/// The model reads the whole tool list in every session: it stays under 30 KB (30,000 bytes)
+/// as the client receives it — the `tools/list` response line, envelope included.
+#[test]
+fn the_tool_list_a_client_receives_is_under_30_kb() {
+    let mut s = crate::support::raw_stdio::Server::start();
+    let id = s.request("tools/list", serde_json::json!({}));
+    let answer = s
+        .until_answer(id)
+        .into_iter()
+        .find(|m| m["id"] == id)
+        .expect("an answer");
+    let bytes = serde_json::to_string(&answer).unwrap().len();
+    assert!(answer["result"]["tools"].as_array().unwrap().len() >= 12);
+    assert!(bytes <= 30_000, "tools/list is {bytes} bytes");
 }

@@ -57,11 +57,22 @@ transport.send = (message, options) => {
   }
   return send(message, options);
 };
+// Progress and responses in the order they arrived on the wire. The SDK runs notification
+// handlers (progress included) in a microtask but settles responses at once, so progress that
+// arrives in the same read as its response reaches `onprogress` after the handler is gone; on a
+// loaded machine that happens. What the server controls, and what is checked, is the wire
+// order: every progress notification of a call comes before its response.
+const wire = [];
 const start = transport.start.bind(transport);
 transport.start = async () => {
   const onmessage = transport.onmessage;
   transport.onmessage = (message, extra) => {
     if (message.id === initializeId && message.result) negotiated = message.result.protocolVersion;
+    if (message.method === "notifications/progress") {
+      wire.push({ progress: message.params.progressToken, message: message.params.message });
+    } else if (message.id !== undefined && (message.result || message.error)) {
+      wire.push({ response: message.id });
+    }
     onmessage?.(message, extra);
   };
   return start();
@@ -96,7 +107,21 @@ async function main() {
     { onprogress: (p) => progress.push(p.message) },
   );
   check(exec.status === "succeeded" && exec.result === "TS-ONE", `cc_execute ${JSON.stringify(exec)}`);
-  check(progress.some((m) => m?.startsWith("started")), `progress ${JSON.stringify(progress)}`);
+  const responseAt = (token) => wire.findIndex((w) => w.response === token);
+  const started = wire.findIndex((w) => w.progress !== undefined && w.message?.startsWith("started"));
+  check(started >= 0, `progress on the wire ${JSON.stringify(wire)}`);
+  const token = wire[started].progress;
+  check(responseAt(token) > started, `progress after the response: ${JSON.stringify(wire)}`);
+  check(
+    wire.every((w, i) => w.progress !== token || i < responseAt(token)),
+    `progress after the response: ${JSON.stringify(wire)}`,
+  );
+  // What the SDK handed to onprogress is a prefix of what was sent (see `wire` above).
+  const sent = wire.filter((w) => w.progress === token).map((w) => w.message);
+  check(
+    progress.every((m, i) => m === sent[i]),
+    `onprogress ${JSON.stringify(progress)} vs wire ${JSON.stringify(sent)}`,
+  );
   check(
     logs.some((l) => l.level === "info" && String(l.data).startsWith("started")),
     `log messages ${JSON.stringify(logs)}`,
@@ -115,6 +140,8 @@ async function main() {
   check(runStatus.runs?.[0]?.run?.state === "succeeded", `monitor run ${JSON.stringify(runStatus)}`);
   const cancelled = await call("cancel_execution", { execution_id: id });
   check(cancelled.outcome === "already_finished", `cancel ${JSON.stringify(cancelled)}`);
+  const paused = await call("pause_execution", { execution_id: id });
+  check(paused.outcome === "already_finished", `pause ${JSON.stringify(paused)}`);
   const health = await call("check_websocket_status", {});
   check(health.status === "ok", `health ${JSON.stringify(health)}`);
   const history = await call("get_execution_history", { limit: 5 });

@@ -169,3 +169,80 @@ async fn status_tells_thinking_from_stalled_and_counts_tools() {
     assert_eq!(st.time_left_ms, None, "no deadline once finished");
     assert_eq!(h.executor.list().len(), 1);
 }
+
+/// The event log behind `serve`'s WebSocket and SSE streams: every event of an execution,
+/// numbered, replayable from any point, the model's text included (which the caller's sink,
+/// like MCP progress, does not get).
+#[tokio::test]
+async fn an_executions_events_replay_in_order_from_any_point_with_the_models_text() {
+    use cc_executor::exec::feed::FeedItem;
+    let h = Harness::new();
+    let spec = h
+        .executor
+        .prepare(TaskRequest::new("@fake tools\nchange things"))
+        .await
+        .unwrap();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let heard = heard.clone();
+        move |e: ProgressEvent| heard.lock().unwrap().push(e)
+    };
+    let id = h.executor.submit(spec, sink).await.unwrap().execution_id;
+    // A reader attached while it runs and one that comes after it finished see the same.
+    let mut live = h.executor.events(id, 0).expect("known here");
+    let mut seen_live = Vec::new();
+    while let Some(item) = live.next().await {
+        let FeedItem::Event(e) = item else {
+            panic!("nothing is missed: {item:?}")
+        };
+        seen_live.push(e);
+    }
+    let mut late = h.executor.events(id, 0).unwrap();
+    let mut seen_late = Vec::new();
+    while let Some(FeedItem::Event(e)) = late.next().await {
+        seen_late.push(e);
+    }
+    assert_eq!(seen_live, seen_late);
+
+    let seqs: Vec<u64> = seen_live.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let kinds: Vec<String> = seen_live
+        .iter()
+        .map(|e| e.to_json()["kind"].as_str().unwrap().to_string())
+        .collect();
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| x == k)
+            .unwrap_or_else(|| panic!("{k}: {kinds:?}"))
+    };
+    assert!(pos("queued") < pos("started"));
+    assert!(
+        pos("started") < pos("text") && pos("text") < pos("tool_use"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("finished"));
+    let text = &seen_live[pos("text")].to_json();
+    assert_eq!(text["text"], "I'll make the requested changes.");
+
+    // Reattaching after event k gives exactly the rest.
+    let k = 2;
+    let mut rest = h.executor.events(id, k).unwrap();
+    let mut after = Vec::new();
+    while let Some(FeedItem::Event(e)) = rest.next().await {
+        after.push(e.seq);
+    }
+    assert_eq!(after, seqs[k as usize..].to_vec());
+
+    // The caller's sink got every event but the text. (It hears "finished" just after the
+    // log has it.)
+    let not_text = seen_live.iter().filter(|e| !e.event.is_text()).count();
+    let t = Instant::now();
+    while heard.lock().unwrap().len() < not_text && t.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let heard = heard.lock().unwrap();
+    assert!(!heard.iter().any(ProgressEvent::is_text), "{heard:?}");
+    assert_eq!(heard.len(), not_text);
+    assert!(h.executor.events(uuid::Uuid::new_v4(), 0).is_none());
+}
