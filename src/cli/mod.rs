@@ -267,15 +267,15 @@ impl GlobalArgs {
             redis_url: self.redis_url.clone(),
             learned_timeouts: self.learned_timeouts,
             stall_timeout_secs: self.stall_timeout_secs,
-            serve: Default::default(),
             max_pause_secs: self.max_pause_secs,
+            serve: Default::default(),
         }
     }
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_mcp(std::env::args_os()).unwrap_or_else(Cli::parse);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -293,11 +293,41 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// `cc-executor [GLOBAL OPTIONS] mcp [GLOBAL OPTIONS]` parsed with a command line that knows
+/// only the global options and `mcp`; anything else (another command, `--help`, `--version`,
+/// an error) is `None`, and the full parser handles it as always.
+///
+/// Why: an MCP host starts the server for every session, and building the full command line —
+/// every subcommand with every option, the global ones copied into each — was the largest
+/// part of the time before `initialize` can be answered. The options are the same
+/// definitions ([`GlobalArgs`]), so whatever parses here parses the same way in the full
+/// parser (a test compares them).
+fn parse_mcp<I, T>(args: I) -> Option<Cli>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let lean = GlobalArgs::augment_args(clap::Command::new("cc-executor"))
+        .subcommand(clap::Command::new("mcp"));
+    let matches = lean.try_get_matches_from(args).ok()?;
+    match matches.subcommand() {
+        Some(("mcp", _)) => Some(Cli {
+            global: GlobalArgs::from_arg_matches(&matches).ok()?,
+            command: Command::Mcp,
+        }),
+        _ => None,
+    }
+}
+
 async fn dispatch(cli: Cli) -> u8 {
     let mut overrides = cli.global.overrides();
-    if let Command::Serve(args) = &cli.command {
-        overrides.serve = args.overrides();
-    }
+    overrides.serve = match &cli.command {
+        Command::Serve(args) => args.overrides(),
+        // `doctor` and `init` show the serve settings: the environment's too.
+        Command::Doctor(_) | Command::Init(_) => serve::env_overrides(),
+        _ => Default::default(),
+    };
     let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -393,6 +423,63 @@ async fn serve(config: Config) -> anyhow::Result<u8> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    /// The lean `mcp` parser reads the global options exactly as the full one does, and leaves
+    /// everything that is not `mcp` to it.
+    #[test]
+    fn the_lean_mcp_parser_agrees_with_the_full_one() {
+        for argv in [
+            &["cc-executor", "mcp"][..],
+            &[
+                "cc-executor",
+                "--claude-bin",
+                "/x/claude",
+                "--data-dir",
+                "d",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "mcp",
+                "--data-dir",
+                "mcp",
+                "--allowed-root",
+                "/a",
+            ],
+            &[
+                "cc-executor",
+                "--allowed-root",
+                "/a",
+                "--allowed-root",
+                "/b",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "--default-timeout-secs",
+                "30",
+                "mcp",
+                "--max-concurrent",
+                "1",
+            ],
+        ] {
+            let lean = super::parse_mcp(argv).expect("an mcp command line");
+            let full = super::Cli::try_parse_from(argv).expect("parses");
+            assert_eq!(format!("{lean:?}"), format!("{full:?}"), "{argv:?}");
+        }
+        for argv in [
+            &["cc-executor", "--help"][..],
+            &["cc-executor", "--version"],
+            &["cc-executor", "doctor"],
+            &["cc-executor", "mcp", "--bogus"],
+            &["cc-executor", "--default-timeout-secs", "x", "mcp"],
+            &["cc-executor", "run", "mcp"],
+        ] {
+            assert!(super::parse_mcp(argv).is_none(), "{argv:?}");
+        }
+    }
+
     #[test]
     fn a_cause_the_message_already_names_is_said_once() {
         let e = anyhow::Error::new(std::io::Error::other("disk full"))

@@ -47,7 +47,8 @@ pub struct ServeArgs {
         value_name = "HOST"
     )]
     pub allowed_hosts: Option<Vec<String>>,
-    /// Surfaces to offer (comma-separated): mcp (/mcp), rest (/api/v1). Default: all.
+    /// Surfaces to offer (comma-separated): mcp (/mcp), ws (/ws/mcp), rest (/api/v1). Default:
+    /// all.
     #[arg(
         long,
         env = "CC_EXECUTOR_SURFACES",
@@ -100,6 +101,20 @@ impl ServeArgs {
             no_auth: self.no_auth,
         }
     }
+}
+
+/// The `serve` settings from the environment alone (`CC_EXECUTOR_LISTEN`, …), for commands
+/// other than `serve` that show them (`doctor`, `init`); unreadable values are left out there
+/// (`serve` itself reports them).
+pub fn env_overrides() -> ServeOverrides {
+    #[derive(clap::Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    <FromEnv as clap::Parser>::try_parse_from(["cc-executor"])
+        .map(|f| f.args.overrides())
+        .unwrap_or_default()
 }
 
 pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<u8> {

@@ -36,9 +36,9 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
+    pub max_pause_secs: Option<u64>,
     /// `cc-executor serve`'s own flags.
     pub serve: super::serve::ServeOverrides,
-    pub max_pause_secs: Option<u64>,
 }
 
 /// Default of `max_pause_secs`: an hour.

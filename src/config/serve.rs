@@ -16,7 +16,7 @@ use super::ConfigError;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 
 /// One network surface of `cc-executor serve`. Each is mounted on the same router over the
-/// same executor; the WebSocket and REST surfaces join this list when they are built.
+/// same executor; the REST surface joins this list when it is built.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -24,17 +24,20 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 pub enum Surface {
     /// MCP Streamable HTTP at `/mcp`.
     Mcp,
+    /// The predecessor's WebSocket JSON-RPC protocol at `/ws/mcp` (and `/ws`).
+    Ws,
     /// The REST API under `/api/v1`.
     Rest,
 }
 
 impl Surface {
     /// Every surface this version has.
-    pub const ALL: [Surface; 2] = [Surface::Mcp, Surface::Rest];
+    pub const ALL: [Surface; 3] = [Surface::Mcp, Surface::Ws, Surface::Rest];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Mcp => "mcp",
+            Surface::Ws => "ws",
             Surface::Rest => "rest",
         }
     }
@@ -229,25 +232,34 @@ impl ServeConfig {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Would serving with these settings expose the service? Checked when `serve` starts (not
+    /// when any command loads the configuration: `run` does not listen): a non-loopback address
+    /// needs a token the person has — configured, or already in the token file (a token
+    /// generated now would have been seen by nobody who could use it remotely) — and
+    /// `--no-auth` is for loopback addresses only.
+    pub fn check_exposure(&self, token_file_exists: bool) -> Result<(), ConfigError> {
         let loopback = self.listen.ip().is_loopback();
         if self.no_auth && !loopback {
-            return invalid(
-                "serve.listen",
-                format!(
+            return Err(ConfigError::Invalid {
+                setting: "serve.listen",
+                message: format!(
                     "--no-auth is allowed only on a loopback address, not {}",
                     self.listen
                 ),
-            );
+            });
         }
-        if !loopback && self.token.is_none() {
-            return invalid(
-                "serve.listen",
-                format!(
+        if !loopback && !self.no_auth && self.token.is_none() && !token_file_exists {
+            return Err(ConfigError::Invalid {
+                setting: "serve.listen",
+                message: format!(
                     "{} is not a loopback address: anyone who can reach it could run tasks on this machine; \
                      set a token (--token, CC_EXECUTOR_TOKEN or [serve] token) to listen there",
                     self.listen
                 ),
-            );
+            });
         }
         Ok(())
     }
@@ -301,23 +313,25 @@ mod tests {
             listen: Some("0.0.0.0:8003".into()),
             ..Default::default()
         };
-        let e = resolve("", &o).unwrap_err().to_string();
+        let c = resolve("", &o).expect("other commands load such a config");
+        let e = c.check_exposure(false).unwrap_err().to_string();
         assert!(e.contains("serve.listen") && e.contains("token"), "{e}");
-        o.token = Some("0123456789abcdef0123".into());
-        assert!(resolve("", &o).is_ok());
-        o.no_auth = true;
         assert!(
-            resolve("", &o)
-                .unwrap_err()
-                .to_string()
-                .contains("--no-auth")
+            c.check_exposure(true).is_ok(),
+            "a token file the person has"
         );
+        o.token = Some("0123456789abcdef0123".into());
+        assert!(resolve("", &o).unwrap().check_exposure(false).is_ok());
+        o.no_auth = true;
+        let e = resolve("", &o).unwrap().check_exposure(false).unwrap_err();
+        assert!(e.to_string().contains("--no-auth"), "{e}");
         let o = ServeOverrides {
             no_auth: true,
             listen: Some("localhost:0".into()),
             ..Default::default()
         };
-        assert!(resolve("", &o).unwrap().no_auth);
+        let c = resolve("", &o).unwrap();
+        assert!(c.no_auth && c.check_exposure(false).is_ok());
     }
 
     #[test]

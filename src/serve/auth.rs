@@ -67,7 +67,10 @@ pub struct Resolved {
 }
 
 /// The configured token, else the token file's, else a new one written to the token file.
+/// First refuses settings that would expose the service (see
+/// [`ServeConfig::check_exposure`]).
 pub fn resolve_token(settings: &ServeConfig) -> Result<Resolved, ServeError> {
+    settings.check_exposure(settings.token_file.exists())?;
     if settings.no_auth {
         return Ok(Resolved {
             token: None,
@@ -159,10 +162,24 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The token a request presents: `Authorization: Bearer …`, else — for browsers' WebSockets,
+/// which cannot set headers — a `bearer.<token>` entry of `Sec-WebSocket-Protocol` (the
+/// server never echoes it: it selects another subprotocol, see `serve/ws`).
+pub fn presented(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers).or_else(|| {
+        headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|p| p.trim().strip_prefix("bearer."))
+    })
+}
+
 /// The key a caller's task submissions are counted under: a digest of the token presented
 /// (never the token), or `anonymous` without one (`--no-auth`).
 pub fn rate_key(headers: &HeaderMap) -> String {
-    match bearer(headers) {
+    match presented(headers) {
         Some(t) => crate::types::text::sha256_hex(t.as_bytes())
             .chars()
             .take(16)
@@ -176,7 +193,7 @@ pub async fn require_token(State(state): State<ServeState>, req: Request, next: 
     let Some(token) = state.token() else {
         return next.run(req).await;
     };
-    let (detail, error) = match bearer(req.headers()) {
+    let (detail, error) = match presented(req.headers()) {
         Some(presented) if token.matches(presented) => return next.run(req).await,
         Some(_) => (
             "the bearer token is wrong: send the token this service was started with \
@@ -221,6 +238,11 @@ mod tests {
         assert_eq!(bearer(&h), Some("abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("jsonrpc, bearer.t0k"),
+        );
+        assert_eq!(presented(&h), Some("t0k"));
     }
 
     #[test]

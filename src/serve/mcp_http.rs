@@ -16,6 +16,7 @@
 //!   requests in flight at once on different connections are ordered by which body finished
 //!   arriving first; a client that needs an order sends the next request after the previous
 //!   one's response has begun (its id is out).
+//! - **Ending a session.** `DELETE` answers 204 (rmcp says 202; clients expect 200/204).
 //! - **Limits.** The body limit (413), then for a submission the per-token rate (429 with
 //!   `Retry-After`), both before the request takes a place in line. `Host`, `Origin` and the
 //!   token were checked by the layers outside (see [`super::router`]); rmcp's own Host/Origin
@@ -84,6 +85,16 @@ fn queued_call(body: &[u8]) -> Option<String> {
 /// Reads the body (413 over the limit); for a task submission, checks the rate (429) and
 /// takes the request's place in line; then hands the request on to rmcp.
 async fn stamp(State(state): State<ServeState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::DELETE {
+        // rmcp ends a session with 202 Accepted; the session is gone by then, and clients
+        // (the Python SDK) expect 200 or 204 for a DELETE that did what it asked.
+        let mut response = next.run(req).await;
+        if response.status() == StatusCode::ACCEPTED {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            *response.body_mut() = Body::empty();
+        }
+        return response;
+    }
     if req.method() != Method::POST {
         return next.run(req).await;
     }

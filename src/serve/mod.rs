@@ -13,10 +13,10 @@
 //!    ([`ServeState::admit_submission`]: 429 with `Retry-After`) and take their place in line
 //!    as they arrive ([`mcp_http`]).
 //!
-//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`rest`] (`/api/v1`), [`health`]
-//! (`/health`). The WebSocket surface (`/ws/mcp`) plugs in the same way: a
-//! `fn router(state: ServeState) -> Router` in their own file, a [`Surface`] variant, and one
-//! line in [`router`].
+//! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`ws`] (`/ws/mcp`, the predecessor's
+//! WebSocket JSON-RPC), [`rest`] (`/api/v1`), [`health`] (`/health`). Another surface plugs in
+//! the same way: a `fn router(state: ServeState) -> Router` in its own file, a [`Surface`]
+//! variant, and one line in [`router`].
 //!
 //! Refusals are `application/problem+json` ([`problem`]) with the reason in `detail`.
 //! [`status`] keeps the state file that tells other processes a service runs (and where), and
@@ -32,6 +32,7 @@ pub mod problem;
 pub mod rest;
 pub mod shutdown;
 pub mod status;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub enum ServeError {
         "a service already runs on this data dir (pid {pid}, {url}); stop it first or use another --data-dir"
     )]
     AlreadyRunning { pid: u32, url: String },
+    #[error(transparent)]
+    Unsafe(#[from] crate::config::ConfigError),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error("the server failed: {0}")]
@@ -214,6 +217,7 @@ pub fn router(state: ServeState) -> axum::Router {
     for surface in state.surfaces() {
         app = app.merge(match surface {
             Surface::Mcp => mcp_http::router(state.clone()),
+            Surface::Ws => ws::router(state.clone()),
             Surface::Rest => rest::router(state.clone()),
         });
     }

@@ -234,6 +234,7 @@ async fn health_reports_the_claude_binary_queue_and_store() {
     let d = data(&r);
     assert_eq!(d["status"], "ok", "{d}");
     assert_eq!(d["claude_version"], "2.1.331 (Claude Code)");
+    // No `cc-executor serve` on this data dir (the service report: tests/it/serve/).
     assert_eq!(d["service"]["state"], "not running", "{d}");
     assert_eq!(d["store"]["backend"], "sqlite");
     assert_eq!(
