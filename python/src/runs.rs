@@ -190,9 +190,16 @@ async fn drive(
         Start::Resume(id, options) => runs.resume(id, options).await?,
     };
     let sink_tx = tx.clone();
+    let run_id = run.run_id.to_string();
     let sink = move |e: RunEvent| {
         if events {
-            let _ = sink_tx.send(Item::Event(event_json(&e).to_string()));
+            // Which run: the caller learns the id before the result (to resume it after
+            // stopping the call).
+            let mut v = event_json(&e);
+            if let Value::Object(map) = &mut v {
+                map.insert("run_id".into(), Value::String(run_id.clone()));
+            }
+            let _ = sink_tx.send(Item::Event(v.to_string()));
         }
     };
     let id = runs.start_at(run, sink, Some(place));

@@ -155,7 +155,7 @@ async fn forward_events(executor: &Executor, id: Uuid, tx: &Sender) {
         return;
     };
     while let Some(item) = stream.next().await {
-        let value = match item {
+        let mut value = match item {
             FeedItem::Event(e) => e.to_json(),
             FeedItem::Missed { count } => json!({
                 "kind": "missed",
@@ -163,6 +163,11 @@ async fn forward_events(executor: &Executor, id: Uuid, tx: &Sender) {
                 "message": format!("{count} event(s) no longer held were skipped"),
             }),
         };
+        // Which execution: the caller learns the id before the result (to verify or look
+        // it up later, or to find its processes).
+        if let Value::Object(map) = &mut value {
+            map.insert("execution_id".into(), Value::String(id.to_string()));
+        }
         if tx.send(Item::Event(value.to_string())).is_err() {
             return;
         }
