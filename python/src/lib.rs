@@ -9,7 +9,7 @@
 //! - [`config`]: `Config` (settings as the CLI reads them) and the executor it owns.
 //! - [`task`]: one task; [`runs`]: task lists as durable runs; [`handle`]: a running call.
 //! - [`queries`]: history, export, verify, complexity, validation, strategy.
-//! - [`cli`]: the `cc-executor` console script.
+//! - [`cli`]: the `cc-executor` console script; [`bench`]: timing hooks for `python/bench`.
 //!
 //! A panic inside a `#[pyfunction]` becomes a Python exception (PyO3's `PanicException`);
 //! work on the runtime reports through its handle, and a task that ended without a result is
@@ -17,6 +17,7 @@
 
 #![deny(clippy::print_stdout)]
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod errors;
@@ -44,5 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(queries::validate_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(queries::strategy, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_direct, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_library, m)?)?;
     Ok(())
 }
