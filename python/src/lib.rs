@@ -9,7 +9,7 @@
 //! - [`config`]: `Config` (settings as the CLI reads them) and the executor it owns.
 //! - [`task`]: one task; [`runs`]: task lists as durable runs; [`handle`]: a running call.
 //! - [`queries`]: history, export, verify, complexity, validation, strategy.
-//! - [`cli`]: the `cc-executor` console script; [`bench`]: timing hooks for `python/bench`.
+//! - [`cli`]: the `cc-executor` console script; [`mod@bench`]: timing hooks for `python/bench`.
 //!
 //! A panic inside a `#[pyfunction]` becomes a Python exception (PyO3's `PanicException`);
 //! work on the runtime reports through its handle, and a task that ended without a result is
