@@ -15,8 +15,6 @@ Coroutine versions are in :mod:`cc_executor.aio`. Settings come from the same co
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._api import (
     cc_execute,
     cc_execute_list,
@@ -33,7 +31,7 @@ from ._api import (
     verify_execution,
 )
 from ._native import Config, __version__
-from ._result import ExecutionResult, Status
+from ._result import ExecutionResult
 from .errors import (
     CcExecutorError,
     ConfigError,
@@ -46,12 +44,22 @@ from .errors import (
 )
 
 
-def __getattr__(name: str) -> Any:
-    # `cc_executor.aio` without importing asyncio for sync users (it doubles import time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._status import Status
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use: `cc_executor.aio` imports asyncio, `Status` the enum module; each
+    # would cost more than the rest of `import cc_executor`.
     if name == "aio":
         import importlib
 
         return importlib.import_module(".aio", __name__)
+    if name == "Status":
+        from ._status import Status
+
+        return Status
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -9,17 +9,23 @@ exception it raises stops the task the same way and propagates unchanged.
 
 from __future__ import annotations
 
-import json
-import threading
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+# Import time is part of the API's cost (scripts import this to run one task): `typing`,
+# `json` (which pulls in `re`) and `threading` are not loaded at import. Annotations are
+# strings (the __future__ import), the types exist for type checkers only, and `json` is
+# imported on first use.
+import _thread
 
 from . import _native
 from ._native import Config
 from ._result import ExecutionResult
 from .errors import CcExecutorError, TaskFailedError
 
-ProgressCallback = Callable[[Dict[str, Any]], Any]
-TaskList = Sequence[Union[str, Mapping[str, Any]]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+    ProgressCallback = Callable[[Dict[str, Any]], Any]
+    TaskList = Sequence[Union[str, Mapping[str, Any]]]
 
 # How long one wait lasts before signals are checked again.
 _SLICE = 0.25
@@ -28,7 +34,7 @@ _SLICE = 0.25
 _DRAIN_SECS = 120.0
 
 _default: Optional[Config] = None
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
 
 
 def default_config() -> Config:
@@ -98,6 +104,8 @@ def _check_str_list(name: str, value: Any) -> None:
 
 
 def _dumps(name: str, value: Any) -> str:
+    import json
+
     try:
         return json.dumps(value)
     except (TypeError, ValueError) as e:
@@ -138,7 +146,7 @@ def _task_args(
     _check_int("max_turns", max_turns)
     _check_number("max_budget_usd", max_budget_usd)
     _check_str("append_system_prompt", append_system_prompt)
-    if json_schema is not None and not isinstance(json_schema, Mapping):
+    if json_schema is not None and not isinstance(json_schema, dict):
         raise TypeError(f"json_schema must be a dict (a JSON Schema), got {type(json_schema).__name__}")
     return dict(
         timeout=None if timeout is None else float(timeout),
@@ -170,6 +178,8 @@ def _drain(handle: _native.Handle) -> None:
 
 def _drive(handle: _native.Handle, callback: Optional[ProgressCallback]) -> Any:
     """Events to the callback, in order, then the result; stops the work on any exception."""
+    import json
+
     try:
         while True:
             item = handle.next(_SLICE)
@@ -187,6 +197,12 @@ def _drive(handle: _native.Handle, callback: Optional[ProgressCallback]) -> Any:
         handle.cancel()
         _drain(handle)
         raise
+
+
+def _loads(text: str) -> Any:
+    import json
+
+    return json.loads(text)
 
 
 def _failed_task(result: ExecutionResult) -> TaskFailedError:
@@ -288,7 +304,7 @@ def _list_args(
     _check_str("on_failure", on_failure, optional=False)
     _check_number("budget_usd", budget_usd)
     _check_int("max_usage_wait_secs", max_usage_wait_secs)
-    if defaults is not None and not isinstance(defaults, Mapping):
+    if defaults is not None and not isinstance(defaults, dict):
         raise TypeError(f"defaults must be a dict of task settings, got {type(defaults).__name__}")
     return dict(
         tasks=_tasks_json(tasks),
@@ -373,7 +389,7 @@ def get_execution_history(
     _check_int("limit", limit)
     for name, v in (("status", status), ("since", since), ("until", until), ("search", search)):
         _check_str(name, v)
-    out: Dict[str, Any] = json.loads(
+    out: Dict[str, Any] = _loads(
         _native.history(
             _config(config), limit=limit, status=status, since=since, until=until,
             search=search, include_stats=bool(include_stats),
@@ -416,7 +432,7 @@ def verify_execution(
     ``unverified`` (with reasons) or ``tampered``."""
     _check_str("execution_id", execution_id)
     _check_int("last_n", last_n)
-    out: Dict[str, Any] = json.loads(
+    out: Dict[str, Any] = _loads(
         _native.verify(_config(config), execution_id, last_n=last_n, markdown=bool(markdown))
     )
     return out
@@ -426,21 +442,21 @@ def get_task_complexity(task: str, *, config: Optional[Config] = None) -> Dict[s
     """Sizes up a task before running it: category, complexity, predicted duration and
     timeout from the history, the recommended method, warnings about the prompt."""
     _check_str("task", task, optional=False)
-    out: Dict[str, Any] = json.loads(_native.task_complexity(_config(config), task))
+    out: Dict[str, Any] = _loads(_native.task_complexity(_config(config), task))
     return out
 
 
 def validate_task_list(tasks: TaskList, *, config: Optional[Config] = None) -> Dict[str, Any]:
     """Checks a task list as ``cc_execute_list`` will (errors, warnings, estimates, risk);
     an invalid list is an answer (``valid: False``), not an exception."""
-    out: Dict[str, Any] = json.loads(_native.validate_tasks(_config(config), _tasks_json(tasks)))
+    out: Dict[str, Any] = _loads(_native.validate_tasks(_config(config), _tasks_json(tasks)))
     return out
 
 
 def suggest_execution_strategy(tasks: TaskList, *, config: Optional[Config] = None) -> Dict[str, Any]:
     """Plans a task list: per task the method and timeout, dependency waves, tips, and the
     plan as ``markdown``."""
-    out: Dict[str, Any] = json.loads(_native.strategy(_config(config), _tasks_json(tasks)))
+    out: Dict[str, Any] = _loads(_native.strategy(_config(config), _tasks_json(tasks)))
     return out
 
 

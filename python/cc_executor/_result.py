@@ -1,35 +1,17 @@
-"""Typed views of what the executor returns: :class:`Status` and :class:`ExecutionResult`.
+"""The typed view of what the executor returns: :class:`ExecutionResult`.
 
-Plain classes over the result ``dict`` (the MCP tool's JSON), not dataclasses: importing
-``dataclasses`` alone would cost more than the rest of ``import cc_executor``.
+A plain class over the result ``dict`` (the MCP tool's JSON), not a dataclass, and
+:class:`~cc_executor.Status` is loaded on first use: ``dataclasses`` or ``enum`` alone would
+cost more than the rest of ``import cc_executor``.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Dict, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
-
-class Status(str, Enum):
-    """How an execution ended (one per execution, decided by the library)."""
-
-    SUCCEEDED = "succeeded"
-    UNVERIFIED = "unverified"
-    RATE_LIMITED = "rate_limited"
-    OVERLOADED = "overloaded"
-    AUTH_FAILED = "auth_failed"
-    MAX_TURNS = "max_turns"
-    BUDGET_EXCEEDED = "budget_exceeded"
-    API_ERROR = "api_error"
-    TIMED_OUT = "timed_out"
-    STALLED = "stalled"
-    CANCELLED = "cancelled"
-    CRASHED = "crashed"
-    CLI_NOT_FOUND = "cli_not_found"
-    SPAWN_FAILED = "spawn_failed"
-    REJECTED_BY_HOOK = "rejected_by_hook"
-    INTERRUPTED = "interrupted"
-    OUTPUT_TOO_LARGE = "output_too_large"
+    from ._status import Status
 
 
 class ExecutionResult:
@@ -52,6 +34,8 @@ class ExecutionResult:
     @property
     def status(self) -> Status:
         """How it ended; anything but ``SUCCEEDED`` means the work may not be done."""
+        from ._status import Status
+
         try:
             return Status(self._data["status"])
         except ValueError:  # a status newer than this module: keep the text
@@ -59,7 +43,7 @@ class ExecutionResult:
 
     @property
     def succeeded(self) -> bool:
-        return self._data.get("status") == Status.SUCCEEDED.value
+        return self._data.get("status") == "succeeded"
 
     @property
     def result(self) -> Optional[str]:
@@ -126,4 +110,4 @@ class ExecutionResult:
         )
 
 
-__all__ = ["Status", "ExecutionResult"]
+__all__ = ["ExecutionResult"]

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Dict, List, Optional, Union
 
 from . import _api, _native
-from ._api import ProgressCallback, TaskList
 from ._native import Config
 from ._result import ExecutionResult
 from .errors import CcExecutorError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Union
+
+    from ._api import ProgressCallback, TaskList
 
 
 async def _drain(handle: _native.Handle) -> None:

@@ -8,7 +8,9 @@ an error by default (its ``status`` says so); ``raise_on_failure=True`` turns it
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class CcExecutorError(Exception):
