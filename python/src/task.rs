@@ -126,6 +126,16 @@ async fn execute(
 ) -> Result<String, BindError> {
     // Refused here: the place is dropped with the error and the line moves on.
     let spec = executor.prepare(request).await?;
+    if !events {
+        // No progress wanted: the library's own call, which owns cancellation (the token
+        // stops the execution and its tree) and hands the result over without a registry
+        // round trip — the cheapest path, what a Rust caller uses.
+        let result = executor
+            .execute_at(spec, NoProgress, cancel.clone(), Some(place))
+            .await;
+        return serde_json::to_string(&result)
+            .map_err(|e| BindError::Internal(format!("cannot serialize the result: {e}")));
+    }
     let submission = executor.submit_at(spec, NoProgress, Some(place)).await?;
     let id = submission.execution_id;
     // Cancelling the handle (Ctrl-C, `task.cancel()`, a dropped handle) cancels the
