@@ -5,7 +5,8 @@ JSON text and events as ``(kind, json)`` pairs.
 """
 
 import os
-from typing import Any, Awaitable, List, Optional, Tuple, Union
+import pathlib
+from typing import Awaitable, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -47,9 +48,11 @@ class Config:
     @property
     def warnings(self) -> List[str]: ...
     @property
-    def data_dir(self) -> str: ...
+    def data_dir(self) -> pathlib.Path:
+        """Where the history, response files and raw outputs live."""
     @property
-    def claude_bin(self) -> str: ...
+    def claude_bin(self) -> pathlib.Path:
+        """The Claude Code CLI that runs the tasks (a name is looked up on PATH)."""
 
 class Handle:
     """A running call: its events, then its result or error; cancelling stops it."""

@@ -79,7 +79,14 @@ impl Handle {
         {
             return to_next(Some(item)).map(Some);
         }
-        let wait = Duration::from_secs_f64(timeout.clamp(0.0, 3600.0));
+        // Any float is accepted (NaN waits not at all, infinities are clamped): no input may
+        // panic here.
+        let secs = if timeout.is_nan() {
+            0.0
+        } else {
+            timeout.clamp(0.0, 3600.0)
+        };
+        let wait = Duration::from_secs_f64(secs);
         let rt = runtime()?;
         let rx = self.rx.clone();
         let got = py.detach(|| {

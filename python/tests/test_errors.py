@@ -70,6 +70,9 @@ def test_wrong_types_are_type_errors(config: cc_executor.Config, call: Callable[
         (dict(task="x", max_turns=0), InvalidTaskError, "max_turns"),
         (dict(task="x", max_budget_usd=-2.0), InvalidTaskError, "max_budget_usd"),
         (dict(task="x", cwd="/no/such/dir/anywhere"), InvalidTaskError, "cwd"),
+        (dict(task="x", timeout=float("inf")), InvalidTaskError, "invalid `timeout`"),
+        (dict(task="x", max_budget_usd=float("nan")), InvalidTaskError, "max_budget_usd"),
+        (dict(task="x", max_turns=-(2**40)), InvalidTaskError, "max_turns"),
     ],
 )
 def test_refused_tasks(config: cc_executor.Config, kwargs: dict, cls: type, message: str) -> None:
@@ -103,6 +106,10 @@ def test_invalid_task_lists(config: cc_executor.Config) -> None:
         cc_executor.cc_execute_list([{"id": "a", "task": "x"}, {"id": "a", "task": "y"}])
     with pytest.raises(InvalidArgumentError, match="on_failure"):
         cc_executor.cc_execute_list(["x"], on_failure="retry")
+    with pytest.raises(InvalidArgumentError, match="budget_usd"):
+        cc_executor.cc_execute_list(["x"], budget_usd=float("nan"))
+    with pytest.raises(InvalidArgumentError, match="budget_usd"):
+        cc_executor.cc_execute_list(["x"], budget_usd=-1)
     with pytest.raises(InvalidArgumentError, match="defaults"):
         cc_executor.cc_execute_list(["x"], defaults={"no_such_setting": 1})
     with pytest.raises(PolicyError, match="allow_bypass_permissions"):
@@ -145,6 +152,15 @@ def test_bad_configuration(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CC_EXECUTOR_MAX_CONCURRENT", "many")
     with pytest.raises(ConfigError, match="invalid environment setting"):
         cc_executor.Config.load()
+
+
+def test_the_private_wait_takes_any_float(config: cc_executor.Config) -> None:
+    from cc_executor import _native
+
+    handle = _native.start_task(config, "@fake success")
+    for t in (float("nan"), float("-inf"), -1.0):
+        handle.next(t)  # returns (an item or None), never panics
+    handle.cancel()
 
 
 def test_an_unusable_store_is_a_store_error(fake_claude: pathlib.Path, tmp_path: pathlib.Path) -> None:
