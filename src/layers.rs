@@ -1,7 +1,8 @@
 //! The layering rule, enforced: a module may use only modules of a *lower* layer (and itself).
 //!
 //! ```text
-//! 9  cli                      the terminal adapter
+//! 10 cli                      the terminal adapter
+//! 9  serve                    the network service (HTTP surfaces over the MCP server)
 //! 8  mcp                      the MCP adapter
 //! 7  runs                     task lists as durable runs
 //! 6  exec                     the executor: one execution's life
@@ -36,7 +37,8 @@ mod tests {
         ("exec", 6),
         ("runs", 7),
         ("mcp", 8),
-        ("cli", 9),
+        ("serve", 9),
+        ("cli", 10),
     ];
 
     fn layer(module: &str) -> Option<u8> {

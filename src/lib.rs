@@ -53,6 +53,8 @@
 //! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
 //!   local outbox) when configured.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
+//! - [`serve`]: the network service (`cc-executor serve`): MCP Streamable HTTP at `/mcp`
+//!   over the same executor, behind a token, Host/Origin checks and limits.
 //! - [`cli`]: the terminal commands (`run`, `doctor`, …); another thin adapter.
 //!
 //! ## Library use
@@ -83,6 +85,7 @@ pub mod mcp;
 pub mod plan;
 pub mod process;
 pub mod runs;
+pub mod serve;
 pub mod store;
 pub mod types;
 

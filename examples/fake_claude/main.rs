@@ -43,6 +43,9 @@
 //!   process's pid is what `<pid>.pids` records. `wait=SECS`: answer only after that long.
 //! - `busy [secs=3 where=self|grandchild]`: init, then no output while burning CPU for `secs`
 //!   (in itself, or in a grandchild it waits for), then success.
+//! - `ticks [n=10 every=0.2 grandchild=0]`: `n` steps, one every `every` seconds, each a `Bash`
+//!   tool use and its result, then success; `grandchild=1` first starts a sleeping grandchild
+//!   (a tree to pause and continue as a whole).
 //! - `tools [write= edit= failed= content= command= real_write=0]`,
 //!   `permission_denied [path= | command=]` (a denied Write, or a denied Bash command),
 //!   `structured [answer=42]` (needs `--json-schema`).

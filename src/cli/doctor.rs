@@ -37,6 +37,21 @@ pub struct Report {
     pub policy: Policy,
     /// Who pays; null when `claude` is not usable (then its login is not asked).
     pub credential: Option<Credential>,
+    /// The network service (`cc-executor serve`): its settings and whether one runs.
+    pub serve: ServeReport,
+}
+
+/// `cc-executor serve` as doctor sees it.
+#[derive(Debug, Serialize)]
+pub struct ServeReport {
+    pub listen: String,
+    pub surfaces: Vec<String>,
+    /// Where the token comes from: `configured`, `token file` (exists), `generated on first
+    /// start`, or `none (--no-auth)`; never the token.
+    pub token: String,
+    pub token_file: String,
+    /// A service on this data dir: `running elsewhere` (with its URL), `not running`, …
+    pub service: crate::mcp::check_websocket_status::ServiceReport,
 }
 
 pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
@@ -83,6 +98,7 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
         },
     });
     let data_dir = config.data_dir.display().to_string();
+    let serve = serve_report(&config).await;
     let config_file = config.config_file.as_ref().map(|p| p.display().to_string());
     let policy = config.policy.clone();
     let warnings = config.warnings.clone();
@@ -146,6 +162,7 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
         warnings,
         policy,
         credential,
+        serve,
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -156,6 +173,26 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
         print_report(&report);
     }
     if report.ok { EXIT_OK } else { EXIT_FAILED }
+}
+
+async fn serve_report(config: &Config) -> ServeReport {
+    let s = &config.serve;
+    let token = if s.no_auth {
+        "none (--no-auth)"
+    } else if s.token.is_some() {
+        "configured"
+    } else if s.token_file.exists() {
+        "token file"
+    } else {
+        "generated on first start"
+    };
+    ServeReport {
+        listen: s.listen.to_string(),
+        surfaces: s.surfaces.iter().map(|x| x.to_string()).collect(),
+        token: token.into(),
+        token_file: s.token_file.display().to_string(),
+        service: crate::serve::status::probe(&config.data_dir).await,
+    }
 }
 
 fn print_report(r: &Report) {
@@ -204,6 +241,20 @@ fn print_report(r: &Report) {
         } else {
             p.allowed_models.join(", ")
         }
+    );
+    let s = &r.serve;
+    println!(
+        "serve     {} ({}); token: {} ({}); {}{}",
+        s.listen,
+        s.surfaces.join(", "),
+        s.token,
+        s.token_file,
+        s.service.state,
+        s.service
+            .url
+            .as_deref()
+            .map(|u| format!(" at {u}"))
+            .unwrap_or_default()
     );
     for w in &r.warnings {
         println!("warning   {w}");

@@ -71,6 +71,18 @@ pub fn init(config: &Config, args: InitArgs) -> anyhow::Result<u8> {
     println!("# …or put this in your project's .mcp.json:");
     println!("{pretty}");
     println!();
+    let serve = &config.serve;
+    println!(
+        "# …or over HTTP: start `cc-executor serve` (listens on {}), then:",
+        serve.listen
+    );
+    println!(
+        "claude mcp add --transport http cc-executor {}{} --header \"Authorization: Bearer $(cat {})\"",
+        crate::serve::status::local_url(serve.listen),
+        crate::serve::mcp_http::PATH,
+        serve.token_file.display()
+    );
+    println!();
     println!("# What may tasks do? Pick a permission profile (written to the config file):");
     for p in &PROFILES {
         println!(

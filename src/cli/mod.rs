@@ -8,6 +8,7 @@
 //! - [`run_list`]: `cc-executor run-list FILE|--resume RUN_ID` — a task list as a durable run.
 //! - [`runs`]: `cc-executor runs list|show` — runs in the store.
 //! - [`verify`]: `cc-executor verify [ID | --last N]` — check executions against their evidence.
+//! - [`serve`]: `cc-executor serve [status]` — the network service (MCP over HTTP).
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod run;
 pub mod run_list;
 pub mod runs;
+pub mod serve;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -56,6 +58,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over stdio (what Claude Code starts; see `cc-executor init`).
     Mcp,
+    /// Serve over the network: MCP Streamable HTTP at /mcp (token, loopback by default);
+    /// `serve status` says whether one runs.
+    Serve(Box<serve::ServeArgs>),
     /// Run one task in a fresh Claude Code process.
     Run(Box<run::RunArgs>),
     /// Run a task list (JSON, YAML, markdown) as one durable, resumable run.
@@ -222,6 +227,15 @@ pub struct GlobalArgs {
         value_name = "SECS"
     )]
     pub stall_timeout_secs: Option<u64>,
+    /// Cancel a task paused (`pause_execution`) longer than this without a resume. Default:
+    /// 3600.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_MAX_PAUSE_SECS",
+        value_name = "SECS"
+    )]
+    pub max_pause_secs: Option<u64>,
 }
 
 /// clap names the flag in its error even when the value came from the variable: name both.
@@ -253,6 +267,8 @@ impl GlobalArgs {
             redis_url: self.redis_url.clone(),
             learned_timeouts: self.learned_timeouts,
             stall_timeout_secs: self.stall_timeout_secs,
+            max_pause_secs: self.max_pause_secs,
+            serve: Default::default(),
         }
     }
 }
@@ -289,7 +305,14 @@ where
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let config = match Config::load(&cli.global.overrides()) {
+    let mut overrides = cli.global.overrides();
+    overrides.serve = match &cli.command {
+        Command::Serve(args) => args.overrides(),
+        // `doctor` and `init` show the serve settings: the environment's too.
+        Command::Doctor(_) | Command::Init(_) => serve::env_overrides(),
+        _ => Default::default(),
+    };
+    let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cc-executor: {e}");
@@ -304,6 +327,7 @@ async fn dispatch(cli: Cli) -> u8 {
     }
     let result = match cli.command {
         Command::Mcp => serve(config).await,
+        Command::Serve(args) => serve::serve(config, *args).await,
         Command::Run(args) => run::run(config, *args).await,
         Command::RunList(args) => run_list::run_list(config, *args).await,
         Command::Runs(args) => runs::runs(config, args).await,
@@ -374,8 +398,10 @@ async fn serve(config: Config) -> anyhow::Result<u8> {
     // The store opens once the client has been answered (cold start); a store that cannot be
     // opened still stops the server with a clear error.
     let store = crate::store::DeferredStore::new(&config);
+    // `check_websocket_status` looks for a network service on the same data dir.
+    let service = std::sync::Arc::new(crate::serve::status::Probe::new(config.data_dir.clone()));
     let executor = crate::Executor::with_store(config, std::sync::Arc::new(store.clone()))?;
-    crate::mcp::serve_stdio(executor, store).await?;
+    crate::mcp::serve_stdio(executor, store, Some(service)).await?;
     Ok(EXIT_OK)
 }
 

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use super::{Config, ConfigError, PermissionMode};
 
+/// The largest `max_pause_secs`: a paused task holds its slot, so even a deliberate pause ends.
+const MAX_PAUSE_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 impl Config {
     /// Rejects settings that could never work, naming the setting.
     pub(super) fn check(&self) -> Result<(), ConfigError> {
@@ -19,6 +22,15 @@ impl Config {
                 format!(
                     "must be between 1 and max_timeout_secs ({})",
                     self.max_timeout.as_secs()
+                ),
+            );
+        }
+        if self.max_pause.is_zero() || self.max_pause > MAX_PAUSE_LIMIT {
+            return invalid(
+                "max_pause_secs",
+                format!(
+                    "must be between 1 and {} (a week)",
+                    MAX_PAUSE_LIMIT.as_secs()
                 ),
             );
         }

@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub redis_retention_days: Option<u64>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
+    pub max_pause_secs: Option<u64>,
     #[serde(default)]
     pub retry: FileRetry,
     #[serde(default)]
@@ -42,6 +43,9 @@ pub struct FileConfig {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub hooks: FileHooks,
+    /// `[serve]`: the network service (`cc-executor serve`).
+    #[serde(default)]
+    pub serve: super::serve::FileServe,
 }
 
 /// `[hooks]`. Commands are argv arrays (`["/usr/local/bin/check", "--strict"]`): no shell runs

@@ -13,7 +13,8 @@
 //! `crate::types::modes`; `file.rs` (the
 //! TOML file's format), `resolve.rs` (precedence and defaults, [`Config::load`]), `check.rs`
 //! (validation that names the bad setting), `serialize.rs` (how a `Config` is shown, secrets
-//! hidden), [`profiles`] (named permission profiles for `init`).
+//! hidden), [`profiles`] (named permission profiles for `init`), [`serve`] (the network
+//! service's settings and their checks).
 
 mod check;
 mod file;
@@ -21,6 +22,7 @@ mod file;
 pub mod profiles;
 mod resolve;
 mod serialize;
+pub mod serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ pub use file::{FileConfig, FileHooks, FilePolicy, FileRetry};
 pub use resolve::{Overrides, default_config_file, default_data_dir};
 pub use serialize::redact_url;
 use serialize::{keys_only, millis, redacted_url, secs};
+pub use serve::{FileServe, ServeConfig, ServeOverrides, Surface};
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +148,11 @@ pub struct Config {
     #[serde(with = "secs")]
     #[schemars(with = "u64")]
     pub stall_timeout: Duration,
+    /// Longest pause (`pause_execution`): a task paused longer is cancelled, with the reason in
+    /// its warnings. A paused task keeps its slot in the queue, so a forgotten pause must end.
+    #[serde(with = "secs")]
+    #[schemars(with = "u64")]
+    pub max_pause: Duration,
     /// Extra environment for every `claude` process (e.g. `CLAUDE_CODE_MAX_RETRIES`,
     /// `API_TIMEOUT_MS`, `DISABLE_AUTOUPDATER`). Values are not logged.
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
@@ -161,6 +169,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// The built-in UUID hook and the user's pre/post-execution commands.
     pub hooks: HooksConfig,
+    /// `cc-executor serve`: the network service's address, surfaces and limits.
+    pub serve: ServeConfig,
     /// Settings that were accepted but should be changed (deprecated spellings); the CLI
     /// prints them and `doctor` lists them, so an old config keeps working without hiding that
     /// it is old.

@@ -36,7 +36,13 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
+    pub max_pause_secs: Option<u64>,
+    /// `cc-executor serve`'s own flags.
+    pub serve: super::serve::ServeOverrides,
 }
+
+/// Default of `max_pause_secs`: an hour.
+pub const DEFAULT_MAX_PAUSE_SECS: u64 = 3600;
 
 /// Default config file: `$XDG_CONFIG_HOME/cc-executor/config.toml`.
 pub fn default_config_file() -> Option<PathBuf> {
@@ -127,6 +133,7 @@ impl Config {
         let api_key =
             resolve_api_key(o, file.api_key.as_deref(), file.pass_api_key, &mut warnings)?;
         let fr = file.retry;
+        let serve = super::serve::ServeConfig::resolve(file.serve, &o.serve, &data_dir)?;
         let config = Config {
             claude_bin: o
                 .claude_bin
@@ -167,6 +174,11 @@ impl Config {
                     .or(file.stall_timeout_secs)
                     .unwrap_or(600),
             ),
+            max_pause: Duration::from_secs(
+                o.max_pause_secs
+                    .or(file.max_pause_secs)
+                    .unwrap_or(DEFAULT_MAX_PAUSE_SECS),
+            ),
             redis_url: o
                 .redis_url
                 .clone()
@@ -185,6 +197,7 @@ impl Config {
                     post_execute: h.post_execute.unwrap_or_default(),
                 }
             },
+            serve,
             warnings,
         };
         config.check()?;
@@ -266,6 +279,24 @@ mod tests {
         let c = Config::resolve(f(), None, &o).unwrap();
         assert!(c.learned_timeouts, "a flag beats the file");
         assert!(c.stall_timeout.is_zero(), "0 turns the watchdog off");
+    }
+
+    #[test]
+    fn the_longest_pause_follows_the_precedence_and_must_be_bounded() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(DEFAULT_MAX_PAUSE_SECS));
+        let f = || file("max_pause_secs = 120");
+        let c = Config::resolve(f(), None, &overrides()).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(120));
+        let mut o = overrides();
+        o.max_pause_secs = Some(5);
+        let c = Config::resolve(f(), None, &o).unwrap();
+        assert_eq!(c.max_pause, Duration::from_secs(5), "a flag beats the file");
+        for bad in [0, 7 * 24 * 3600 + 1] {
+            o.max_pause_secs = Some(bad);
+            let e = Config::resolve(f(), None, &o).unwrap_err().to_string();
+            assert!(e.contains("max_pause_secs"), "{e}");
+        }
     }
 
     #[test]

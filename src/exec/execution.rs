@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::assemble::{assemble, early, ms};
 use super::attempt::{self, AttemptOutput, LaunchError};
 use super::hooks::{self, HookContext, HookKind};
+use super::pause::{HoldEnd, PauseControl, overdue_reason};
 use super::progress::{ProgressEvent, ProgressSink};
 use super::queue::{Slot, Ticket};
 use super::registry::Entry;
@@ -72,7 +73,23 @@ impl Execution {
             category = self.spec.category.as_deref().unwrap_or(""),
             complexity = self.spec.complexity.as_deref().unwrap_or(""),
         );
-        self.steps(&executor).instrument(span).await
+        // Beside the steps, for the whole life: "paused" and "resumed" go to the caller's sink
+        // (every surface's notice of a pause comes from here), whichever step it happens in.
+        let announcer = super::pause::announce(
+            self.entry.clone(),
+            self.sink.clone(),
+            executor.inner.config.max_pause,
+        );
+        let life = self.steps(&executor);
+        async move {
+            tokio::select! {
+                biased;
+                result = life => result,
+                never = announcer => match never {},
+            }
+        }
+        .instrument(span)
+        .await
     }
 
     async fn steps(self, executor: &Executor) -> ExecutionResult {
@@ -97,7 +114,8 @@ impl Execution {
         let (timeout_secs, timeout_basis) = (spec.timeout.as_secs(), spec.timeout_basis.clone());
         let (task_file, file_warning) = task_file(executor, id, &task.text);
 
-        let mut result = match queue(executor, id, &spec, ticket, &sink, &cancel).await {
+        let pause = &entry.pause;
+        let mut result = match queue(executor, id, &spec, ticket, &sink, &cancel, pause).await {
             Err(never_started) => never_started,
             Ok((_slot, queue_wait)) => {
                 match pre_hooks(executor, id, &spec, task_file.as_deref(), &cancel).await {
@@ -110,12 +128,27 @@ impl Execution {
                         }
                         let mut warnings = spec.warnings.clone();
                         warnings.extend(hook_warnings);
-                        attempts(executor, id, &spec, warnings, queue_wait, &sink, &cancel).await
+                        let controls = attempt::Controls {
+                            execution_id: id,
+                            cancel: &cancel,
+                            pause,
+                        };
+                        attempts(executor, controls, &spec, warnings, queue_wait, &sink).await
                     }
                 }
                 // The slot is given up here: the next task starts while this one is recorded.
             }
         };
+        // Nothing runs any more: nothing to pause.
+        pause.close();
+        let paused = pause.state();
+        if paused.pauses > 0 {
+            result.warnings.push(format!(
+                "paused {} time(s) for {:.1} s in total, on request; its time limit did not count that time",
+                paused.pauses,
+                paused.total.as_secs_f64()
+            ));
+        }
         result.warnings.extend(file_warning);
         result.timeout_secs = Some(timeout_secs);
         result.timeout_basis = Some(timeout_basis);
@@ -159,8 +192,9 @@ fn task_file(executor: &Executor, id: Uuid, task: &str) -> (Option<PathBuf>, Opt
     }
 }
 
-/// 1. Queue: waits for a slot in FIFO order. `Err`: the result of an execution that never
-///    left the queue (cancelled while waiting).
+/// 1. Queue: waits for a slot in FIFO order, and — paused — holds it without starting until
+///    resumed. `Err`: the result of an execution that never left the queue (cancelled while
+///    waiting, or paused longer than `max_pause_secs`).
 async fn queue(
     executor: &Executor,
     id: Uuid,
@@ -168,7 +202,9 @@ async fn queue(
     ticket: Ticket,
     sink: &Arc<dyn ProgressSink>,
     cancel: &CancellationToken,
+    pause: &PauseControl,
 ) -> Result<(Slot, std::time::Duration), ExecutionResult> {
+    let max_pause = executor.inner.config.max_pause;
     let queued_at = Instant::now();
     let slot = match ticket {
         Ticket::Ready(slot) => {
@@ -183,10 +219,26 @@ async fn queue(
                     executor.inner.queue.remove(id);
                     return Err(early(id, spec, Status::Cancelled, "cancelled while queued; it never started"));
                 }
+                _ = pause.overdue(max_pause) => {
+                    executor.inner.queue.remove(id);
+                    return Err(early(id, spec, Status::Cancelled, &format!("{}; it never started", overdue_reason(max_pause))));
+                }
             }
         }
     };
+    if let Err(end) = pause.hold(max_pause, cancel).await {
+        return Err(never_started(id, spec, end, max_pause));
+    }
     Ok((slot, queued_at.elapsed()))
+}
+
+/// The result of an execution whose wait while paused ended in a cancel, before it started.
+fn never_started(id: Uuid, spec: &TaskSpec, end: HoldEnd, max_pause: Duration) -> ExecutionResult {
+    let why = match end {
+        HoldEnd::Cancelled => "cancelled while paused; it never started".to_string(),
+        HoldEnd::Overdue => format!("{}; it never started", overdue_reason(max_pause)),
+    };
+    early(id, spec, Status::Cancelled, &why)
 }
 
 /// Why the pre-hooks stopped a task before it started.
@@ -262,13 +314,17 @@ async fn pre_hooks(
 ///    every attempt.
 async fn attempts(
     executor: &Executor,
-    id: Uuid,
+    controls: attempt::Controls<'_>,
     spec: &TaskSpec,
     mut warnings: Vec<String>,
     queue_wait: std::time::Duration,
     sink: &Arc<dyn ProgressSink>,
-    cancel: &CancellationToken,
 ) -> ExecutionResult {
+    let attempt::Controls {
+        execution_id: id,
+        cancel,
+        pause,
+    } = controls;
     let config = &executor.inner.config;
     let entry = executor.inner.registry.get(id);
     let mut attempts: Vec<(AttemptOutput, Status)> = Vec::new();
@@ -276,6 +332,29 @@ async fn attempts(
     let mut number = 1u32;
     let mut cost_so_far: Option<f64> = None;
     loop {
+        // Paused before it started, or between attempts: the next `claude` waits.
+        if let Err(end) = pause.hold(config.max_pause, cancel).await {
+            warnings.push(match end {
+                HoldEnd::Cancelled => "cancelled while paused between attempts".to_string(),
+                HoldEnd::Overdue => overdue_reason(config.max_pause),
+            });
+            if attempts.is_empty() {
+                let mut r = ExecutionResult::empty(id, Status::Cancelled, warnings);
+                r.queue_wait_ms = ms(queue_wait);
+                return r;
+            }
+            let mut r = assemble(
+                id,
+                &spec.cwd,
+                config.max_record_bytes,
+                attempts,
+                warnings,
+                queue_wait,
+                run_started,
+            );
+            r.status = Status::Cancelled;
+            return r;
+        }
         if let Some(e) = &entry {
             e.attempt_starting(number, cost_so_far);
         }
@@ -283,7 +362,12 @@ async fn attempts(
             .data_dir
             .join("raw")
             .join(format!("{id}.{number}.jsonl"));
-        let out = match attempt::run(config, id, spec, raw, number, sink, cancel).await {
+        let controls = attempt::Controls {
+            execution_id: id,
+            cancel,
+            pause,
+        };
+        let out = match attempt::run(config, controls, spec, raw, number, sink).await {
             Ok(out) => out,
             Err(e) => {
                 let status = match e {

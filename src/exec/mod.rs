@@ -14,6 +14,8 @@
 //! - [`retry`]: backoff for transient outcomes.
 //! - [`progress`]: live progress events.
 //! - [`registry`]: live status of every execution (monitoring, long-poll, cancel).
+//! - [`pause`]: pausing and resuming an execution ([`Executor::pause`], [`Executor::resume`]):
+//!   its process tree stopped, its clocks with it.
 //! - [`result`]: the structured result.
 //!
 //! Executions run as tasks owned by the executor, not inside the caller's future: a caller that
@@ -25,6 +27,7 @@ pub mod attempt;
 mod execution;
 pub mod feed;
 pub mod hooks;
+pub mod pause;
 pub mod probe;
 pub mod progress;
 pub mod queue;

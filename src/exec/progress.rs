@@ -58,6 +58,16 @@ pub enum ProgressEvent {
         resets_at: chrono::DateTime<chrono::Utc>,
         delay: Duration,
     },
+    /// Paused on request (`Executor::pause`): its process tree is stopped (or, queued, it will
+    /// not start) and its time limit does not count; cancelled if not resumed within
+    /// `max_pause`.
+    Paused {
+        max_pause: Duration,
+    },
+    /// Resumed on request; `paused_total`: all the time it has been paused so far.
+    Resumed {
+        paused_total: Duration,
+    },
     Finished {
         status: Status,
     },
@@ -161,6 +171,14 @@ impl ProgressEvent {
                 delay.as_secs_f64(),
                 resets_at.format("%H:%M:%S UTC")
             ),
+            ProgressEvent::Paused { max_pause } => format!(
+                "paused; its time limit is not counting (cancelled unless resumed within {} s)",
+                max_pause.as_secs()
+            ),
+            ProgressEvent::Resumed { paused_total } => format!(
+                "resumed after {:.1} s paused in total",
+                paused_total.as_secs_f64()
+            ),
             ProgressEvent::Finished { status } => format!("finished: {status}"),
         }
     }
@@ -214,6 +232,12 @@ impl ProgressEvent {
                 delay,
             } => json!({"kind": "waiting_for_usage_reset", "next_attempt": next_attempt,
                         "resets_at": resets_at, "delay_ms": ms(delay)}),
+            ProgressEvent::Paused { max_pause } => {
+                json!({"kind": "paused", "max_pause_ms": ms(max_pause)})
+            }
+            ProgressEvent::Resumed { paused_total } => {
+                json!({"kind": "resumed", "paused_total_ms": ms(paused_total)})
+            }
             ProgressEvent::Finished { status } => json!({"kind": "finished", "status": status}),
         };
         if let serde_json::Value::Object(map) = &mut v {
@@ -237,6 +261,8 @@ impl ProgressEvent {
             | ProgressEvent::Heartbeat { .. }
             | ProgressEvent::Retrying { .. }
             | ProgressEvent::WaitingForReset { .. }
+            | ProgressEvent::Paused { .. }
+            | ProgressEvent::Resumed { .. }
             | ProgressEvent::Finished { .. } => 0,
         }
     }

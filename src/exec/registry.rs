@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::exec::feed::Feed;
+use crate::exec::pause::{Closed, Deadline, PauseChange, PauseControl};
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
 
@@ -43,6 +44,9 @@ pub enum Phase {
     Retrying,
     /// Waiting for a usage limit to reset before retrying.
     WaitingForUsageReset,
+    /// Paused on request: its process tree is stopped (or, queued, it will not start) and its
+    /// time limit does not count; resumed by request, cancelled after `max_pause_secs`.
+    Paused,
     /// Done; see `status`.
     Finished,
 }
@@ -64,9 +68,15 @@ pub struct ExecutionStatus {
     /// Since submission.
     pub elapsed_ms: u64,
     pub timeout_secs: u64,
-    /// Until the current attempt's deadline, while running.
+    /// Until the current attempt's deadline, while running (frozen while paused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_left_ms: Option<u64>,
+    /// When the current pause began, while paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Time paused so far (not counted against its timeout), once it has been paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_ms: Option<u64>,
     pub attempt: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
@@ -106,6 +116,8 @@ impl ExecutionStatus {
             elapsed_ms: since,
             timeout_secs: 0,
             time_left_ms: None,
+            paused_at: None,
+            paused_ms: None,
             attempt: res.attempts.len() as u32,
             session_id: res.session_id.clone(),
             model: res.model.clone(),
@@ -134,6 +146,8 @@ impl ExecutionStatus {
             elapsed_ms: (Utc::now() - e.submitted_at).num_milliseconds().max(0) as u64,
             timeout_secs: e.timeout_secs,
             time_left_ms: None,
+            paused_at: None,
+            paused_ms: None,
             attempt: 0,
             session_id: None,
             model: None,
@@ -159,7 +173,8 @@ struct State {
     submitted: Instant,
     timeout: Duration,
     attempt: u32,
-    attempt_started: Option<Instant>,
+    /// The current attempt's time limit (which does not count paused time).
+    deadline: Option<Deadline>,
     session_id: Option<String>,
     model: Option<String>,
     last_event: Option<(String, Instant)>,
@@ -170,7 +185,7 @@ struct State {
     result: Option<Arc<ExecutionResult>>,
 }
 
-/// One execution's entry: its state, its change signal, its cancel switch.
+/// One execution's entry: its state, its change signal, its cancel and pause switches.
 pub struct Entry {
     pub id: Uuid,
     state: Mutex<State>,
@@ -178,6 +193,7 @@ pub struct Entry {
     pub cancel: CancellationToken,
     /// Every event, numbered and bounded, for readers that attach late (`exec/feed.rs`).
     pub(crate) feed: Arc<Feed>,
+    pub pause: PauseControl,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -215,6 +231,8 @@ impl Entry {
             ProgressEvent::PermissionDenied { .. } => true,
             // Text streams in often; the event log has it, long-polls need not wake for it.
             ProgressEvent::Heartbeat { .. } | ProgressEvent::Text { .. } => false,
+            // `request_pause` has told the watchers already.
+            ProgressEvent::Paused { .. } | ProgressEvent::Resumed { .. } => false,
             ProgressEvent::Retrying { .. } => {
                 s.phase = Phase::Retrying;
                 true
@@ -240,10 +258,27 @@ impl Entry {
         let mut s = lock(&self.state);
         s.phase = Phase::Starting;
         s.attempt = attempt;
-        s.attempt_started = Some(Instant::now());
+        s.deadline = Some(Deadline::new(s.timeout, &self.pause.state()));
         s.cost_usd_so_far = cost_so_far;
         drop(s);
         self.bump();
+    }
+
+    /// Pauses or resumes the execution (see [`crate::exec::pause`]) and tells watchers.
+    /// `max_pause`: how long a pause may last, for the account in `last_event`.
+    pub fn request_pause(&self, pause: bool, max_pause: Duration) -> Result<PauseChange, Closed> {
+        let change = self.pause.request(pause)?;
+        let message = match change {
+            PauseChange::Paused => format!(
+                "paused on request; cancelled unless resumed within {} s (max_pause_secs)",
+                max_pause.as_secs()
+            ),
+            PauseChange::Resumed => "resumed on request".to_string(),
+            PauseChange::AlreadyPaused | PauseChange::NotPaused => return Ok(change),
+        };
+        lock(&self.state).last_event = Some((message, Instant::now()));
+        self.bump();
+        Ok(change)
     }
 
     /// The execution is over. `cached`: its result, when the registry keeps it in memory.
@@ -276,12 +311,15 @@ impl Entry {
     }
 
     pub fn snapshot(&self, queue_position: Option<usize>) -> ExecutionStatus {
+        let pause = self.pause.state();
         let s = lock(&self.state);
         let now = Instant::now();
+        let tokio_now = tokio::time::Instant::now();
         let ms = |d: Duration| d.as_millis().min(u64::MAX as u128) as u64;
+        let paused = pause.is_paused() && s.phase != Phase::Finished;
         ExecutionStatus {
             execution_id: self.id,
-            phase: s.phase,
+            phase: if paused { Phase::Paused } else { s.phase },
             status: s.status,
             queue_position: if s.phase == Phase::Queued {
                 queue_position
@@ -292,12 +330,12 @@ impl Entry {
             submitted_at: s.submitted_at,
             elapsed_ms: ms(now - s.submitted),
             timeout_secs: s.timeout.as_secs(),
-            time_left_ms: match (s.phase, s.attempt_started) {
-                (Phase::Starting | Phase::Running, Some(t)) => {
-                    Some(ms(s.timeout.saturating_sub(now - t)))
-                }
+            time_left_ms: match (s.phase, &s.deadline) {
+                (Phase::Starting | Phase::Running, Some(d)) => Some(ms(d.left(&pause, tokio_now))),
                 _ => None,
             },
+            paused_at: pause.since_utc.filter(|_| paused),
+            paused_ms: (pause.pauses > 0).then(|| ms(pause.paused_total(tokio_now))),
             attempt: s.attempt,
             session_id: s.session_id.clone(),
             model: s.model.clone(),
@@ -359,7 +397,7 @@ impl Registry {
                 submitted: Instant::now(),
                 timeout,
                 attempt: 0,
-                attempt_started: None,
+                deadline: None,
                 session_id: None,
                 model: None,
                 last_event: None,
@@ -371,6 +409,7 @@ impl Registry {
             version: watch::Sender::new(0),
             cancel,
             feed: Arc::default(),
+            pause: PauseControl::default(),
         });
         // Forward this entry's changes to the "any" signal.
         let any = self.any.clone();

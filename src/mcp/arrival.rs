@@ -4,6 +4,10 @@
 //! its place in the executor's FIFO line before rmcp spawns its handler. The handler takes the
 //! place back out of the request's extensions ([`take`]) and submits at it. A request that
 //! fails validation, or whose handler never runs, drops its place and the line moves on.
+//!
+//! Over HTTP (`cc-executor serve`) the service stamps a request once its body is read, before
+//! rmcp sees it, and puts the place in the HTTP request's extensions ([`Arrival::reserve`]);
+//! rmcp hands those to the handler inside `http::request::Parts`, where [`take`] finds it.
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +23,19 @@ pub const QUEUED_TOOLS: [&str; 2] = ["cc_execute", "cc_execute_list"];
 /// A request's place in line, carried in its extensions (which must be `Clone`: the place
 /// itself is taken once).
 #[derive(Clone, Debug)]
-struct Arrival(Arc<Mutex<Option<Reservation>>>);
+pub struct Arrival(Arc<Mutex<Option<Reservation>>>);
+
+impl Arrival {
+    /// A place in the executor's line, taken now.
+    pub fn reserve(executor: &Executor) -> Arrival {
+        Arrival(Arc::new(Mutex::new(Some(executor.reserve()))))
+    }
+}
+
+/// Does a call of the tool `name` run a task (and so take a place in line on arrival)?
+pub fn is_queued_tool(name: &str) -> bool {
+    QUEUED_TOOLS.contains(&name)
+}
 
 /// The transport's stamp: a place in line for every call of a [`QUEUED_TOOLS`] tool.
 pub fn stamper(executor: Executor) -> super::stdio::Stamp {
@@ -31,13 +47,18 @@ pub fn stamp(executor: &Executor, request: &mut ClientRequest) {
     if let ClientRequest::CallToolRequest(call) = request
         && QUEUED_TOOLS.contains(&call.params.name.as_ref())
     {
-        let place = Arrival(Arc::new(Mutex::new(Some(executor.reserve()))));
-        request.extensions_mut().insert(place);
+        request.extensions_mut().insert(Arrival::reserve(executor));
     }
 }
 
-/// The place in line this request took on arrival, if any (only once).
+/// The place in line this request took on arrival, if any (only once): stamped by the stdio
+/// transport on the request itself, or by the HTTP service on the HTTP request.
 pub fn take(context: &RequestContext<RoleServer>) -> Option<Reservation> {
-    let arrival = context.extensions.get::<Arrival>()?;
+    let arrival = context.extensions.get::<Arrival>().or_else(|| {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arrival>())
+    })?;
     arrival.0.lock().unwrap_or_else(|p| p.into_inner()).take()
 }

@@ -1,6 +1,11 @@
 //! `check_websocket_status`: health of the execution service — the `claude` binary and its
-//! version, the queue, uptime, the data dir. The WebSocket service is not part of this version,
-//! and the answer says so.
+//! version, the queue, uptime, the data dir — and of the network service (`cc-executor
+//! serve`): where it listens, its surfaces, connections and uptime when this process is it;
+//! from a stdio server, whether one runs on this data dir (its state file, then a probe of its
+//! `/health`). What the network service is, is told by a [`NetworkService`] the adapter that
+//! starts the server gives it (the `serve` layer sits above this one).
+
+use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
@@ -31,16 +36,50 @@ pub struct HealthOutput {
     pub data_dir: String,
     /// The history store: backend, location, `ok`/`degraded`, outbox backlog.
     pub store: crate::store::StoreHealth,
-    /// `not configured`: the WebSocket service is not part of this version.
-    pub websocket: String,
+    /// The network service (`cc-executor serve`).
+    pub service: ServiceReport,
+}
+
+/// The network service as seen from here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceReport {
+    /// `running` (this process), `running elsewhere`, `not running`, `unreachable`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `mcp` (`/mcp`).
+    pub surfaces: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptime_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// Tells `check_websocket_status` about the network service.
+#[async_trait::async_trait]
+pub trait NetworkService: Send + Sync {
+    async fn report(&self) -> ServiceReport;
+}
+
+/// The service a server reports: the one given, or none known.
+pub(crate) async fn report(service: Option<&Arc<dyn NetworkService>>) -> ServiceReport {
+    match service {
+        Some(s) => s.report().await,
+        None => ServiceReport {
+            state: "not running".into(),
+            ..Default::default()
+        },
+    }
 }
 
 #[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
     /// Health of the execution service: whether the `claude` CLI can be run (its path and
     /// version, or why not), executions running and queued, runs in progress, uptime, the data
-    /// directory and the history store. Call it when tasks fail to start. (No WebSocket service
-    /// is part of this version; the answer says so.)
+    /// directory and the history store; and the network service (`cc-executor serve`): its
+    /// URL, surfaces, connections. Call it when tasks fail to start.
     #[tool(
         name = "check_websocket_status",
         title = "Check the execution service's health",
@@ -61,6 +100,7 @@ impl CcExecutorServer {
         let (running, queued) = self.executor.queue_counts();
         let store = self.executor.store().health().await;
         let healthy = claude_error.is_none() && store.state == "ok";
+        let service = report(self.service.as_ref()).await;
         let out = HealthOutput {
             status: if healthy { "ok" } else { "degraded" }.into(),
             server_version: env!("CARGO_PKG_VERSION").into(),
@@ -74,16 +114,22 @@ impl CcExecutorServer {
             uptime_secs: self.executor.uptime().as_secs(),
             data_dir: config.data_dir.display().to_string(),
             store,
-            websocket: "not configured".into(),
+            service,
         };
         let text = format!(
-            "{}: claude {}, {running} running, {queued} queued, {} run(s), up {}s; store {} {}; websocket not configured",
+            "{}: claude {}, {running} running, {queued} queued, {} run(s), up {}s; store {} {}; service {}{}",
             out.status,
             out.claude_version.as_deref().unwrap_or("unavailable"),
             out.active_runs,
             out.uptime_secs,
             out.store.backend,
-            out.store.state
+            out.store.state,
+            out.service.state,
+            out.service
+                .url
+                .as_deref()
+                .map(|u| format!(" at {u} ({})", out.service.surfaces.join(", ")))
+                .unwrap_or_default()
         );
         let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
         result.content.insert(0, ContentBlock::text(text));

@@ -101,7 +101,7 @@ pub fn passes(level: LoggingLevel, threshold: Option<LoggingLevel>) -> bool {
 }
 
 /// The level a progress step is logged at: the usual steps are `info`, heartbeats `debug`,
-/// retries `notice`, what may cost the work (denied tools, usage-limit waits) `warning`, and
+/// retries and pauses `notice`, what may cost the work (denied tools, usage-limit waits) `warning`, and
 /// an execution that ended other than `succeeded` `error` (`cancelled`: `notice`).
 pub fn event_level(event: &ProgressEvent) -> LoggingLevel {
     match event {
@@ -109,7 +109,10 @@ pub fn event_level(event: &ProgressEvent) -> LoggingLevel {
         | ProgressEvent::Started { .. }
         | ProgressEvent::ToolUse { .. } => LoggingLevel::Info,
         ProgressEvent::Heartbeat { .. } | ProgressEvent::Text { .. } => LoggingLevel::Debug,
-        ProgressEvent::ApiRetry { .. } | ProgressEvent::Retrying { .. } => LoggingLevel::Notice,
+        ProgressEvent::ApiRetry { .. }
+        | ProgressEvent::Retrying { .. }
+        | ProgressEvent::Paused { .. }
+        | ProgressEvent::Resumed { .. } => LoggingLevel::Notice,
         ProgressEvent::PermissionDenied { .. } | ProgressEvent::WaitingForReset { .. } => {
             LoggingLevel::Warning
         }

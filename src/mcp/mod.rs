@@ -8,6 +8,8 @@
 //! - [`cc_execute_list`]: run a task list as one durable run (or resume one).
 //! - [`monitor_execution`]: live status and long-poll (executions and runs).
 //! - [`cancel_execution`]: stop a queued or running execution.
+//! - [`pause_execution`]: pause an execution (its process tree stopped, its clocks too) or
+//!   resume it.
 //! - [`check_websocket_status`]: health of the execution service.
 //! - [`get_execution_history`]: the history with filters and statistics.
 //! - [`get_task_complexity`], [`validate_task_list`], [`suggest_execution_strategy`]: the
@@ -34,6 +36,7 @@ pub mod get_task_complexity;
 mod ids;
 pub mod logging;
 pub mod monitor_execution;
+pub mod pause_execution;
 mod progress;
 pub mod prompt;
 mod reply;
@@ -82,18 +85,47 @@ pub struct CcExecutorServer {
     task_hints: tasks::TaskHints,
     /// Cancelled once the transport's input is closed: notifications no longer go out.
     input_closed: tokio_util::sync::CancellationToken,
+    /// The network service `check_websocket_status` reports (given by the adapter that
+    /// starts this server; `None`: none known).
+    service: Option<std::sync::Arc<dyn check_websocket_status::NetworkService>>,
 }
 
 impl CcExecutorServer {
     pub fn new(executor: Executor) -> Self {
+        Self::with_runs(RunService::new(executor.clone()), executor)
+    }
+
+    /// A server over `executor` that drives task-list runs with `runs` (one `RunService` per
+    /// executor: every connection then sees every active run).
+    pub fn with_runs(runs: RunService, executor: Executor) -> Self {
         CcExecutorServer {
-            runs: RunService::new(executor.clone()),
+            runs,
             executor,
             tool_router: Self::tool_router(),
             logging: logging::SessionLevel::default(),
             task_hints: tasks::TaskHints::default(),
             input_closed: tokio_util::sync::CancellationToken::new(),
+            service: None,
         }
+    }
+
+    /// The same server for one more session (an HTTP session or a stateless request): the
+    /// executor, runs, task hints and service are shared; the logging level is the session's
+    /// own.
+    pub fn for_session(&self) -> Self {
+        CcExecutorServer {
+            logging: logging::SessionLevel::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same server reporting `service` in `check_websocket_status`.
+    pub fn with_service(
+        mut self,
+        service: std::sync::Arc<dyn check_websocket_status::NetworkService>,
+    ) -> Self {
+        self.service = Some(service);
+        self
     }
 
     /// The same server on a transport whose closed input cancels `input_closed` (responses
@@ -110,6 +142,7 @@ impl CcExecutorServer {
             + Self::cc_execute_list_router()
             + Self::monitor_execution_router()
             + Self::cancel_execution_router()
+            + Self::pause_execution_router()
             + Self::check_websocket_status_router()
             + Self::get_execution_history_router()
             + Self::get_task_complexity_router()
@@ -289,9 +322,11 @@ pub enum ServeError {
 /// Serves MCP on stdin/stdout until the client closes stdin or a SIGINT/SIGTERM arrives, then
 /// stops every running task (process trees killed), answers every request it has read, and
 /// returns.
+/// `service`: the network service `check_websocket_status` reports.
 pub async fn serve_stdio(
     executor: Executor,
     store: crate::store::DeferredStore,
+    service: Option<std::sync::Arc<dyn check_websocket_status::NetworkService>>,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
     // Every host asks for the tool list right after the handshake: read it meanwhile, on a
@@ -308,7 +343,11 @@ pub async fn serve_stdio(
         arrival::stamper(executor.clone()),
     )
     .map_err(ServeError::Stdio)?;
-    let server = CcExecutorServer::new(executor.clone()).with_input_closed(control.input_closed());
+    let mut server =
+        CcExecutorServer::new(executor.clone()).with_input_closed(control.input_closed());
+    if let Some(service) = service {
+        server = server.with_service(service);
+    }
     let eof = control.eof();
     let service = tokio::select! {
         s = server.serve(transport) => s.map_err(|e| ServeError::Init(e.to_string()))?,
@@ -369,7 +408,7 @@ pub async fn serve_stdio(
 }
 
 /// Stops every queued and running task (process trees: SIGTERM → grace → SIGKILL), bounded.
-async fn stop_tasks(executor: &Executor) {
+pub async fn stop_tasks(executor: &Executor) {
     let grace = executor.config().kill_grace + Duration::from_secs(3);
     if tokio::time::timeout(grace, executor.shutdown())
         .await

@@ -71,7 +71,7 @@ struct Schemas {
     output: fn() -> JsonObject,
 }
 
-const SCHEMAS: [Schemas; 11] = [
+const SCHEMAS: [Schemas; 12] = [
     Schemas {
         name: "cc_execute",
         input: input::<crate::exec::spec::TaskRequest>,
@@ -91,6 +91,11 @@ const SCHEMAS: [Schemas; 11] = [
         name: "cancel_execution",
         input: input::<super::cancel_execution::CancelInput>,
         output: output::<super::cancel_execution::CancelOutput>,
+    },
+    Schemas {
+        name: "pause_execution",
+        input: input::<super::pause_execution::PauseInput>,
+        output: output::<super::pause_execution::PauseOutput>,
     },
     Schemas {
         name: "check_websocket_status",

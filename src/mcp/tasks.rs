@@ -13,6 +13,12 @@
 //! execution to finish; if it does, the answer is the finished result itself, not a handle to
 //! poll. Otherwise the handle suggests a poll interval from the predicted duration
 //! ([`poll_interval`]), and so does every `tasks/get` while it runs.
+//!
+//! **A paused execution is `working`**, with a status message that says it is paused. Not
+//! `input_required`: that status tells the client the server waits for *its* input and sends
+//! it to `tasks/result` to receive the request (an elicitation) — there is none; a pause is
+//! ended by a `pause_execution` call, or by `max_pause_secs`. The task is still in progress,
+//! only stopped for a while, which is what `working` says.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -243,7 +249,11 @@ impl CcExecutorServer {
             chrono::Utc::now().to_rfc3339(),
         )
         .with_poll_interval_ms(millis(interval));
-        if let Some(event) = &status.last_event {
+        if status.phase == Phase::Paused {
+            task = task.with_status_message(
+                "paused (its time limit is not counting); resume it with pause_execution resume: true",
+            );
+        } else if let Some(event) = &status.last_event {
             task = task.with_status_message(event.clone());
         }
         Ok(GetTaskResult::new(DetailedTask::new(task, payload)))

@@ -11,8 +11,8 @@
 //!   in `/proc` while it runs (on the heartbeat) and at stop time, remembered with their start
 //!   times; at stop time also every process carrying the task's [`EXECUTION_ENV`] entry, which
 //!   catches what re-parented away before any walk saw it.
-//! - Stopping ([`TreeGuard::terminate`]): SIGTERM to the group and every other member, a
-//!   grace period, SIGKILL to whatever is left — on every way a task ends (exit, timeout,
+//! - Stopping ([`TreeGuard::terminate`]): SIGTERM (and SIGCONT, for a paused tree) to the
+//!   group and every other member, a grace period, SIGKILL to whatever is left — on every way a task ends (exit, timeout,
 //!   cancel, stall), and SIGKILL from `Drop` on the ways nobody planned (a panic, a dropped
 //!   future).
 //! - Reaping ([`reaper`]): after [`install_supervision`] this process is a child subreaper —
@@ -160,9 +160,16 @@ impl TreeGuard {
 
     /// SIGTERM, up to `grace` for everything to exit, then SIGKILL; reaps what it adopted.
     /// Returns `true` when SIGKILL was needed.
+    ///
+    /// SIGCONT follows the SIGTERM: a stopped process (a paused task, or one the task itself
+    /// stopped) keeps a SIGTERM pending until it is continued, so without it a paused task
+    /// would sit out the whole grace and always need SIGKILL. Sent after the SIGTERM, so that
+    /// a process continued by it finds the SIGTERM already pending; to a running process it
+    /// does nothing.
     pub async fn terminate(&self, grace: Duration) -> bool {
         let mut killed = false;
         if self.signal(Signal::SIGTERM) {
+            self.signal(Signal::SIGCONT);
             let deadline = Instant::now() + grace;
             while Instant::now() < deadline && !self.live().is_empty() {
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -162,3 +162,65 @@ async fn a_hung_api_request_is_cut_by_our_deadline_and_the_cli_is_stopped() {
         "the init line was read before the kill"
     );
 }
+
+/// The real CLI paused while its request is in flight: the whole tree (node and whatever it
+/// started) stops, the answer streams into the socket meanwhile, and after the resume the CLI
+/// reads it and the answer is complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_real_cli_resumes_and_its_answer_is_complete() {
+    let env = IsolatedEnv::new();
+    let answer = "The paused answer arrived whole: alpha beta gamma delta epsilon.";
+    let api = FakeApi::start(Script::sequence(vec![Reply::delayed(
+        std::time::Duration::from_secs(2),
+        Reply::text(answer),
+    )]))
+    .await;
+    let exec = executor(&env, &api);
+    let spec = exec
+        .prepare(task("Say something after a while.", "default"))
+        .await
+        .unwrap();
+    let id = exec.submit(spec, NoProgress).await.unwrap().execution_id;
+    let asked =
+        crate::support::fixtures::eventually_async(std::time::Duration::from_secs(30), || {
+            !api.main_requests().is_empty()
+        })
+        .await;
+    assert!(
+        asked,
+        "the CLI never called the API: {:#?}",
+        exec.status(id)
+    );
+
+    let paused = exec.pause(id).await.unwrap();
+    assert!(paused.settled, "{paused:?}");
+    let tag = format!("{}={id}", cc_executor::process::EXECUTION_ENV);
+    let tree = || -> Vec<char> {
+        use cc_executor::process::procfs;
+        procfs::pids()
+            .into_iter()
+            .filter(|pid| procfs::has_env_entry(*pid, tag.as_bytes()))
+            .filter_map(procfs::stat)
+            .filter(|s| !s.is_zombie())
+            .map(|s| s.state)
+            .collect()
+    };
+    let stopped =
+        crate::support::fixtures::eventually_async(std::time::Duration::from_secs(5), || {
+            let states = tree();
+            !states.is_empty() && states.iter().all(|s| *s == 'T')
+        })
+        .await;
+    assert!(stopped, "{:?}", tree());
+    // Longer than the reply's delay: it is sent while the CLI cannot read it.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        exec.status(id).unwrap().phase,
+        cc_executor::exec::registry::Phase::Paused
+    );
+    exec.resume(id).await.unwrap();
+    let r = exec.wait(id).await.unwrap();
+    assert_eq!(r.status, Status::Succeeded, "{r:#?}");
+    assert_eq!(r.result.as_deref(), Some(answer));
+    assert_eq!(api.main_requests().len(), 1, "no retry was needed");
+}

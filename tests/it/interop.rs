@@ -158,6 +158,8 @@ fn inspector_calls_every_tool(era: &str) {
     assert_eq!(m["runs"][0]["run"]["state"], "succeeded", "{m}");
     let c = call("cancel_execution", json!({"execution_id": id}));
     assert_eq!(c["outcome"], "already_finished", "{c}");
+    let p = call("pause_execution", json!({"execution_id": id}));
+    assert_eq!(p["outcome"], "already_finished", "{p}");
     let h = call("check_websocket_status", json!({}));
     assert_eq!(h["status"], "ok", "{h}");
     let h = call("get_execution_history", json!({"limit": 5}));

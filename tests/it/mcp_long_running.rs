@@ -1,6 +1,7 @@
 //! Long-running work over MCP, on the built binary with rmcp's client: `cc_execute` with
 //! `wait: false`, `monitor_execution` long-polls, `cancel_execution`, the MCP Tasks extension
-//! for clients that declare it, `check_websocket_status`, and bad input to each.
+//! for clients that declare it, `pause_execution` (pause and resume), `check_websocket_status`,
+//! and bad input to each.
 
 use std::time::{Duration, Instant};
 
@@ -233,7 +234,8 @@ async fn health_reports_the_claude_binary_queue_and_store() {
     let d = data(&r);
     assert_eq!(d["status"], "ok", "{d}");
     assert_eq!(d["claude_version"], "2.1.331 (Claude Code)");
-    assert_eq!(d["websocket"], "not configured");
+    // No `cc-executor serve` on this data dir (the service report: tests/it/serve/).
+    assert_eq!(d["service"]["state"], "not running", "{d}");
     assert_eq!(d["store"]["backend"], "sqlite");
     assert_eq!(
         (d["running"].as_u64(), d["queued"].as_u64()),
@@ -369,4 +371,106 @@ async fn a_call_that_asks_for_a_task_gets_cc_execute_as_an_mcp_task() {
             .is_err(),
         "an unknown task id is an error"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_execution_stops_the_tree_and_resume_lets_it_finish() {
+    // A client that speaks MCP Tasks: `tasks/get` on the paused execution says `working`.
+    let handler = ClientConfig::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("pause-test-client", "1.0"),
+    );
+    let s = start(handler, &["--max-pause-secs", "120"]).await;
+    let started = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake ticks n=15 every=0.1 grandchild=1\npause marker-p", "wait": false}),
+        )
+        .await;
+    let id = data(&started)["execution_id"].as_str().unwrap().to_string();
+    let pgid = pgid_of(&s, "marker-p").await;
+    let steps = |m: &rmcp::model::CallToolResult| {
+        data(m)["executions"][0]["tools_used"]["Bash"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while steps(
+        &s.call("monitor_execution", json!({"execution_id": id}))
+            .await,
+    ) < 1
+    {
+        assert!(Instant::now() < deadline, "no step was made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let p = s.call("pause_execution", json!({"execution_id": id})).await;
+    assert_ne!(p.is_error, Some(true), "{p:?}");
+    assert_eq!(data(&p)["outcome"], "paused", "{p:?}");
+    assert_eq!(data(&p)["phase"], "paused");
+    assert!(message(&p).contains("within 120 s"), "{}", message(&p));
+    let stopped = tokio::task::spawn_blocking(move || {
+        crate::support::fixtures::eventually(Duration::from_secs(5), || {
+            let group = crate::support::fixtures::group_processes(pgid);
+            group.len() >= 2 && group.iter().all(|(_, state)| state == "T")
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        stopped,
+        "{:?}",
+        crate::support::fixtures::group_processes(pgid)
+    );
+    let m = s
+        .call("monitor_execution", json!({"execution_id": id}))
+        .await;
+    let e = &data(&m)["executions"][0];
+    assert_eq!(e["phase"], "paused", "{e}");
+    assert!(e["paused_at"].is_string(), "{e}");
+    assert!(message(&m).contains("paused"), "{}", message(&m));
+    let task = s
+        .client
+        .peer()
+        .get_task(GetTaskParams::new(id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(task.task.task.status, TaskStatus::Working);
+    assert!(
+        task.task
+            .task
+            .status_message
+            .as_deref()
+            .is_some_and(|m| m.contains("paused")),
+        "{task:?}"
+    );
+
+    let r = s
+        .call(
+            "pause_execution",
+            json!({"execution_id": id, "resume": true}),
+        )
+        .await;
+    assert_eq!(data(&r)["outcome"], "resumed", "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"execution_id": id, "wait_secs": 5}),
+            )
+            .await;
+        if data(&m)["executions"][0]["phase"] == "finished" {
+            break data(&m)["executions"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "it never finished");
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["tools_used"]["Bash"], 15, "{done}");
+    let after = s.call("pause_execution", json!({"execution_id": id})).await;
+    assert_eq!(data(&after)["outcome"], "already_finished", "{after:?}");
+    let bad = s
+        .call("pause_execution", json!({"execution_id": "nope"}))
+        .await;
+    assert_eq!(bad.is_error, Some(true));
 }

@@ -95,6 +95,16 @@ async fn cancel_execution_stops_a_run_and_resume_run_id_finishes_it() {
     assert_eq!(data(&health)["active_runs"], 1, "{health:?}");
     let all = s.call("monitor_execution", json!({})).await;
     assert_eq!(data(&all)["runs"][0]["run"]["run_id"], run_id.as_str());
+    // A run is paused through the task it runs: the answer names it.
+    let p = s
+        .call("pause_execution", json!({"execution_id": run_id}))
+        .await;
+    assert_eq!(p.is_error, Some(true), "{p:?}");
+    assert!(
+        message(&p).contains("is a run; pause the task it is running: execution_id"),
+        "{}",
+        message(&p)
+    );
     let c = s.call("cancel_execution", json!({"run_id": run_id})).await;
     assert_ne!(c.is_error, Some(true), "{c:?}");
     let d = data(&c);

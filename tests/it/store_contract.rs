@@ -62,7 +62,11 @@ async fn redis() -> Backend {
 /// Times relative to now (a day ago, whole seconds): fixtures stay inside every retention window
 /// on any date the suite runs, and round-trip exactly through both stores.
 fn at(minute: i64) -> DateTime<Utc> {
-    let day_ago = Utc::now().timestamp() - 86_400;
+    // One anchor for the whole process, a day before it started: recomputed on every call, a
+    // second passing between a record's time and the test's reference made 4 minutes read as
+    // 3 (whole minutes round down) — a flake.
+    static ANCHOR: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let day_ago = *ANCHOR.get_or_init(|| Utc::now().timestamp() - 86_400);
     Utc.timestamp_opt(day_ago, 0).unwrap() + Duration::minutes(minute)
 }
 

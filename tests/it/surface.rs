@@ -142,7 +142,7 @@ fn every_schema_is_portable() {
 #[test]
 fn descriptions_are_written_for_a_model() {
     let tools: Vec<Value> = serde_json::from_str(TOOLS_JSON).unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let mut texts = Vec::new();
     for tool in &tools {
         let name = tool["name"].as_str().unwrap();
@@ -433,6 +433,17 @@ async fn real_results_match_the_declared_output_schemas() {
     .await;
     checked(&s, &mut c, "monitor_execution", json!({})).await;
     checked(&s, &mut c, "monitor_execution", json!({"execution_id": id})).await;
+    let paused = checked(&s, &mut c, "pause_execution", json!({"execution_id": rid})).await;
+    assert_eq!(paused["outcome"], "paused");
+    assert_eq!(paused["phase"], "paused");
+    let resumed = checked(
+        &s,
+        &mut c,
+        "pause_execution",
+        json!({"execution_id": rid, "resume": true}),
+    )
+    .await;
+    assert_eq!(resumed["outcome"], "resumed");
     let cancelled = checked(&s, &mut c, "cancel_execution", json!({"execution_id": qid})).await;
     assert_eq!(cancelled["outcome"], "cancelled");
     checked(&s, &mut c, "cancel_execution", json!({"execution_id": rid})).await;

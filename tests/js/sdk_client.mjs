@@ -140,6 +140,8 @@ async function main() {
   check(runStatus.runs?.[0]?.run?.state === "succeeded", `monitor run ${JSON.stringify(runStatus)}`);
   const cancelled = await call("cancel_execution", { execution_id: id });
   check(cancelled.outcome === "already_finished", `cancel ${JSON.stringify(cancelled)}`);
+  const paused = await call("pause_execution", { execution_id: id });
+  check(paused.outcome === "already_finished", `pause ${JSON.stringify(paused)}`);
   const health = await call("check_websocket_status", {});
   check(health.status === "ok", `health ${JSON.stringify(health)}`);
   const history = await call("get_execution_history", { limit: 5 });

@@ -165,6 +165,8 @@ async def interop(args):
             check(m["runs"][0]["run"]["state"] == "succeeded", f"monitor run {m}")
             c = await call("cancel_execution", {"execution_id": execution})
             check(c.get("outcome") == "already_finished", f"cancel {c}")
+            p = await call("pause_execution", {"execution_id": execution})
+            check(p.get("outcome") == "already_finished", f"pause {p}")
             h = await call("check_websocket_status", {})
             check(h.get("status") == "ok", f"health {h}")
             h = await call("get_execution_history", {"limit": 5})

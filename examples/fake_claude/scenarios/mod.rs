@@ -43,6 +43,7 @@ pub(crate) const SCENARIOS: &[&str] = &[
     "unknown_events",
     "stderr_flood",
     "busy",
+    "ticks",
 ];
 
 impl Ctx {
@@ -95,6 +96,7 @@ impl Ctx {
             "flood" => self.flood(),
             "grandchild" => self.grandchild(),
             "busy" => self.busy(),
+            "ticks" => self.ticks(),
             "tools" => self.tools(),
             "permission_denied" => self.permission_denied(),
             "empty_result" => {

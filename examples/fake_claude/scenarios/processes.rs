@@ -1,5 +1,6 @@
 //! Scenarios about the process tree and signals: an interrupted run that exits 0, grandchildren
-//! that linger, hold stdout or escape the process group, and a silent CPU-busy run.
+//! that linger, hold stdout or escape the process group, a silent CPU-busy run, and a run
+//! that makes steady progress (for pausing).
 
 use std::ffi::c_int;
 use std::process::{Command, Stdio};
@@ -164,6 +165,50 @@ impl Ctx {
                 ));
                 return 2;
             }
+        }
+        let t = self.default_text();
+        self.succeed(&t)
+    }
+
+    /// `ticks n=N every=SECS [grandchild=1]`: N steps, one every SECS, each a `Bash` tool use
+    /// and its result (so progress is visible step by step: `tools_used`, the raw output), then
+    /// success. With `grandchild=1` a sleeping grandchild is started first (a tree to stop and
+    /// continue as a whole); it is left for the executor to stop. Defaults: 10 steps, 0.2 s.
+    pub(crate) fn ticks(&mut self) -> i32 {
+        let n = self.opt_u64("n", 10);
+        let every = self.opt_f64("every", 0.2);
+        if self.opt("grandchild") == Some("1") {
+            let spawned = Command::new(own_exe())
+                .arg(GRANDCHILD_ARG)
+                .arg("600")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            match spawned {
+                // Deliberately not waited for: the executor stops it with the tree.
+                Ok(child) => std::mem::forget(child),
+                Err(e) => {
+                    warn(&format!("fake_claude: cannot spawn the grandchild: {e}"));
+                    return 1;
+                }
+            }
+        }
+        for i in 1..=n {
+            self.sleep_secs(every);
+            let command = format!("echo tick {i}");
+            let id = self.tool_use(
+                "Bash",
+                json!({"command": command, "description": "One step"}),
+            );
+            let out = format!("tick {i}");
+            self.tool_result(
+                &id,
+                &out,
+                false,
+                json!({"stdout": out, "stderr": "", "interrupted": false, "isImage": false}),
+                None,
+            );
         }
         let t = self.default_text();
         self.succeed(&t)

@@ -15,6 +15,9 @@
 //! - Two clocks: the deadline (wall time) and the stall watchdog. A task is *stalled* when it
 //!   printed nothing and its whole process tree used no CPU for `stall_timeout`: a tool that
 //!   builds silently for minutes is busy, not stalled, so silence alone never stops it.
+//! - A pause ([`crate::exec::pause`]) stops the whole tree (SIGSTOP) and both clocks; a resume
+//!   continues it (SIGCONT) with the deadline and the watchdog's last sign of life moved by the
+//!   time paused. A pause longer than `max_pause_secs` ends the attempt as cancelled.
 
 use std::io;
 use std::path::PathBuf;
@@ -34,9 +37,14 @@ use crate::claude::events::{Line, parse_line};
 use crate::claude::framing::{Frame, LineFramer};
 use crate::claude::outcome::Termination;
 use crate::config::Config;
+use crate::exec::pause::{Deadline, PauseControl, overdue_reason};
 use crate::exec::progress::{ProgressEvent, ProgressSink};
 use crate::exec::spec::TaskSpec;
 use crate::process::{TreeGuard, procfs};
+use nix::sys::signal::Signal;
+use stall::{LastSeen, describe, every, watch_interval};
+
+mod stall;
 
 /// How long to keep reading after the main process exited.
 pub const DRAIN_BOUND: Duration = Duration::from_millis(1500);
@@ -89,16 +97,28 @@ enum Item {
     Oversize(usize),
 }
 
-/// Runs `spec` once. `cancel` stops it (cancellation or shutdown).
+/// The execution an attempt belongs to: its id, and the switches that stop it (`cancel`:
+/// cancellation or shutdown) or pause it.
+pub struct Controls<'a> {
+    pub execution_id: uuid::Uuid,
+    pub cancel: &'a CancellationToken,
+    pub pause: &'a PauseControl,
+}
+
+/// Runs `spec` once.
 pub async fn run(
     config: &Config,
-    execution_id: uuid::Uuid,
+    controls: Controls<'_>,
     spec: &TaskSpec,
     raw_path: PathBuf,
     attempt: u32,
     sink: &Arc<dyn ProgressSink>,
-    cancel: &CancellationToken,
 ) -> Result<AttemptOutput, LaunchError> {
+    let Controls {
+        execution_id,
+        cancel,
+        pause,
+    } = controls;
     let started_at = Utc::now();
     let t0 = Instant::now();
     let mut warnings = Vec::new();
@@ -188,7 +208,7 @@ pub async fn run(
         }
     };
 
-    let deadline = tokio::time::Instant::now() + spec.timeout;
+    let deadline = Deadline::new(spec.timeout, &pause.state());
     // Both clocks start one period from now. (Awaiting an interval's immediate first tick
     // costs up to a millisecond each: tokio's timer rounds even "now" up to its next tick,
     // and that wait would sit between the spawn and the first read of claude's output.)
@@ -203,8 +223,19 @@ pub async fn run(
     let mut stdout_open = true;
     let mut termination = None;
     let mut exit_status = None;
+    // Pausing: the tree is stopped while `stopped`; a pause asked for before the spawn takes
+    // effect at once (the first turn of the loop sees it as a change).
+    let mut pause_rx = pause.subscribe();
+    pause_rx.mark_changed();
+    pause.set_live(true);
+    let mut stopped = false;
+    let mut stopped_at = Instant::now();
+    let never = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400);
 
     while exit_status.is_none() {
+        let paused = *pause_rx.borrow();
+        let timeout_at = deadline.at(&paused);
+        let overdue_at = paused.overdue_at(config.max_pause).filter(|_| stopped);
         tokio::select! {
             batch = rx.recv(), if stdout_open => match batch {
                 Some(Batch { items: batch, .. }) => {
@@ -216,9 +247,30 @@ pub async fn run(
                 None => stdout_open = false,
             },
             status = child.wait() => exit_status = Some(status),
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = tokio::time::sleep_until(timeout_at.unwrap_or(never)), if timeout_at.is_some() => {
                 termination = Some(Termination::TimedOut);
                 break;
+            }
+            _ = tokio::time::sleep_until(overdue_at.unwrap_or(never)), if overdue_at.is_some() => {
+                termination = Some(Termination::Cancelled);
+                warnings.push(overdue_reason(config.max_pause));
+                break;
+            }
+            changed = pause_rx.changed() => {
+                let want = changed.is_ok() && pause_rx.borrow_and_update().is_paused();
+                if want != stopped {
+                    tree.signal(if want { Signal::SIGSTOP } else { Signal::SIGCONT });
+                    stopped = want;
+                    if stopped {
+                        stopped_at = Instant::now();
+                    } else {
+                        // The watchdog's clock stood still too.
+                        let paused_for = stopped_at.elapsed();
+                        last_event += paused_for;
+                        last_busy += paused_for;
+                    }
+                    pause.set_stopped(stopped);
+                }
             }
             _ = cancel.cancelled() => {
                 termination = Some(Termination::Cancelled);
@@ -228,7 +280,7 @@ pub async fn run(
                 if tree.observe().is_busy(ticks_per_second, MIN_CPU_SHARE) {
                     last_busy = Instant::now();
                 }
-                if let Some(limit) = stall_limit
+                if let Some(limit) = stall_limit.filter(|_| !stopped)
                     && last_event.max(last_busy).elapsed() >= limit
                 {
                     termination = Some(Termination::Stalled { quiet_secs: limit.as_secs() });
@@ -238,13 +290,14 @@ pub async fn run(
             }
             _ = heartbeat.tick() => {
                 let silent_for = last_event.elapsed();
-                if silent_for >= config.heartbeat_interval {
+                if !stopped && silent_for >= config.heartbeat_interval {
                     sink.emit(ProgressEvent::Heartbeat { elapsed: t0.elapsed(), silent_for });
                 }
             }
         }
     }
 
+    pause.set_live(false);
     if termination.is_some() {
         let killed = tree.terminate(config.kill_grace).await;
         if killed {
@@ -499,62 +552,4 @@ async fn read_stderr(mut err: ChildStderr, cap: usize) -> String {
         tail.drain(..tail.len() - cap);
     }
     String::from_utf8_lossy(&tail).into_owned()
-}
-
-/// How often the tree is walked: with the heartbeat, or — when the stall watchdog is on and
-/// short — four times per stall period, so a stall is noticed within a quarter of it late.
-/// An interval whose first tick is one `period` from now.
-fn every(period: Duration) -> tokio::time::Interval {
-    tokio::time::interval_at(tokio::time::Instant::now() + period, period)
-}
-
-fn watch_interval(config: &Config) -> Duration {
-    let mut every = config.heartbeat_interval;
-    if !config.stall_timeout.is_zero() {
-        every = every.min(config.stall_timeout / 4);
-    }
-    every.max(Duration::from_millis(100))
-}
-
-/// What was last heard from the CLI, for the account of a stall.
-#[derive(Default)]
-struct LastSeen {
-    /// The kind of the last stdout record and when it arrived.
-    line: Option<(String, Instant)>,
-    /// The last progress message (started, tool use, API retry, …).
-    progress: Option<String>,
-}
-
-impl LastSeen {
-    fn describe(&self, started: Instant) -> String {
-        let line = match &self.line {
-            Some((kind, at)) => format!(
-                "the last event was {kind}, {:.1} s after the start",
-                at.duration_since(started).as_secs_f64()
-            ),
-            None => "nothing was printed at all".to_string(),
-        };
-        match &self.progress {
-            Some(p) => format!("stalled: {line} (last progress: {p})"),
-            None => format!("stalled: {line}"),
-        }
-    }
-}
-
-/// A short name for a stdout record.
-fn describe(line: &Line) -> String {
-    use crate::claude::events::Event;
-    match line {
-        Line::Event(e) => match e.as_ref() {
-            Event::System(s) => format!("system/{}", s.subtype.as_deref().unwrap_or("?")),
-            Event::Assistant(_) => "an assistant message".into(),
-            Event::User(_) => "a tool result".into(),
-            Event::Result(_) => "the result".into(),
-            Event::RateLimit(_) => "a rate_limit_event".into(),
-            Event::Unknown => "an event of an unknown type".into(),
-        },
-        Line::NotJson(_) => "a line that is not JSON".into(),
-        Line::Malformed { kind, .. } => format!("a malformed {kind} event"),
-        Line::Blank => "a blank line".into(),
-    }
 }
