@@ -286,7 +286,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = Cli::parse_from(args);
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // `mcp` is parsed by a small command line first (cold start; see `parse_mcp`).
+    let cli = parse_mcp(args.iter().cloned()).unwrap_or_else(|| Cli::parse_from(args));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -302,6 +304,33 @@ where
     // stdin reads cannot be cancelled; do not wait for them on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code
+}
+
+/// `cc-executor [GLOBAL OPTIONS] mcp [GLOBAL OPTIONS]` parsed with a command line that knows
+/// only the global options and `mcp`; anything else (another command, `--help`, `--version`,
+/// an error) is `None`, and the full parser handles it as always.
+///
+/// Why: an MCP host starts the server for every session, and building the full command line —
+/// every subcommand with every option, the global ones copied into each — was the largest
+/// part of the time before `initialize` can be answered. The options are the same
+/// definitions ([`GlobalArgs`]), so whatever parses here parses the same way in the full
+/// parser (a test compares them).
+fn parse_mcp<I, T>(args: I) -> Option<Cli>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let lean = GlobalArgs::augment_args(clap::Command::new("cc-executor"))
+        .subcommand(clap::Command::new("mcp"));
+    let matches = lean.try_get_matches_from(args).ok()?;
+    match matches.subcommand() {
+        Some(("mcp", _)) => Some(Cli {
+            global: GlobalArgs::from_arg_matches(&matches).ok()?,
+            command: Command::Mcp,
+        }),
+        _ => None,
+    }
 }
 
 async fn dispatch(cli: Cli) -> u8 {
@@ -407,6 +436,63 @@ async fn serve(config: Config) -> anyhow::Result<u8> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    /// The lean `mcp` parser reads the global options exactly as the full one does, and leaves
+    /// everything that is not `mcp` to it.
+    #[test]
+    fn the_lean_mcp_parser_agrees_with_the_full_one() {
+        for argv in [
+            &["cc-executor", "mcp"][..],
+            &[
+                "cc-executor",
+                "--claude-bin",
+                "/x/claude",
+                "--data-dir",
+                "d",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "mcp",
+                "--data-dir",
+                "mcp",
+                "--allowed-root",
+                "/a",
+            ],
+            &[
+                "cc-executor",
+                "--allowed-root",
+                "/a",
+                "--allowed-root",
+                "/b",
+                "mcp",
+            ],
+            &[
+                "cc-executor",
+                "--default-timeout-secs",
+                "30",
+                "mcp",
+                "--max-concurrent",
+                "1",
+            ],
+        ] {
+            let lean = super::parse_mcp(argv).expect("an mcp command line");
+            let full = super::Cli::try_parse_from(argv).expect("parses");
+            assert_eq!(format!("{lean:?}"), format!("{full:?}"), "{argv:?}");
+        }
+        for argv in [
+            &["cc-executor", "--help"][..],
+            &["cc-executor", "--version"],
+            &["cc-executor", "doctor"],
+            &["cc-executor", "mcp", "--bogus"],
+            &["cc-executor", "--default-timeout-secs", "x", "mcp"],
+            &["cc-executor", "run", "mcp"],
+        ] {
+            assert!(super::parse_mcp(argv).is_none(), "{argv:?}");
+        }
+    }
+
     #[test]
     fn a_cause_the_message_already_names_is_said_once() {
         let e = anyhow::Error::new(std::io::Error::other("disk full"))

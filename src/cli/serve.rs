@@ -26,12 +26,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
-    /// Where the generated token is kept. Default: DATA_DIR/serve/token.
+    /// Where the generated token is kept. Default: `<data dir>/serve/token`.
     #[arg(long, env = "CC_EXECUTOR_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// A browser origin allowed to call the service (repeatable; `:*` for any port). Default:
-    /// `http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`. Requests without Origin
-    /// pass.
+    /// `http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`. Requests without Origin pass.
     #[arg(
         long = "allowed-origin",
         env = "CC_EXECUTOR_ALLOWED_ORIGINS",
@@ -48,7 +47,8 @@ pub struct ServeArgs {
         value_name = "HOST"
     )]
     pub allowed_hosts: Option<Vec<String>>,
-    /// Surfaces to offer (comma-separated): mcp, ws. Default: all.
+    /// Surfaces to offer (comma-separated): mcp (/mcp), ws (/ws/mcp), rest (/api/v1). Default:
+    /// all.
     #[arg(
         long,
         env = "CC_EXECUTOR_SURFACES",

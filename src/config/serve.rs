@@ -26,16 +26,19 @@ pub enum Surface {
     Mcp,
     /// The predecessor's WebSocket JSON-RPC protocol at `/ws/mcp` (and `/ws`).
     Ws,
+    /// The REST API under `/api/v1`.
+    Rest,
 }
 
 impl Surface {
     /// Every surface this version has.
-    pub const ALL: [Surface; 2] = [Surface::Mcp, Surface::Ws];
+    pub const ALL: [Surface; 3] = [Surface::Mcp, Surface::Ws, Surface::Rest];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Mcp => "mcp",
             Surface::Ws => "ws",
+            Surface::Rest => "rest",
         }
     }
 }

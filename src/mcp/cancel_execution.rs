@@ -18,10 +18,10 @@ use crate::types::run::RunState;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
-    /// The execution, or run (a `run_id` from `cc_execute_list`), to cancel.
+    /// The execution or run to cancel.
     #[serde(default)]
     pub execution_id: Option<String>,
-    /// A run to cancel (the same as giving its id as `execution_id`).
+    /// A run to cancel (same as `execution_id`).
     #[serde(default)]
     pub run_id: Option<String>,
 }
@@ -82,11 +82,8 @@ impl CancelOutput {
 
 #[tool_router(router = cancel_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Stops an execution or a run. A queued task never starts; a running one has its whole
-    /// process tree stopped. Says what happened (`outcome`: `cancelled`, `already_finished` or
-    /// `stopping`) and returns the final state. A cancelled run can be resumed with
-    /// `cc_execute_list` (`resume_run_id`). Cancelling something that has finished changes
-    /// nothing.
+    /// Stops an execution or a run (a running task's whole process tree) and says what
+    /// happened (`outcome`). A cancelled run can be resumed (`cc_execute_list`, `resume_run_id`).
     #[tool(
         name = "cancel_execution",
         title = "Stop an execution or a run",

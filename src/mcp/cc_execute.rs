@@ -21,23 +21,17 @@ use crate::exec::spec::TaskRequest;
 
 #[tool_router(router = cc_execute_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Runs one task in a fresh Claude Code process (`claude -p`) and returns what happened:
-    /// `status`, the final answer (`result`), files written, tools used, permission denials,
-    /// cost and timing. Tasks run one at a time, in the order the calls arrive. The process
-    /// sees nothing of this conversation: write `task` as a self-contained prompt (the goal,
-    /// the files, the constraints, how to check the work).
+    /// Runs one task in a fresh Claude Code process (`claude -p`) and returns its `status`,
+    /// answer (`result`), files written, tools used, permission denials, cost and timing.
+    /// Tasks run one at a time, in call order. The process sees nothing of this conversation:
+    /// make `task` self-contained (goal, files, constraints, how to check).
     ///
-    /// Permissions: by default a task may read and edit files but not run shell commands
-    /// (permission mode `acceptEdits`); a command it tries is denied, and the status becomes
-    /// `unverified` with `permission_denials` saying what was refused. A task that must run
-    /// something needs it in `allowed_tools`, e.g. `["Bash(pytest:*)"]` to run the tests, or
-    /// `["Bash(cargo test:*)", "Bash(git diff:*)"]`. Set `permission_mode` only to change that
-    /// baseline: `plan` for read-only work, `dontAsk` to allow nothing but `allowed_tools`.
+    /// Permissions: by default (`acceptEdits`) a task may edit files but not run commands (a
+    /// denied one makes the status `unverified`). To let it run something, list it in
+    /// `allowed_tools`, e.g. `["Bash(pytest:*)"]`; `permission_mode` changes the baseline.
     ///
-    /// Anything that may take over a minute: pass `wait: false` to get an `execution_id` at
-    /// once, then call `monitor_execution` with `wait_secs: 50` until it is finished
-    /// (`cancel_execution` stops it). A status other than `succeeded` comes back as an error
-    /// result, with the structured result still there.
+    /// Anything that may take over a minute: pass `wait: false` and follow the `execution_id`
+    /// with `monitor_execution`. A status other than `succeeded` is an error result.
     #[tool(
         name = "cc_execute",
         title = "Run a task in a fresh Claude Code process",
@@ -185,6 +179,7 @@ pub fn to_tool_result(mut result: ExecutionResult) -> CallToolResult {
     }
     let is_error = result.status != Status::Succeeded;
     let mut value = serde_json::to_value(&result).unwrap_or_default();
+    super::result_view::strip(&mut value);
     if let (Some(a), Value::Object(map)) = (answer, &mut value) {
         map.insert("result".into(), Value::String(a));
     }

@@ -24,40 +24,33 @@ use crate::runs::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteListInput {
-    /// The tasks in order: strings, or objects `{"id", "task", "depends_on"}`. Each runs in a
-    /// fresh Claude Code process after the previous one. A task text may use
-    /// `{{tasks.<id>.result}}` (an earlier task's final answer) and
-    /// `{{tasks.<id>.files_written}}` (the files it wrote, one per line); the referenced task
-    /// becomes a dependency. Required unless `resume_run_id` is given.
+    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids]}`. A task may use
+    /// `{{tasks.<id>.result}}` and `{{tasks.<id>.files_written}}` of an earlier task (and so
+    /// depends on it). Required unless `resume_run_id` is given.
     #[serde(default)]
     #[schemars(with = "Option<Vec<TaskInput>>")]
     pub tasks: Option<Value>,
-    /// `stop` (default): stop at the first failed task. `continue`: go on with the tasks that do
-    /// not depend on it; its dependants are skipped.
+    /// `stop` (default) at the first failed task, or `continue` with those not depending on it.
     #[serde(default)]
     pub failure_policy: Option<FailurePolicy>,
-    /// Cap on the cost of the whole run in USD: no task starts that would likely go over it,
-    /// and no task may spend more than what is left. With `resume_run_id`: a new cap.
+    /// Cap on the whole run's cost, USD (with `resume_run_id`: a new cap).
     #[schemars(extend("exclusiveMinimum" = 0))]
     #[serde(default)]
     pub budget_usd: Option<f64>,
-    /// Settings for every task, as in `cc_execute`, bounded by the server's policy.
+    /// Options of `cc_execute` applied to every task.
     #[serde(default)]
     pub defaults: Option<TaskDefaults>,
-    /// Longest wait for a usage limit to reset before the task counts as failed, seconds
-    /// (default 21600 = 6 h, at most 86400).
+    /// Longest wait for a usage limit to reset, seconds (default 21600).
     #[schemars(range(max = 86400))]
     #[serde(default)]
     pub max_usage_wait_secs: Option<u64>,
-    /// `false` (default): answer at once with the `run_id`; follow it with `monitor_execution`.
-    /// `true`: answer when the whole run has finished.
+    /// `true`: answer when the run has finished. Default: at once, with the `run_id`.
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Go on with this run (interrupted, cancelled, or stopped by its budget) from its first
-    /// unfinished task, instead of starting a new one. Succeeded tasks are not run again.
+    /// Continue this stopped run from its first unfinished task.
     #[serde(default)]
     pub resume_run_id: Option<String>,
-    /// With `resume_run_id`: resume even when the run was last driven from another host.
+    /// Resume even a run last driven from another host.
     #[serde(default)]
     pub force: Option<bool>,
 }
@@ -74,25 +67,16 @@ pub struct ExecuteListOutput {
     /// What to call next (for `wait: false`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
-    pub run: Run,
+    pub run: super::run_view::RunView,
 }
 
 #[tool_router(router = cc_execute_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Runs a list of tasks as one durable run: each task in a fresh Claude Code process, one
-    /// after another in order, stopping at the first failure (or going on past it with
-    /// `failure_policy: "continue"`), within an optional USD budget, waiting out usage
-    /// limits. A later task can use an earlier one's answer with `{{tasks.<id>.result}}`. The
-    /// list is checked first; nothing runs if it is invalid. Use it when the steps are known
-    /// up front; use `cc_execute` to decide each step after seeing the previous result.
-    ///
-    /// Permissions are as in `cc_execute`: tasks may edit files but not run commands unless
-    /// `defaults.allowed_tools` allows them (e.g. `["Bash(pytest:*)"]`).
-    ///
-    /// Answers at once with a `run_id`: follow it with `monitor_execution` (`run_id`,
-    /// `wait_secs: 50`) until its state is no longer `pending`, `running` or
-    /// `waiting_for_usage_reset`; stop it with `cancel_execution`. `resume_run_id` continues a
-    /// run after a crash or a cancel without repeating the tasks that succeeded.
+    /// Runs a task list as one durable run: each task in a fresh Claude Code process, in
+    /// order, stopping at the first failure, within an optional budget, waiting out usage
+    /// limits. Use it when the steps are known up front. To run commands, tasks need
+    /// `defaults.allowed_tools` (as in `cc_execute`). Answers with a `run_id` to follow with
+    /// `monitor_execution`; `cancel_execution` stops it, `resume_run_id` continues it.
     #[tool(
         name = "cc_execute_list",
         title = "Run a task list, each task in a fresh Claude Code process",
@@ -228,7 +212,7 @@ fn output(run: &Run, started: bool) -> CallToolResult {
                 run.run_id
             )
         }),
-        run: run.clone(),
+        run: run.into(),
     };
     let value = serde_json::to_value(&out).unwrap_or_default();
     let failed = !started && run.state != RunState::Succeeded;

@@ -76,10 +76,9 @@ pub(crate) async fn report(service: Option<&Arc<dyn NetworkService>>) -> Service
 
 #[tool_router(router = check_websocket_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Health of the execution service: whether the `claude` CLI can be run (its path and
-    /// version, or why not), executions running and queued, runs in progress, uptime, the data
-    /// directory and the history store; and the network service (`cc-executor serve`): its
-    /// URL, surfaces, connections. Call it when tasks fail to start.
+    /// Health of the service: can `claude` run (or why not), executions running and queued,
+    /// uptime, the history store, and the network service (`cc-executor serve`) if one runs.
+    /// Call it when tasks fail to start.
     #[tool(
         name = "check_websocket_status",
         title = "Check the execution service's health",

@@ -24,9 +24,8 @@ pub struct HistoryOutput {
 
 #[tool_router(router = get_execution_history_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Past executions, newest first, with statistics over every match: how many, success
-    /// rate, duration percentiles and cost, overall and per kind of task. Filter by `status`,
-    /// time (`since`, `until`) and text in the task (`search`).
+    /// Past executions, newest first, with statistics over every match (success rate, duration
+    /// percentiles, cost; overall and per kind of task): what ran, how it ended, what it cost.
     #[tool(
         name = "get_execution_history",
         title = "Show past executions and their statistics",

@@ -15,17 +15,15 @@ const MAX_RUNS: i64 = 200;
 
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct HookStatusInput {
-    /// How many recent hook runs to return, newest first (default 20, at most 200).
+    /// How many recent hook runs to return (default 20).
     #[schemars(range(min = 0, max = 200))]
     pub limit: Option<i64>,
 }
 
 #[tool_router(router = get_hook_status_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Which hooks run around each task: the built-in UUID check (on or off), the configured
-    /// `pre_execute` and `post_execute` commands with their timeouts, and this server's recent
-    /// hook runs (time, hook, exit code, duration, failure) with counts of runs, failures,
-    /// timeouts and vetoes.
+    /// Which hooks run around each task (the built-in UUID check, configured
+    /// `pre_execute`/`post_execute` commands) and their recent runs and counts.
     #[tool(
         name = "get_hook_status",
         title = "Show the hooks and their recent runs",

@@ -10,11 +10,9 @@ use crate::plan::TaskComplexityRequest;
 
 #[tool_router(router = get_task_complexity_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Sizes up a task before it runs: its category and complexity (a 1–10 score, with the
-    /// signals behind it), a predicted duration and a suggested `timeout_secs` learned from
-    /// similar past executions (with what that is based on and how confident it is), whether
-    /// it is worth a Claude Code process at all (`method`: `cc_execute` or `direct`), and
-    /// warnings about the prompt (e.g. it relies on context a fresh process will not have).
+    /// Sizes up a task before it runs: category, complexity (1–10, and why), a duration and
+    /// `timeout_secs` learned from similar past runs, `cc_execute` or `direct`, and prompt
+    /// warnings (e.g. context a fresh process lacks).
     #[tool(
         name = "get_task_complexity",
         title = "Size up a task before running it",

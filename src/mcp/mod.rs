@@ -41,11 +41,14 @@ mod progress;
 pub mod prompt;
 mod reply;
 pub mod resources;
+pub mod result_view;
+pub mod run_view;
 pub mod schema;
 pub mod stdio;
 pub mod suggest_execution_strategy;
 pub mod surface;
 pub mod tasks;
+pub mod trim;
 pub mod validate_task_list;
 pub mod verify_execution;
 
@@ -207,8 +210,16 @@ impl ServerHandler for CcExecutorServer {
         if let Some(task) = self.start_as_task(&request, &context).await {
             return Ok(task);
         }
+        let name = request.name.clone();
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        let mut response = self.tool_router.call(tcc).await?;
+        // What the output schema leaves out, the answer leaves out (see `trim`).
+        if let rmcp::model::CallToolResponse::Complete(result) = &mut response
+            && let Some(value) = &mut result.structured_content
+        {
+            trim::trim_value(&name, value);
+        }
+        Ok(response)
     }
 
     /// The protocol versions this server speaks and tests (see the README): 2025-06-18 is
@@ -329,11 +340,6 @@ pub async fn serve_stdio(
     service: Option<std::sync::Arc<dyn check_websocket_status::NetworkService>>,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
-    // Every host asks for the tool list right after the handshake: read it meanwhile, on a
-    // core the handshake does not use, so the first `tools/list` only serializes.
-    let _ = std::thread::Builder::new()
-        .name("cc-executor-tools".into())
-        .spawn(|| drop(surface::tools()));
     let mut sigint = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let (transport, control) = stdio::StdioTransport::start(
@@ -341,6 +347,9 @@ pub async fn serve_stdio(
         Box::new(std::io::stdout()),
         stdio::MAX_MESSAGE_BYTES,
         arrival::stamper(executor.clone()),
+        // Every host asks for the tool list right after the handshake: answered from the
+        // checked-in JSON as it is, nothing parsed at start-up.
+        Some(surface::TOOLS_JSON),
     )
     .map_err(ServeError::Stdio)?;
     let mut server =

@@ -12,9 +12,11 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::CcExecutorServer;
 use super::ids::parse_execution_id;
+use super::run_view::RunView;
 use crate::exec::registry::{ExecutionStatus, Phase};
 use crate::runs::RunStatus;
 
@@ -26,21 +28,17 @@ const RECENT_FINISHED: usize = 10;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorInput {
-    /// The execution (from `cc_execute` with `wait: false`) or run (a `run_id` from
-    /// `cc_execute_list`) to watch. Leave it out for every queued and running execution, the
-    /// most recent finished ones, and the runs in progress.
+    /// The execution or run to watch (default: all active and recent ones).
     #[serde(default)]
     pub execution_id: Option<String>,
-    /// A run to watch (the same as giving its id as `execution_id`).
+    /// A run to watch (same as `execution_id`).
     #[serde(default)]
     pub run_id: Option<String>,
-    /// Wait up to this many seconds (at most 50) for something to change before answering,
-    /// instead of answering at once: the way to follow a task without polling in a tight loop.
+    /// Wait up to this many seconds (at most 50) for a change before answering.
     #[serde(default)]
     #[schemars(range(min = 0))]
     pub wait_secs: Option<f64>,
-    /// With `wait_secs`: wait for a change after this `version` (from the previous answer)
-    /// instead of after now, so that nothing between two calls is missed.
+    /// The previous answer's `version`: wait for a change after it, so none is missed.
     #[serde(default)]
     pub since_version: Option<u64>,
 }
@@ -52,7 +50,7 @@ pub struct MonitorOutput {
     pub executions: Vec<ExecutionStatus>,
     /// The requested run (state, per-task states, current task, done/total, cost so far), or
     /// every run in progress in this server.
-    pub runs: Vec<RunStatus>,
+    pub runs: Vec<MonitorRun>,
     /// Executions running now.
     pub running: usize,
     /// Executions waiting in the queue.
@@ -66,16 +64,42 @@ pub struct MonitorOutput {
     pub notes: Vec<String>,
 }
 
+/// A run as `monitor_execution` reports it: the compact view and where it stands.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct MonitorRun {
+    pub run: RunView,
+    /// Driven by this process right now.
+    pub live: bool,
+    /// Tasks in a final state, and in all.
+    pub done: usize,
+    pub total: usize,
+    /// The live status of the current task's execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_execution: Option<ExecutionStatus>,
+    /// Pass back as `since_version` to wait for the run's next change.
+    pub version: u64,
+}
+
+impl From<RunStatus> for MonitorRun {
+    fn from(s: RunStatus) -> Self {
+        MonitorRun {
+            run: RunView::from(&s.run),
+            live: s.live,
+            done: s.done,
+            total: s.total,
+            current_execution: s.current_execution,
+            version: s.version,
+        }
+    }
+}
+
 #[tool_router(router = monitor_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Follows a task started with `cc_execute` (`wait: false`) or a run started with
-    /// `cc_execute_list`: its phase (`queued`, `running`, `finished`, …), place in the queue,
-    /// time elapsed and left, the last thing it did and how long ago, tools used, cost so far,
-    /// and the full result once finished; for a run, every task's state. With `wait_secs` the
-    /// call answers as soon as something changes: call it with `wait_secs: 50` until the phase
-    /// is `finished` (for a run: until its state is no longer `pending`, `running` or
-    /// `waiting_for_usage_reset`), passing back `version` as `since_version`. Without an id:
-    /// every queued and running execution and the runs in progress.
+    /// Follows an execution (`cc_execute` with `wait: false`) or a run (`cc_execute_list`):
+    /// phase, queue place, time left, last event, cost so far, the result once finished; for a
+    /// run, each task's state. Call it with `wait_secs: 50` and the last answer's
+    /// `since_version` until the execution is `finished` or the run's state is final. Without
+    /// an id: all active and recent ones.
     #[tool(
         name = "monitor_execution",
         title = "Follow an execution or a run",
@@ -129,7 +153,7 @@ impl CcExecutorServer {
                         let version = run.version;
                         let current: Vec<ExecutionStatus> =
                             run.current_execution.iter().cloned().collect();
-                        runs.push(run);
+                        runs.push(run.into());
                         (current, changed, version)
                     }
                     None => self.monitor_one(id, wait, input.since_version).await?,
@@ -163,7 +187,7 @@ impl CcExecutorServer {
                 for s in &mut all {
                     s.result = None;
                 }
-                runs = self.runs.active();
+                runs = self.runs.active().into_iter().map(Into::into).collect();
                 (all, version > seen, version)
             }
         };
@@ -252,7 +276,26 @@ impl CcExecutorServer {
 
 /// Structured content plus a one-line text per execution.
 fn structured(out: &MonitorOutput) -> CallToolResult {
-    let mut result = CallToolResult::structured(serde_json::to_value(out).unwrap_or_default());
+    let mut value = serde_json::to_value(out).unwrap_or_default();
+    // Results as MCP answers carry them (the schema says the same).
+    if let Some(Value::Array(executions)) = value.get_mut("executions") {
+        for e in executions {
+            if let Some(r) = e.get_mut("result") {
+                super::result_view::strip(r);
+            }
+        }
+    }
+    if let Some(Value::Array(runs)) = value.get_mut("runs") {
+        for r in runs {
+            if let Some(r) = r
+                .get_mut("current_execution")
+                .and_then(|e| e.get_mut("result"))
+            {
+                super::result_view::strip(r);
+            }
+        }
+    }
+    let mut result = CallToolResult::structured(value);
     let lines: Vec<String> = out
         .executions
         .iter()

@@ -42,9 +42,8 @@ pub struct PauseOutput {
 
 #[tool_router(router = pause_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Pauses a running execution (its process tree is stopped and its time limit stops
-    /// counting) or resumes it with `resume: true`. A queued one does not start until resumed.
-    /// A pause longer than the server's max_pause_secs cancels it.
+    /// Pauses an execution (its process tree stops; so does its time limit), or resumes it
+    /// with `resume: true`. A pause over the server's `max_pause_secs` cancels it.
     #[tool(
         name = "pause_execution",
         title = "Pause or resume an execution",

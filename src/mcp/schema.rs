@@ -14,13 +14,19 @@
 //!   (none today) would be written as `anyOf` of single types.
 //! - **Enums as `enum`.** A closed set of strings is `{"type": "string", "enum": [...]}`; the
 //!   per-value docs are left to the field's description (inputs) or to the README (outputs).
+//!   Output schemas write descriptive labels and diagnostic codes as plain strings (see
+//!   `LABELS`).
 //! - **Descriptions only where a model reads them.** Input properties keep theirs (with the
 //!   source's line wrapping undone); output schemas, which clients use to check results, carry
 //!   none.
 //! - **Every schema says what it accepts.** "Any JSON value" (the CLI's `usage`, a tool's
 //!   input, a `json_schema` answer) is `anyOf` of the five non-null types.
 //! - **Shared, not repeated.** A definition used once is inlined; one used more than once
-//!   stays in `$defs` and is referenced (`$ref` within the same tool's schema).
+//!   stays in `$defs` and is referenced (`$ref` within the same tool's schema), and so does
+//!   "any JSON value" when it occurs more than once.
+//! - **Results as MCP answers carry them.** The execution record's evidence and diagnostics
+//!   are left out of the schema as they are left out of the answers (see
+//!   [`super::result_view`]).
 //!
 //! The served schemas are not generated at start-up: they are the checked-in
 //! `src/mcp/tools.json` (see [`super::surface`]), which a test keeps equal to what this module
@@ -50,7 +56,18 @@ pub fn input<T: JsonSchema>() -> JsonObject {
 
 /// Output schema of a tool returning `T`: an object at the root, as MCP requires.
 pub fn output<T: JsonSchema>() -> JsonObject {
+    output_of::<T>(None)
+}
+
+/// [`output`] as tool `tool` answers it: without the fields its answers leave out (see
+/// [`super::trim`]).
+pub fn output_of<T: JsonSchema>(tool: Option<&str>) -> JsonObject {
     let mut schema = generate::<T>(SchemaSettings::draft2020_12().for_serialize());
+    super::result_view::strip_schema(&mut schema);
+    if let Some(tool) = tool {
+        super::trim::trim_schema(tool, &mut schema);
+    }
+    labels_as_strings(&mut schema, tool);
     finish(&mut schema, Side::Output);
     if !schema.contains_key("type") {
         // An untagged enum of objects (e.g. a result or a handle): say so at the root.
@@ -60,6 +77,47 @@ pub fn output<T: JsonSchema>() -> JsonObject {
         schema = rooted;
     }
     schema
+}
+
+/// Closed sets that output schemas write as plain strings: descriptive labels (a task's
+/// category and complexity, where a prediction comes from) and diagnostic codes that always
+/// come with a `message` or `detail` saying the same in words. A caller acts on the message,
+/// not the code; listing every value in every tool that reports one cost ~1.5 KB of the tool
+/// list. Values a caller branches on — statuses, states, phases, verdicts, outcomes, methods,
+/// risk levels — keep their `enum`.
+const LABELS: [&str; 7] = [
+    "Category",
+    "Complexity",
+    "BasedOn",
+    "SignalKind",
+    "ErrorKind",
+    "WarningKind",
+    "PromptWarningKind",
+];
+
+/// Tools whose output writes an execution's status (and phase, and a run's state) as a plain
+/// string: where it is not what the answer is about (`verify_execution`: the verdict;
+/// `cancel_execution`: the outcome) or where the same tool's input already lists the values
+/// (`get_execution_history`'s `status` filter). `cc_execute`, `monitor_execution` and
+/// `cc_execute_list` keep the `enum`s.
+const STATUS_AS_STRING: [&str; 3] = [
+    "verify_execution",
+    "cancel_execution",
+    "get_execution_history",
+];
+
+/// Replaces the [`LABELS`] definitions (and, for the tools in [`STATUS_AS_STRING`], the
+/// status) with `{"type": "string"}` (still exact: every value is a string).
+fn labels_as_strings(root: &mut JsonObject, tool: Option<&str>) {
+    let status = tool.is_some_and(|t| STATUS_AS_STRING.contains(&t));
+    if let Some(Value::Object(defs)) = root.get_mut("$defs") {
+        let states = ["Status", "Phase", "RunState"];
+        for name in LABELS.iter().chain(states.iter().filter(|_| status)) {
+            if let Some(def) = defs.get_mut(*name) {
+                *def = json!({"type": "string"});
+            }
+        }
+    }
 }
 
 /// The input schema of a tool that takes no arguments.
@@ -180,6 +238,7 @@ fn finish(root: &mut JsonObject, side: Side) {
     }
     tidy(root, side, false);
     inline_single_use(root);
+    share_any_value(root);
 }
 
 /// Tidies one schema object and everything below it. `property`: the schema of an object's
@@ -388,18 +447,20 @@ fn constrains(node: &JsonObject) -> bool {
     node.keys().any(|k| !ANNOTATIONS.contains(&k.as_str()))
 }
 
+/// "Any JSON value but null" in portable terms: one type per branch.
+pub(super) fn any_value_branches() -> Value {
+    json!([
+        {"type": "object"},
+        {"type": "array"},
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"}
+    ])
+}
+
 /// Makes an annotation-only schema say "any JSON value but null" in portable terms.
 fn any_value(node: &mut JsonObject) {
-    node.insert(
-        "anyOf".into(),
-        json!([
-            {"type": "object"},
-            {"type": "array"},
-            {"type": "string"},
-            {"type": "number"},
-            {"type": "boolean"}
-        ]),
-    );
+    node.insert("anyOf".into(), any_value_branches());
 }
 
 /// Undoes the line wrapping of doc comments: single newlines become spaces; paragraph breaks
@@ -427,93 +488,9 @@ pub(crate) fn unwrap_lines(text: &str) -> String {
     out
 }
 
-/// Inlines every `$defs` entry referenced exactly once, drops unreferenced ones, and the
-/// `$defs` object itself when it ends up empty.
-fn inline_single_use(root: &mut JsonObject) {
-    loop {
-        let Some(Value::Object(defs)) = root.get("$defs") else {
-            return;
-        };
-        let mut counts: std::collections::BTreeMap<String, usize> =
-            defs.keys().map(|k| (k.clone(), 0)).collect();
-        count_refs(&Value::Object(root.clone()), &mut counts);
-        let unused: Vec<String> = counts
-            .iter()
-            .filter(|(_, n)| **n == 0)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let once: Option<String> = counts
-            .iter()
-            .find(|(name, n)| {
-                **n == 1
-                    && defs.get(name.as_str()).is_some_and(|d| {
-                        let mut own = std::collections::BTreeMap::from([((*name).clone(), 0)]);
-                        count_refs(d, &mut own);
-                        own[name.as_str()] == 0
-                    })
-            })
-            .map(|(k, _)| k.clone());
-        let Some(Value::Object(defs)) = root.get_mut("$defs") else {
-            return;
-        };
-        for name in &unused {
-            defs.remove(name);
-        }
-        let Some(name) = once else {
-            if defs.is_empty() {
-                root.remove("$defs");
-            }
-            return;
-        };
-        let Some(Value::Object(def)) = defs.remove(&name) else {
-            return;
-        };
-        let target = format!("#/$defs/{name}");
-        replace_ref(root, &target, &def);
-    }
-}
-
-fn count_refs(v: &Value, counts: &mut std::collections::BTreeMap<String, usize>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get("$ref")
-                && let Some(name) = r.strip_prefix("#/$defs/")
-                && let Some(n) = counts.get_mut(name)
-            {
-                *n += 1;
-            }
-            o.values().for_each(|v| count_refs(v, counts));
-        }
-        Value::Array(a) => a.iter().for_each(|v| count_refs(v, counts)),
-        _ => {}
-    }
-}
-
-/// Replaces the node `{"$ref": target, …}` with `def`, the node's other keys (its own
-/// description) taking precedence.
-fn replace_ref(node: &mut JsonObject, target: &str, def: &JsonObject) -> bool {
-    if node.get("$ref").and_then(Value::as_str) == Some(target) {
-        node.remove("$ref");
-        for (k, v) in def {
-            node.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        return true;
-    }
-    for v in node.values_mut() {
-        if replace_in(v, target, def) {
-            return true;
-        }
-    }
-    false
-}
-
-fn replace_in(v: &mut Value, target: &str, def: &JsonObject) -> bool {
-    match v {
-        Value::Object(o) => replace_ref(o, target, def),
-        Value::Array(a) => a.iter_mut().any(|v| replace_in(v, target, def)),
-        _ => false,
-    }
-}
+#[path = "schema_defs.rs"]
+mod defs;
+use defs::{inline_single_use, share_any_value};
 
 #[cfg(test)]
 #[path = "schema_tests.rs"]

@@ -10,10 +10,9 @@ use crate::plan::TaskListRequest;
 
 #[tool_router(router = suggest_execution_strategy_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Plans a task list: for each task the method (`cc_execute` or `direct`), a timeout and
-    /// its dependencies; the dependency graph as ordered waves (tasks in one wave do not
-    /// depend on each other; tasks still run one at a time); tips; and the whole plan as
-    /// markdown.
+    /// Plans a task list: each task's method (`cc_execute` or `direct`), timeout and
+    /// dependencies; the dependency graph as ordered waves (tasks still run one at a time);
+    /// tips; and the plan as markdown.
     #[tool(
         name = "suggest_execution_strategy",
         title = "Plan how to run a task list",

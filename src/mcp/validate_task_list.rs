@@ -9,11 +9,9 @@ use crate::plan::TaskListRequest;
 
 #[tool_router(router = validate_task_list_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks a task list before running it (`cc_execute_list` runs the same checks): errors
-    /// (empty tasks, duplicate ids, unknown or forward dependencies, cycles), warnings
-    /// (duplicate tasks, references such as "task 3" or "the previous step" that a fresh
-    /// process cannot follow, risky prompts), each task's complexity, the estimated total time
-    /// and the risk. `valid` is false exactly when there is an error.
+    /// Checks a task list as `cc_execute_list` would: errors (empty tasks, duplicate ids, bad
+    /// dependencies, cycles), warnings (e.g. "the previous step", which a fresh process cannot
+    /// follow), each task's complexity, the estimated time and risk.
     #[tool(
         name = "validate_task_list",
         title = "Check a task list before running it",

@@ -14,12 +14,12 @@ use crate::evidence::verify::{MAX_LAST_N, Target};
 /// Input of `verify_execution`: an `execution_id`, or `last_n` (default 1 when neither).
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyInput {
-    /// The execution to verify, or a run (a `run_id`): every execution of its tasks.
+    /// The execution, or a run (`run_id`: all its executions).
     pub execution_id: Option<String>,
-    /// Verify the newest N executions instead (at most 100 are checked).
+    /// Verify the newest N executions instead (at most 100).
     #[schemars(range(min = 1))]
     pub last_n: Option<i64>,
-    /// Also return the report as markdown (default false).
+    /// Also return the report as markdown.
     pub markdown: Option<bool>,
 }
 
@@ -40,12 +40,9 @@ impl VerifyInput {
 
 #[tool_router(router = verify_execution_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Checks that an execution really happened and did what it claims, against its
-    /// evidence: the history record, the response file and its hash chain, the UUID echo,
-    /// Claude Code's own session transcript, permission denials, and whether each file it
-    /// wrote still holds what it wrote. Verdict: `verified`, `unverified` (with reasons) or
-    /// `tampered`. Give `execution_id` (or a run id), or `last_n` for the newest N; default:
-    /// the newest execution.
+    /// Checks an execution against its evidence (history record, response file and hash
+    /// chain, UUID echo, transcript, files still as written): `verified`, `unverified` (with
+    /// reasons) or `tampered`. Default: the newest execution.
     #[tool(
         name = "verify_execution",
         title = "Verify an execution against its evidence",

@@ -111,8 +111,8 @@ pub struct TaskComplexityRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListRequest {
-    /// The tasks in order: strings, or objects `{"id", "task", "depends_on"}`. A task without an
-    /// id gets its 1-based position (`"1"`, `"2"`, …) as id.
+    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids that must succeed
+    /// first]}` (`id` defaults to the position).
     #[schemars(with = "Vec<TaskInput>")]
     pub tasks: Value,
 }

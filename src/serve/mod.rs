@@ -14,8 +14,8 @@
 //!    as they arrive ([`mcp_http`]).
 //!
 //! Surfaces: [`mcp_http`] (`/mcp`, MCP Streamable HTTP), [`ws`] (`/ws/mcp`, the predecessor's
-//! WebSocket JSON-RPC), [`health`] (`/health`). The REST (`/api/v1`) surface plugs in the
-//! same way: a `fn router(state: ServeState) -> Router` in its own file, a [`Surface`]
+//! WebSocket JSON-RPC), [`rest`] (`/api/v1`), [`health`] (`/health`). Another surface plugs in
+//! the same way: a `fn router(state: ServeState) -> Router` in its own file, a [`Surface`]
 //! variant, and one line in [`router`].
 //!
 //! Refusals are `application/problem+json` ([`problem`]) with the reason in `detail`.
@@ -29,6 +29,7 @@ pub mod health;
 pub mod limits;
 pub mod mcp_http;
 pub mod problem;
+pub mod rest;
 pub mod shutdown;
 pub mod status;
 pub mod ws;
@@ -217,6 +218,7 @@ pub fn router(state: ServeState) -> axum::Router {
         app = app.merge(match surface {
             Surface::Mcp => mcp_http::router(state.clone()),
             Surface::Ws => ws::router(state.clone()),
+            Surface::Rest => rest::router(state.clone()),
         });
     }
     app = app.layer(axum::middleware::from_fn_with_state(

@@ -18,7 +18,7 @@ pub(crate) const DEFAULT_LIMIT: usize = 20;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    /// How many executions to return, newest first (default 20, at most 500).
+    /// How many executions to return (default 20, at most 500).
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub limit: Option<i64>,
@@ -26,17 +26,17 @@ pub struct HistoryQuery {
     #[serde(default)]
     #[schemars(with = "Option<Status>")]
     pub status: Option<String>,
-    /// Only executions finished at or after this time: RFC 3339 (`2026-01-31T10:00:00Z`), a
-    /// date (`2026-01-31`, midnight UTC) or an age (`30m`, `12h`, `7d`: that long ago).
+    /// Only executions finished since: RFC 3339, a date (`2026-01-31`) or an age (`30m`,
+    /// `12h`, `7d`).
     #[serde(default)]
     pub since: Option<String>,
-    /// Only executions finished at or before this time (the same forms as `since`).
+    /// Only executions finished until then (forms as `since`).
     #[serde(default)]
     pub until: Option<String>,
     /// Only tasks whose text contains this (case-insensitive).
     #[serde(default)]
     pub search: Option<String>,
-    /// Include statistics over every matching execution (default `true`).
+    /// Include statistics (default `true`).
     #[serde(default)]
     pub include_stats: Option<bool>,
 }

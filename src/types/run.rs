@@ -122,38 +122,30 @@ impl std::fmt::Display for RunState {
 }
 
 /// Settings every task of a run gets unless the server's policy says otherwise: the fields of
-/// `cc_execute` that make sense for a whole list.
+/// `cc_execute` that make sense for a whole list. Each field means what the field of the same
+/// name in [`TaskRequest`] means, for every task; the fields carry no doc comments of their
+/// own because those would be repeated, word for word, in the input schema of
+/// `cc_execute_list`, next to the same text in `cc_execute`'s.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskDefaults {
-    /// Timeout of each task in seconds. Default: the server's default timeout, raised for
-    /// kinds of task that the history shows need longer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
-    /// Working directory of every task, inside the server's allowed roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
-    /// Model name or alias (e.g. `sonnet`), if the server allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// What every task may do without asking, as in `cc_execute` (usual default
-    /// `acceptEdits`: read and edit files, no other commands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<crate::types::modes::PermissionMode>")]
     pub permission_mode: Option<String>,
-    /// Tools every task may use without asking; tasks that run tests need e.g.
-    /// `["Bash(pytest:*)"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<Vec<String>>,
-    /// Tools no task may use, e.g. `["Bash(git push:*)"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disallowed_tools: Option<Vec<String>>,
-    /// Stop each task after this many agent turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]
     pub max_turns: Option<i64>,
-    /// Text appended to Claude Code's system prompt of every task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_system_prompt: Option<String>,
 }

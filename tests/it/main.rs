@@ -40,6 +40,7 @@ mod real_cli_fake_api;
 mod runs;
 mod runs_real_cli;
 mod serve;
+mod serve_rest;
 mod serve_ws;
 mod store_contract;
 mod store_redis_faults;

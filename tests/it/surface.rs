@@ -357,7 +357,7 @@ async fn real_results_match_the_declared_output_schemas() {
     let id = ok["execution_id"].as_str().unwrap().to_string();
     // What is not known is left out: a `null` would break the contract.
     let mut with_null = ok.clone();
-    with_null["transcript_path"] = Value::Null;
+    with_null["session_id"] = Value::Null;
     assert!(!c.validators["cc_execute"].is_valid(&with_null));
     checked(
         &s,
@@ -566,4 +566,20 @@ async fn real_results_match_the_declared_output_schemas() {
         unchecked.is_empty(),
         "no real result checked for {unchecked:?}"
     );
+}
+
+/// The model reads the whole tool list in every session: it stays under 30 KB (30,000 bytes)
+/// as the client receives it — the `tools/list` response line, envelope included.
+#[test]
+fn the_tool_list_a_client_receives_is_under_30_kb() {
+    let mut s = crate::support::raw_stdio::Server::start();
+    let id = s.request("tools/list", serde_json::json!({}));
+    let answer = s
+        .until_answer(id)
+        .into_iter()
+        .find(|m| m["id"] == id)
+        .expect("an answer");
+    let bytes = serde_json::to_string(&answer).unwrap().len();
+    assert!(answer["result"]["tools"].as_array().unwrap().len() >= 12);
+    assert!(bytes <= 30_000, "tools/list is {bytes} bytes");
 }

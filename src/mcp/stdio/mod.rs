@@ -14,13 +14,18 @@
 //!   called, and every request still unanswered is tracked so a shutdown can wait until each
 //!   one read has been answered.
 //!
+//! - **A cheap tool list.** A plain `tools/list` is answered by the reader from the
+//!   pre-serialized list: nothing is parsed or serialized again (see `tools_list`).
+//!
 //! In the code: `reader` reads, frames, decodes and stamps; `jsonrpc` builds the error answers;
-//! `writer` is the stdout thread; `control` tracks unanswered requests and drives shutdown.
+//! `tools_list` answers plain tool-list requests; `writer` is the stdout thread; `control`
+//! tracks unanswered requests and drives shutdown.
 //! This module wires them together into the [`Transport`] rmcp serves on.
 
 mod control;
 mod jsonrpc;
 mod reader;
+mod tools_list;
 mod writer;
 
 use std::io::{self, Write};
@@ -53,12 +58,15 @@ pub struct StdioTransport {
 }
 
 impl StdioTransport {
-    /// Starts reading `input` (on a task) and writing to `output` (on a thread).
+    /// Starts reading `input` (on a task) and writing to `output` (on a thread). `tools_json`:
+    /// the served tool array as JSON, for answering plain `tools/list` requests without rmcp
+    /// (see `tools_list`); `None` leaves them all to rmcp.
     pub fn start(
         input: impl AsyncRead + Unpin + Send + 'static,
         output: Box<dyn Write + Send>,
         max_message_bytes: usize,
         stamp: Stamp,
+        tools_json: Option<&'static str>,
     ) -> io::Result<(StdioTransport, Control)> {
         let pending = Arc::new(Pending::default());
         let (writer, finished) = Writer::spawn(output, pending.clone())?;
@@ -72,6 +80,7 @@ impl StdioTransport {
             writer: writer.clone(),
             stamp,
             pending: pending.clone(),
+            tools_list: tools_list::ToolsList::new(tools_json),
         };
         let (closed, at_eof, stop) = (input_closed.clone(), eof.clone(), stop_reading.clone());
         tokio::spawn(async move {

@@ -19,6 +19,7 @@ use super::jsonrpc::{
     INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, error_reply, is_standard_method, params_error,
     request_id,
 };
+use super::tools_list::ToolsList;
 use super::writer::Writer;
 use crate::claude::framing::{Frame, LineFramer};
 
@@ -32,6 +33,8 @@ pub(super) struct Reader {
     pub(super) writer: Writer,
     pub(super) stamp: Stamp,
     pub(super) pending: Arc<Pending>,
+    /// Plain `tools/list` requests, answered here from the pre-serialized list.
+    pub(super) tools_list: ToolsList,
 }
 
 /// What one line turned into.
@@ -152,6 +155,9 @@ impl Reader {
         }
         match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(value.clone()) {
             Ok(mut message) => {
+                if let Some(reply) = self.tools_list.answer(&message) {
+                    return Decoded::Reply(reply);
+                }
                 if let JsonRpcMessage::Request(r) = &mut message {
                     if let ClientRequest::CustomRequest(c) = &r.request
                         && is_standard_method(&c.method)
@@ -221,6 +227,7 @@ mod tests {
             },
             stamp: Box::new(|_| {}),
             pending: Arc::default(),
+            tools_list: ToolsList::new(None),
         };
         (r, wrx)
     }

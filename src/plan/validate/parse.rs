@@ -45,16 +45,18 @@ pub enum TaskInput {
     Object(TaskObject),
 }
 
-/// A task with an id and dependencies.
+/// A task with an id and dependencies. (The fields' meaning is told once, in the task
+/// list's own description, not on each field: the model reads every tool's schema in every
+/// session, and this shape appears in three tools.)
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskObject {
-    /// Unique id (default: the 1-based position as text).
+    // Default: its 1-based position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The prompt for a fresh Claude Code process; self-contained.
+    // The prompt (self-contained).
     pub task: String,
-    /// Ids of earlier tasks this one needs (they must succeed first).
+    // Ids of earlier tasks that must succeed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
 }
