@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use cc_executor::exec::queue::Reservation;
-use cc_executor::mcp::cc_execute_list::ExecuteListOutput;
 use cc_executor::plan::validate::parse_tasks;
 use cc_executor::runs::{FailurePolicy, ResumeOptions, Run, RunEvent, RunRequest, TaskDefaults};
 
@@ -58,17 +57,18 @@ fn event_json(e: &RunEvent) -> Value {
     v
 }
 
-/// The tool's output for a finished run, as JSON text.
+/// The `cc_execute_list` tool's answer for a finished run, as JSON text — with the whole run
+/// record as `run` (the MCP tool sends a compact view to save the model's context; a Python
+/// caller gets every task's position, prompt, timing and executions).
 fn output_json(run: &Run) -> Result<String, BindError> {
-    let out = ExecuteListOutput {
-        run_id: run.run_id,
-        state: run.state,
-        done: run.done(),
-        total: run.tasks.len(),
-        cost_usd: run.cost_usd,
-        next_step: None,
-        run: run.clone(),
-    };
+    let out = json!({
+        "run_id": run.run_id,
+        "state": run.state,
+        "done": run.done(),
+        "total": run.tasks.len(),
+        "cost_usd": run.cost_usd,
+        "run": run,
+    });
     serde_json::to_string(&out)
         .map_err(|e| BindError::Internal(format!("cannot serialize the run: {e}")))
 }
