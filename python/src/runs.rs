@@ -2,8 +2,8 @@
 //!
 //! A run is created and driven by the library's [`cc_executor::runs::RunService`] exactly as
 //! the MCP tool `cc_execute_list` does it (same validation, same store, same FIFO line for its
-//! tasks); the result is the tool's structured output ([`ExecuteListOutput`]). Events are the run's
-//! [`RunEvent`]s (task started, task finished, usage-limit waits, run finished) with the
+//! tasks); the result is the tool's structured output with the whole run record. Events are
+//! the run's [`RunEvent`]s (task started, task finished, usage-limit waits, run finished) with the
 //! current task's progress nested.
 
 use std::sync::Arc;
