@@ -201,7 +201,7 @@ fn usage(message: &str) -> anyhow::Result<u8> {
 }
 
 /// Every record the filter matches, oldest first (pages through the store).
-async fn all_records(
+pub async fn all_records(
     store: &dyn HistoryStore,
     mut filter: HistoryFilter,
 ) -> anyhow::Result<Vec<ExecutionRecord>> {

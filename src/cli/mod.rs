@@ -275,7 +275,20 @@ impl GlobalArgs {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = parse_mcp(std::env::args_os()).unwrap_or_else(Cli::parse);
+    ExitCode::from(main_from(std::env::args_os()))
+}
+
+/// The CLI on the given arguments (the first is the program name), returning the exit code
+/// as a number: what the Python package's `cc-executor` console script calls, since it runs
+/// in a Python process whose own `argv` starts with the interpreter.
+pub fn main_from<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // `mcp` is parsed by a small command line first (cold start; see `parse_mcp`).
+    let cli = parse_mcp(args.iter().cloned()).unwrap_or_else(|| Cli::parse_from(args));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -284,13 +297,13 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cc-executor: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILED);
+            return EXIT_FAILED;
         }
     };
     let code = runtime.block_on(dispatch(cli));
     // stdin reads cannot be cancelled; do not wait for them on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    ExitCode::from(code)
+    code
 }
 
 /// `cc-executor [GLOBAL OPTIONS] mcp [GLOBAL OPTIONS]` parsed with a command line that knows

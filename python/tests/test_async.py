@@ -1,0 +1,105 @@
+"""cc_executor.aio: coroutines on the running loop; cancelling one stops the process tree."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+import cc_executor
+from cc_executor import aio
+
+from conftest import processes_of
+
+
+def test_async_cc_execute_and_json_mode(config: cc_executor.Config) -> None:
+    async def main() -> None:
+        assert await aio.cc_execute("@fake success text=async") == "async"
+        r = await aio.cc_execute("@fake success text=j", json_mode=True)
+        assert isinstance(r, dict) and r["status"] == "succeeded"
+        res = await aio.execute("@fake success text=typed")
+        assert res.result == "typed"
+
+    asyncio.run(main())
+
+
+def test_async_progress_runs_on_the_loop_in_order(config: cc_executor.Config) -> None:
+    seen: List[Dict[str, Any]] = []
+    loop_thread: List[int] = []
+
+    async def main() -> None:
+        loop_thread.append(threading.get_ident())
+
+        def cb(e: Dict[str, Any]) -> None:
+            assert threading.get_ident() == loop_thread[0]
+            seen.append(e)
+
+        await aio.cc_execute("@fake success text=x", progress_callback=cb)
+
+    asyncio.run(main())
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+    assert seen[0]["kind"] == "queued" and seen[-1]["kind"] == "finished"
+
+
+def test_task_cancel_kills_the_process_tree(config: cc_executor.Config) -> None:
+    ids: List[str] = []
+
+    async def main() -> None:
+        started = asyncio.Event()
+
+        def cb(e: Dict[str, Any]) -> None:
+            if e["kind"] == "started":
+                ids.append(e["execution_id"])
+                started.set()
+
+        task = asyncio.create_task(aio.cc_execute("@fake grandchild mode=hang", timeout=60, progress_callback=cb))
+        await asyncio.wait_for(started.wait(), 20)
+        await asyncio.sleep(0.5)  # the grandchild is up
+        assert len(processes_of(ids[0])) >= 2  # claude and its grandchild
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    t0 = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - t0 < 30
+    h = cc_executor.get_execution_history(limit=1)["executions"][0]
+    assert h["status"] == "cancelled" and h["execution_id"] == ids[0]
+    assert processes_of(ids[0]) == []
+
+
+def test_wait_for_timeout_cancels_too(config: cc_executor.Config) -> None:
+    async def main() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(aio.cc_execute("@fake hang"), 1.0)
+
+    asyncio.run(main())
+    assert cc_executor.get_execution_history(limit=1)["executions"][0]["status"] == "cancelled"
+
+
+def test_coroutines_share_the_fifo_line(config: cc_executor.Config) -> None:
+    async def main() -> List[Dict[str, Any]]:
+        coros = [aio.cc_execute(f"@fake slow secs=0.2 text={i}", json_mode=True) for i in range(4)]
+        return list(await asyncio.gather(*coros))  # type: ignore[arg-type]
+
+    results = asyncio.run(main())
+    assert [r["result"] for r in results] == ["0", "1", "2", "3"]
+    for a, b in zip(results, results[1:]):
+        assert a["finished_at"] <= b["started_at"]
+
+
+def test_async_queries(config: cc_executor.Config) -> None:
+    async def main() -> None:
+        await aio.cc_execute("@fake success")
+        h = await aio.get_execution_history(limit=5)
+        assert len(h["executions"]) == 1
+        assert (await aio.verify_execution())["verdict"] in ("verified", "unverified")
+        assert "classification" in await aio.get_task_complexity("fix the bug")
+        assert (await aio.validate_task_list(["a", "b"]))["valid"] is True
+        assert "markdown" in await aio.suggest_execution_strategy(["a", "b"])
+        assert (await aio.export_execution_history("jsonl")).count("\n") == 1
+
+    asyncio.run(main())
