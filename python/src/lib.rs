@@ -15,7 +15,10 @@
 //! work on the runtime reports through its handle, and a task that ended without a result is
 //! an error, never a hang.
 
-#![deny(clippy::print_stdout)]
+// As in the library: nothing that input or I/O can reach may `unwrap`/`expect` (a panic would
+// surface as PyO3's `PanicException` instead of the exception hierarchy).
+#![deny(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bench;
 pub mod cli;
