@@ -72,14 +72,21 @@ async fn claude_code_calls_cc_execute_on_the_service_over_http_and_quotes_the_an
 
     // Connected over HTTP, with the token.
     let init = run.lines_of("system", Some("init"));
-    let init = init.first().unwrap_or_else(|| panic!("no init line\n{run}"));
+    let init = init
+        .first()
+        .unwrap_or_else(|| panic!("no init line\n{run}"));
     let server = init["mcp_servers"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|s| s["name"] == "cc-executor")
         .unwrap_or_else(|| panic!("not in init.mcp_servers: {init}"));
-    assert_eq!(server["status"], "connected", "{init}\n{}", service.stderr());
+    assert_eq!(
+        server["status"],
+        "connected",
+        "{init}\n{}",
+        service.stderr()
+    );
 
     // The model got the task's answer from the service and quoted it.
     let result = run.expect_result();

@@ -129,7 +129,10 @@ fn pause_resume_and_cancel_act_on_the_services_task() {
         "{}",
         text(&out)
     );
-    assert!(wait_group_gone(pgid, 10).is_empty(), "its processes are gone");
+    assert!(
+        wait_group_gone(pgid, 10).is_empty(),
+        "its processes are gone"
+    );
     let out = cli(&service.sandbox, &[], &["cancel", &id, "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -159,7 +162,10 @@ fn pause_resume_and_cancel_act_on_the_services_task() {
             && said.contains(&format!("`cc-executor run-list --resume {run}`")),
         "{said}"
     );
-    assert!(wait_group_gone(pgid, 10).is_empty(), "its processes are gone");
+    assert!(
+        wait_group_gone(pgid, 10).is_empty(),
+        "its processes are gone"
+    );
 
     // An id the service does not know.
     let unknown = uuid::Uuid::new_v4().to_string();

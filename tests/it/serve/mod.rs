@@ -8,6 +8,7 @@
 //! - [`claude_host`]: the real `claude -p` calls `cc_execute` on the service over HTTP.
 //! - [`clients`]: real MCP clients calling `cc_execute` with progress over HTTP.
 //! - [`control`]: `cc-executor pause|resume|cancel ID` acting on the service's tasks.
+//! - [`disconnect`]: a dropped HTTP connection is no cancel; `notifications/cancelled` is.
 //! - [`conformance`]: the conformance suite's applicable server scenarios.
 //! - [`lifecycle`]: start-up refusals, `serve status`, SIGTERM mid-task.
 //! - [`queue`]: sessions share one FIFO line; a stdio server sees the service.
@@ -23,8 +24,9 @@ use crate::support::interop::Sandbox;
 
 mod claude_host;
 mod clients;
-mod control;
 mod conformance;
+mod control;
+mod disconnect;
 mod lifecycle;
 mod queue;
 mod safety;
