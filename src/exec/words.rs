@@ -180,13 +180,19 @@ mod tests {
         assert!(m.contains(&format!("RESUME {id} within 60 s")), "{m}");
         assert!(m.contains(&format!("FOLLOW {id}")), "{m}");
         let m = pause_message(id, PauseChange::Paused, None, true, None, &Test);
-        assert!(m.contains(&format!("RESUME {id}")) && !m.contains("FOLLOW"), "{m}");
+        assert!(
+            m.contains(&format!("RESUME {id}")) && !m.contains("FOLLOW"),
+            "{m}"
+        );
         let m = pause_message(id, PauseChange::Resumed, Some(1500), true, None, &Test);
         assert!(m.contains("1.5 s"), "{m}");
         let m = cancel_message(id, CancelOutcome::Stopping, None, &Test);
         assert!(m.contains(&format!("FOLLOW {id}")), "{m}");
         let m = run_cancel_message(id, true, RunState::Cancelled, 1, 3, &Test);
-        assert!(m.contains(&format!("RESUME-RUN {id}")) && m.contains("1 of 3"), "{m}");
+        assert!(
+            m.contains(&format!("RESUME-RUN {id}")) && m.contains("1 of 3"),
+            "{m}"
+        );
         for o in ["cancelled", "already_finished", "stopping"] {
             assert_eq!(CancelOutcome::parse(o).map(CancelOutcome::as_str), Some(o));
         }

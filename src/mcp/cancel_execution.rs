@@ -148,8 +148,7 @@ impl CcExecutorServer {
         match self.runs.cancel(id).await {
             Ok(after) => {
                 let (state, done, total) = (after.run.state, after.done, after.total);
-                let message =
-                    run_cancel_message(id, true, state, done, total, self.words.as_ref());
+                let message = run_cancel_message(id, true, state, done, total, self.words.as_ref());
                 cancel_output("cancelled", message, after)
             }
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),

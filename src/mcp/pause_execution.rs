@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::CcExecutorServer;
 use super::ids::parse_execution_id;
 use crate::exec::pause::{PauseError, PauseReport};
-use crate::exec::words::{Vocabulary, pause_message};
 use crate::exec::registry::Phase;
+use crate::exec::words::{Vocabulary, pause_message};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -101,9 +101,7 @@ pub async fn send(
 /// Status line, headers, body (de-chunked when `Transfer-Encoding: chunked`).
 fn parse(raw: &[u8]) -> Result<Reply, String> {
     let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("no end of the headers")?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no end of the headers")?;
     let mut lines = head.lines();
     let status_line = lines.next().unwrap_or_default();
     let status = status_line

@@ -63,7 +63,9 @@ async fn deleting_a_run_stops_its_task_and_starts_no_other() {
     // It says how to resume the run in this API's terms, not with an MCP tool.
     let message = out["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("POST /api/v1/runs {{\"resume_run_id\": \"{run}\"}}")),
+        message.contains(&format!(
+            "POST /api/v1/runs {{\"resume_run_id\": \"{run}\"}}"
+        )),
         "{message}"
     );
     super::assert_names_no_mcp_tool(&cancel.body);

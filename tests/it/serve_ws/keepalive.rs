@@ -46,7 +46,9 @@ impl RawWs {
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
              Authorization: Bearer {TOKEN}\r\n\r\n"
         );
-        stream.write_all(request.as_bytes()).expect("send the upgrade");
+        stream
+            .write_all(request.as_bytes())
+            .expect("send the upgrade");
         let mut ws = RawWs {
             stream,
             buf: Vec::new(),
@@ -68,7 +70,10 @@ impl RawWs {
     fn fill(&mut self) {
         let mut chunk = [0u8; 4096];
         let n = self.stream.read(&mut chunk).expect("read");
-        assert!(n > 0, "the server closed the TCP connection without a close frame");
+        assert!(
+            n > 0,
+            "the server closed the TCP connection without a close frame"
+        );
         self.buf.extend_from_slice(&chunk[..n]);
     }
 
