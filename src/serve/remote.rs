@@ -52,7 +52,7 @@ pub enum RemoteError {
     #[error(transparent)]
     TokenFile(#[from] ServeError),
     #[error(
-        "the service at {url} refused the token ({detail}); set CC_EXECUTOR_TOKEN (or [serve] token, or --token-file) to the token it was started with"
+        "the service at {url} refused the token ({detail}); set CC_EXECUTOR_TOKEN (or [serve] token, or CC_EXECUTOR_TOKEN_FILE) to the token it was started with"
     )]
     TokenRefused { url: String, detail: String },
     #[error("{detail}")]
