@@ -173,7 +173,7 @@ fn pause_resume_and_cancel_act_on_the_services_task() {
         let out = cli(&service.sandbox, &[], &[action, &unknown]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains(&format!("unknown execution")),
+            String::from_utf8_lossy(&out.stderr).contains("unknown execution"),
             "{action}: {}",
             text(&out)
         );
