@@ -221,4 +221,14 @@ fn without_a_service_or_with_a_wrong_token_the_cli_says_what_to_do() {
     );
     // The token is never echoed.
     assert!(!text(&out).contains("not-the-token"), "{}", text(&out));
+
+    // A service without the REST API these commands call.
+    let mcp_only = Service::start(&["--surfaces", "mcp"]);
+    let out = cli(&mcp_only.sandbox, &[], &["resume", &id]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("does not offer the REST API") && err.contains("--surfaces"),
+        "{err}"
+    );
 }
