@@ -9,6 +9,7 @@
 //! - [`runs`]: `cc-executor runs list|show` — runs in the store.
 //! - [`verify`]: `cc-executor verify [ID | --last N]` — check executions against their evidence.
 //! - [`serve`]: `cc-executor serve [status]` — the network service (MCP over HTTP).
+//! - [`control`]: `cc-executor pause|resume|cancel ID` — a task of the running `serve`.
 //!
 //! Exit codes (stable, documented in the README): 0 success; 1 the task ran but did not
 //! succeed; 2 bad input or configuration (nothing ran); 3 `claude` missing or not startable;
@@ -17,6 +18,7 @@
 // The terminal is this adapter's product: it prints results to stdout by design.
 #![allow(clippy::print_stdout)]
 
+pub mod control;
 pub mod doctor;
 pub mod history;
 pub mod init;
@@ -33,6 +35,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ApiKeyMode, Config, Overrides, PermissionMode};
+use crate::serve::remote::Action;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -61,6 +64,12 @@ pub enum Command {
     /// Serve over the network: MCP Streamable HTTP at /mcp (token, loopback by default);
     /// `serve status` says whether one runs.
     Serve(Box<serve::ServeArgs>),
+    /// Pause a task of the running `serve` (its process tree stopped, its time limit too).
+    Pause(control::ControlArgs),
+    /// Resume a task of the running `serve` that was paused.
+    Resume(control::ControlArgs),
+    /// Cancel a task (or a run) of the running `serve`: its whole process tree is stopped.
+    Cancel(control::ControlArgs),
     /// Run one task in a fresh Claude Code process.
     Run(Box<run::RunArgs>),
     /// Run a task list (JSON, YAML, markdown) as one durable, resumable run.
@@ -338,7 +347,12 @@ async fn dispatch(cli: Cli) -> u8 {
     overrides.serve = match &cli.command {
         Command::Serve(args) => args.overrides(),
         // `doctor` and `init` show the serve settings: the environment's too.
-        Command::Doctor(_) | Command::Init(_) => serve::env_overrides(),
+        // `pause`/`resume`/`cancel` read the token as `serve` does (CC_EXECUTOR_TOKEN, …).
+        Command::Doctor(_)
+        | Command::Init(_)
+        | Command::Pause(_)
+        | Command::Resume(_)
+        | Command::Cancel(_) => serve::env_overrides(),
         _ => Default::default(),
     };
     let config = match Config::load(&overrides) {
@@ -357,6 +371,9 @@ async fn dispatch(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Mcp => serve(config).await,
         Command::Serve(args) => serve::serve(config, *args).await,
+        Command::Pause(args) => control::control(config, Action::Pause, args).await,
+        Command::Resume(args) => control::control(config, Action::Resume, args).await,
+        Command::Cancel(args) => control::control(config, Action::Cancel, args).await,
         Command::Run(args) => run::run(config, *args).await,
         Command::RunList(args) => run_list::run_list(config, *args).await,
         Command::Runs(args) => runs::runs(config, args).await,

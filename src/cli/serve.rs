@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Submissions a token may make at once before the rate applies. Default: 10.
     #[arg(long, env = "CC_EXECUTOR_SUBMIT_BURST", value_name = "N")]
     pub submit_burst: Option<u32>,
+    /// Close a WebSocket client silent (no message, ping or pong) this many seconds; the
+    /// server pings at a third of it. Default: 60.
+    #[arg(long, env = "CC_EXECUTOR_WS_IDLE_SECS", value_name = "SECS")]
+    pub ws_idle_secs: Option<u64>,
     /// No token (loopback addresses only): for the MCP conformance suite and local
     /// experiments. Anyone on this machine can then run tasks.
     #[arg(long)]
@@ -98,6 +102,7 @@ impl ServeArgs {
             max_body_kib: self.max_body_kib,
             submit_per_minute: self.submit_per_minute,
             submit_burst: self.submit_burst,
+            ws_idle_secs: self.ws_idle_secs,
             no_auth: self.no_auth,
         }
     }

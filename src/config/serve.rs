@@ -15,6 +15,11 @@ use super::ConfigError;
 /// Default listen address: loopback only (the service runs tasks on this machine).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8003";
 
+/// Default of `serve.ws_idle_secs`: a WebSocket client silent this long is closed.
+pub const DEFAULT_WS_IDLE_SECS: u64 = 60;
+/// Largest `serve.ws_idle_secs`.
+pub const MAX_WS_IDLE_SECS: u64 = 86_400;
+
 /// One network surface of `cc-executor serve`. Each is mounted on the same router over the
 /// same executor; the REST surface joins this list when it is built.
 #[derive(
@@ -80,6 +85,7 @@ pub struct FileServe {
     pub max_body_kib: Option<usize>,
     pub submit_per_minute: Option<u32>,
     pub submit_burst: Option<u32>,
+    pub ws_idle_secs: Option<u64>,
 }
 
 /// `serve` flags and their environment variables (clap fills both). `None` = not given.
@@ -95,6 +101,7 @@ pub struct ServeOverrides {
     pub max_body_kib: Option<usize>,
     pub submit_per_minute: Option<u32>,
     pub submit_burst: Option<u32>,
+    pub ws_idle_secs: Option<u64>,
     /// `--no-auth`: no token on a loopback address (for the MCP conformance suite and local
     /// experiments); refused with any other address. A flag only: never from a file.
     pub no_auth: bool,
@@ -130,6 +137,10 @@ pub struct ServeConfig {
     pub submit_per_minute: u32,
     /// Submissions a token may make at once before the rate applies (the bucket's size).
     pub submit_burst: u32,
+    /// A WebSocket client heard from (any frame: a message, a ping, a pong) less recently than
+    /// this is closed (1001, with the reason); the server pings at a third of it, so a client
+    /// whose WebSocket layer answers pings stays open while idle.
+    pub ws_idle_secs: u64,
     /// No token at all (loopback only; `--no-auth`).
     pub no_auth: bool,
 }
@@ -191,6 +202,10 @@ impl ServeConfig {
             max_body_kib: o.max_body_kib.or(file.max_body_kib).unwrap_or(4096),
             submit_per_minute: o.submit_per_minute.or(file.submit_per_minute).unwrap_or(60),
             submit_burst: o.submit_burst.or(file.submit_burst).unwrap_or(10),
+            ws_idle_secs: o
+                .ws_idle_secs
+                .or(file.ws_idle_secs)
+                .unwrap_or(DEFAULT_WS_IDLE_SECS),
             no_auth: o.no_auth,
         };
         config.check()?;
@@ -212,6 +227,12 @@ impl ServeConfig {
             return invalid(
                 "serve.submit_per_minute",
                 "the rate and serve.submit_burst must be at least 1".into(),
+            );
+        }
+        if !(1..=MAX_WS_IDLE_SECS).contains(&self.ws_idle_secs) {
+            return invalid(
+                "serve.ws_idle_secs",
+                format!("must be between 1 and {MAX_WS_IDLE_SECS} (a day)"),
             );
         }
         if let Some(t) = &self.token
@@ -262,6 +283,11 @@ impl ServeConfig {
             });
         }
         Ok(())
+    }
+
+    /// How long a WebSocket client may be silent (see `ws_idle_secs`).
+    pub fn ws_idle(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ws_idle_secs)
     }
 
     /// Largest request body, in bytes.
@@ -343,6 +369,14 @@ mod tests {
         let c = resolve("listen = \"127.0.0.1:7\"\nmax_connections = 3", &o).unwrap();
         assert_eq!(c.listen.port(), 9);
         assert_eq!(c.max_connections, 3);
+        assert_eq!(c.ws_idle_secs, DEFAULT_WS_IDLE_SECS);
+        let c = resolve("ws_idle_secs = 5", &ServeOverrides::default()).unwrap();
+        assert_eq!(c.ws_idle(), std::time::Duration::from_secs(5));
+        let o = ServeOverrides {
+            ws_idle_secs: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(resolve("ws_idle_secs = 5", &o).unwrap().ws_idle_secs, 7);
         for (text, setting) in [
             ("listen = \"nowhere\"", "serve.listen"),
             ("max_body_kib = 0", "serve.max_body_kib"),
@@ -352,6 +386,8 @@ mod tests {
                 "serve.allowed_origins",
             ),
             ("surfaces = []", "serve.surfaces"),
+            ("ws_idle_secs = 0", "serve.ws_idle_secs"),
+            ("ws_idle_secs = 86401", "serve.ws_idle_secs"),
         ] {
             let e = resolve(text, &ServeOverrides::default()).unwrap_err();
             assert!(e.to_string().contains(setting), "{text}: {e}");

@@ -37,6 +37,7 @@ pub mod retry;
 pub mod spec;
 mod status;
 pub mod timeout;
+pub mod words;
 
 // Moved to the layers below; kept at their old paths for library users.
 pub use crate::process;

@@ -169,6 +169,18 @@ impl PauseChange {
             PauseChange::NotPaused => "not_paused",
         }
     }
+
+    /// The change a wire name stands for.
+    pub fn parse(s: &str) -> Option<PauseChange> {
+        [
+            PauseChange::Paused,
+            PauseChange::AlreadyPaused,
+            PauseChange::Resumed,
+            PauseChange::NotPaused,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
 }
 
 /// Why nothing can be paused any more: the execution's attempts are over and it is being

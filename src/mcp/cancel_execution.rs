@@ -12,6 +12,7 @@ use super::CcExecutorServer;
 use super::ids::parse_execution_id;
 use crate::exec::registry::{ExecutionStatus, Phase};
 use crate::exec::result::Status;
+use crate::exec::words::{CancelOutcome, cancel_message, run_cancel_message};
 use crate::runs::RunStatus;
 use crate::types::run::RunState;
 
@@ -126,27 +127,10 @@ impl CcExecutorServer {
         };
         let was_finished = before.phase == Phase::Finished;
         let after = self.executor.cancel(id).await.unwrap_or(before);
-        // What really happened decides the answer: an execution that ended on its own (done,
-        // timed out) while the cancel was on its way was not cancelled by it.
-        let (outcome, message) = match (after.phase == Phase::Finished, after.status) {
-            (true, Some(Status::Cancelled)) if !was_finished => (
-                "cancelled",
-                format!("execution {id} was stopped; final status: cancelled"),
-            ),
-            (true, status) => (
-                "already_finished",
-                format!(
-                    "execution {id} already finished: {}; nothing was cancelled",
-                    status.map(Status::as_str).unwrap_or("unknown")
-                ),
-            ),
-            (false, _) => (
-                "stopping",
-                format!(
-                    "execution {id} was told to stop and is still stopping; follow it with monitor_execution"
-                ),
-            ),
-        };
+        // What really happened decides the answer (see `CancelOutcome::of`).
+        let outcome = CancelOutcome::of(was_finished, &after);
+        let message = cancel_message(id, outcome, after.status, self.words.as_ref());
+        let outcome = outcome.as_str();
         let out = CancelOutput::new(outcome, &message, Some(&after));
         let mut result = CallToolResult::structured(serde_json::to_value(&out).unwrap_or_default());
         result.content.insert(0, ContentBlock::text(message));
@@ -157,18 +141,14 @@ impl CcExecutorServer {
 impl CcExecutorServer {
     async fn cancel_run(&self, id: uuid::Uuid, before: RunStatus) -> CallToolResult {
         if before.run.state.is_final() {
-            let message = format!(
-                "run {id} had already finished ({}); nothing to cancel",
-                before.run.state
-            );
+            let (state, done, total) = (before.run.state, before.done, before.total);
+            let message = run_cancel_message(id, false, state, done, total, self.words.as_ref());
             return cancel_output("already_finished", message, before);
         }
         match self.runs.cancel(id).await {
             Ok(after) => {
-                let message = format!(
-                    "run {id} was stopped: {} ({} of {} task(s) done); resume it with cc_execute_list resume_run_id",
-                    after.run.state, after.done, after.total
-                );
+                let (state, done, total) = (after.run.state, after.done, after.total);
+                let message = run_cancel_message(id, true, state, done, total, self.words.as_ref());
                 cancel_output("cancelled", message, after)
             }
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),

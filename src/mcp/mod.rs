@@ -51,6 +51,7 @@ pub mod tasks;
 pub mod trim;
 pub mod validate_task_list;
 pub mod verify_execution;
+pub mod words;
 
 use std::time::Duration;
 
@@ -91,6 +92,9 @@ pub struct CcExecutorServer {
     /// The network service `check_websocket_status` reports (given by the adapter that
     /// starts this server; `None`: none known).
     service: Option<std::sync::Arc<dyn check_websocket_status::NetworkService>>,
+    /// How answers name next steps: the MCP tools, unless an adapter that reuses these
+    /// answers (the REST API) gives its own words.
+    words: std::sync::Arc<dyn crate::exec::words::Vocabulary>,
 }
 
 impl CcExecutorServer {
@@ -109,6 +113,7 @@ impl CcExecutorServer {
             task_hints: tasks::TaskHints::default(),
             input_closed: tokio_util::sync::CancellationToken::new(),
             service: None,
+            words: std::sync::Arc::new(words::McpWords),
         }
     }
 
@@ -128,6 +133,13 @@ impl CcExecutorServer {
         service: std::sync::Arc<dyn check_websocket_status::NetworkService>,
     ) -> Self {
         self.service = Some(service);
+        self
+    }
+
+    /// The same server naming next steps in its answers with `words` (the REST API reuses
+    /// the tools' answers; they must point to its routes, not to MCP tools).
+    pub fn with_words(mut self, words: std::sync::Arc<dyn crate::exec::words::Vocabulary>) -> Self {
+        self.words = words;
         self
     }
 

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::CcExecutorServer;
 use super::ids::parse_execution_id;
-use crate::exec::pause::{PauseChange, PauseError, PauseReport};
+use crate::exec::pause::{PauseError, PauseReport};
 use crate::exec::registry::Phase;
+use crate::exec::words::{Vocabulary, pause_message};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +70,12 @@ impl CcExecutorServer {
             self.executor.pause(id).await
         };
         Ok(match done {
-            Ok(report) => answer(id, &report, self.executor.config().max_pause),
+            Ok(report) => answer(
+                id,
+                &report,
+                self.executor.config().max_pause,
+                self.words.as_ref(),
+            ),
             Err(e @ (PauseError::Finished { .. } | PauseError::Closed { .. })) => {
                 let out = PauseOutput {
                     outcome: "already_finished".into(),
@@ -115,23 +121,21 @@ fn structured(out: PauseOutput) -> CallToolResult {
     result
 }
 
-fn answer(id: uuid::Uuid, report: &PauseReport, max_pause: std::time::Duration) -> CallToolResult {
+fn answer(
+    id: uuid::Uuid,
+    report: &PauseReport,
+    max_pause: std::time::Duration,
+    words: &dyn Vocabulary,
+) -> CallToolResult {
     let status = &report.status;
-    let mut message = match report.change {
-        PauseChange::Paused => format!(
-            "execution {id} is paused; resume it with pause_execution resume: true within {} s, or it is cancelled",
-            max_pause.as_secs()
-        ),
-        PauseChange::AlreadyPaused => format!("execution {id} was already paused"),
-        PauseChange::Resumed => format!(
-            "execution {id} runs again; the {:.1} s it was paused do not count against its time limit",
-            status.paused_ms.unwrap_or(0) as f64 / 1000.0
-        ),
-        PauseChange::NotPaused => format!("execution {id} was not paused; nothing changed"),
-    };
-    if !report.settled {
-        message.push_str(" (its processes have not followed yet; see monitor_execution)");
-    }
+    let message = pause_message(
+        id,
+        report.change,
+        status.paused_ms,
+        report.settled,
+        Some(max_pause),
+        words,
+    );
     structured(PauseOutput {
         outcome: report.change.as_str().to_string(),
         message,

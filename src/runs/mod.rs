@@ -76,7 +76,9 @@ pub enum RunError {
     Unknown(Uuid),
     #[error("run {id} is already finished ({state}); there is nothing to resume")]
     Finished { id: Uuid, state: RunState },
-    #[error("run {0} is already running in this server; follow it with monitor_execution")]
+    #[error(
+        "run {0} is already running in this server; there is nothing to resume: follow it as it runs"
+    )]
     AlreadyActive(Uuid),
     #[error(
         "run {id} is being run by process {pid} on this host; cancel it there (or wait) before resuming"

@@ -97,7 +97,7 @@ pub fn resolve_token(settings: &ServeConfig) -> Result<Resolved, ServeError> {
 }
 
 /// The token in `path`, if the file exists; an error when it is readable by others.
-fn read_token_file(path: &Path) -> Result<Option<Token>, ServeError> {
+pub(crate) fn read_token_file(path: &Path) -> Result<Option<Token>, ServeError> {
     let err = |source| ServeError::TokenFile {
         path: path.to_path_buf(),
         source,

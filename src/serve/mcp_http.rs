@@ -16,7 +16,8 @@
 //!   requests in flight at once on different connections are ordered by which body finished
 //!   arriving first; a client that needs an order sends the next request after the previous
 //!   one's response has begun (its id is out).
-//! - **Ending a session.** `DELETE` answers 204 (rmcp says 202; clients expect 200/204).
+//! - **Ending a session.** `DELETE` answers 204 (rmcp says 202; clients expect 200/204), and
+//!   404 for a session this service does not have (rmcp says 202 to that too).
 //! - **Limits.** The body limit (413), then for a submission the per-token rate (429 with
 //!   `Retry-After`), both before the request takes a place in line. `Host`, `Origin` and the
 //!   token were checked by the layers outside (see [`super::router`]); rmcp's own Host/Origin
@@ -51,14 +52,52 @@ pub fn router(state: ServeState) -> axum::Router {
         .with_max_request_body_bytes(state.settings().max_body_bytes())
         .disable_allowed_hosts()
         .disable_allowed_origins();
+    let sessions = Arc::new(LocalSessionManager::default());
     let service = StreamableHttpService::new(
         move || Ok(prototype.for_session()),
-        Arc::new(LocalSessionManager::default()),
+        sessions.clone(),
         config,
     );
     axum::Router::new()
         .route_service(PATH, service)
         .layer(axum::middleware::from_fn_with_state(state, stamp))
+        .layer(axum::middleware::from_fn_with_state(sessions, end_session))
+}
+
+/// `DELETE /mcp`: 204 when it ended the session; 404 for a session this service does not
+/// have (ended already, timed out, or from before a restart), as for any request naming one.
+/// rmcp answers both with 202 Accepted, and clients (the Python SDK) log a warning for
+/// anything but 200 or 204 on a DELETE that did what it asked.
+async fn end_session(
+    State(sessions): State<Arc<LocalSessionManager>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use rmcp::transport::streamable_http_server::SessionManager;
+    if req.method() != Method::DELETE {
+        return next.run(req).await;
+    }
+    if let Some(id) = req
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        let known = sessions.has_session(&Arc::from(id)).await.unwrap_or(true);
+        if !known {
+            return problem(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no MCP session {id} here: it has ended (DELETE, 5 minutes idle, or a restart of the service); start a new one with initialize"
+                ),
+            );
+        }
+    }
+    let mut response = next.run(req).await;
+    if response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = Body::empty();
+    }
+    response
 }
 
 /// Just enough of a JSON-RPC message to see whether it submits a task.
@@ -85,16 +124,6 @@ fn queued_call(body: &[u8]) -> Option<String> {
 /// Reads the body (413 over the limit); for a task submission, checks the rate (429) and
 /// takes the request's place in line; then hands the request on to rmcp.
 async fn stamp(State(state): State<ServeState>, req: Request, next: Next) -> Response {
-    if req.method() == Method::DELETE {
-        // rmcp ends a session with 202 Accepted; the session is gone by then, and clients
-        // (the Python SDK) expect 200 or 204 for a DELETE that did what it asked.
-        let mut response = next.run(req).await;
-        if response.status() == StatusCode::ACCEPTED {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = Body::empty();
-        }
-        return response;
-    }
     if req.method() != Method::POST {
         return next.run(req).await;
     }

@@ -24,11 +24,13 @@
 //! SIGTERM/SIGINT do.
 
 pub mod auth;
+pub mod client;
 pub mod guard;
 pub mod health;
 pub mod limits;
 pub mod mcp_http;
 pub mod problem;
+pub mod remote;
 pub mod rest;
 pub mod shutdown;
 pub mod status;

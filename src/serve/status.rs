@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::health::Health;
 use super::{ServeError, ServeState};
@@ -29,6 +28,10 @@ pub struct StateFile {
     pub listen: String,
     pub surfaces: Vec<String>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The file its token is kept in, when it uses the token file (not a token given on its
+    /// command line or in the environment): where `cc-executor pause|resume|cancel` read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// `<data_dir>/serve/state.json`.
@@ -80,6 +83,8 @@ pub fn write(state: &ServeState) -> Result<PathBuf, ServeError> {
         listen: state.local_addr().to_string(),
         surfaces: state.surfaces().iter().map(|s| s.to_string()).collect(),
         started_at: state.started_at(),
+        token_file: (state.settings().token.is_none() && !state.settings().no_auth)
+            .then(|| state.settings().token_file.clone()),
     };
     let text = serde_json::to_vec_pretty(&record).map_err(|e| err(std::io::Error::other(e)))?;
     if let Some(dir) = path.parent() {
@@ -107,38 +112,14 @@ pub fn remove(data_dir: &Path) {
 
 /// `GET /health` of the service at `url` (`http://ip:port`), bounded by `limit`.
 pub async fn probe_health(url: &str, limit: Duration) -> Result<Health, String> {
-    let authority = url.trim_start_matches("http://").trim_end_matches('/');
-    let ask = async {
-        let mut stream = tokio::net::TcpStream::connect(authority)
-            .await
-            .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-        let request = format!(
-            "GET /health HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut response = Vec::new();
-        stream
-            .take(64 * 1024)
-            .read_to_end(&mut response)
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP response")?;
-        if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!(
-                "/health answered {}",
-                head.lines().next().unwrap_or("")
-            ));
-        }
-        serde_json::from_str::<Health>(body.trim())
-            .map_err(|e| format!("/health is not cc-executor's: {e}"))
-    };
-    tokio::time::timeout(limit, ask)
+    let reply = super::client::send(url, "GET", "/health", None, limit)
         .await
-        .map_err(|_| format!("{url}/health did not answer within {limit:?}"))?
+        .map_err(|e| e.to_string())?;
+    if reply.status != 200 {
+        return Err(format!("/health answered {}", reply.status));
+    }
+    serde_json::from_str::<Health>(reply.body.trim())
+        .map_err(|e| format!("/health is not cc-executor's: {e}"))
 }
 
 /// What is known of a service on `data_dir` from outside it.

@@ -43,8 +43,8 @@ use crate::mcp::CcExecutorServer;
 pub const PREFIX: &str = "/api/v1";
 
 /// What the REST handlers share: the service's state and the MCP server over the same
-/// executor, whose tools (history, cancel, health) the REST answers reuse so both surfaces
-/// answer alike.
+/// executor, whose tools (history, cancel, pause, health) the REST answers reuse so both
+/// surfaces answer alike — with this API's words for next steps ([`types::RestWords`]).
 #[derive(Clone)]
 pub struct Rest {
     pub serve: ServeState,
@@ -55,7 +55,8 @@ impl Rest {
     fn new(serve: ServeState) -> Rest {
         let tools = CcExecutorServer::with_runs(serve.runs().clone(), serve.executor().clone())
             .with_input_closed(serve.shutdown_token().clone())
-            .with_service(Arc::new(super::status::InProcess::new(serve.clone())));
+            .with_service(Arc::new(super::status::InProcess::new(serve.clone())))
+            .with_words(Arc::new(types::RestWords));
         Rest { serve, tools }
     }
 }

@@ -158,3 +158,22 @@ pub fn execution_url(id: Uuid) -> String {
 pub fn run_url(id: Uuid) -> String {
     format!("{}/runs/{id}", super::PREFIX)
 }
+
+/// How REST answers name next steps: this API's routes, never the MCP tools whose answers
+/// some routes reuse (see [`crate::exec::words`]).
+pub struct RestWords;
+
+impl crate::exec::words::Vocabulary for RestWords {
+    fn resume(&self, id: Uuid) -> String {
+        format!("POST {}/resume", execution_url(id))
+    }
+    fn follow(&self, id: Uuid) -> String {
+        format!("GET {} (or its /events)", execution_url(id))
+    }
+    fn resume_run(&self, id: Uuid) -> String {
+        format!(
+            "POST {}/runs {{\"resume_run_id\": \"{id}\"}}",
+            super::PREFIX
+        )
+    }
+}

@@ -10,7 +10,7 @@
 //! that does not read slows its forwarders down (the event log keeps what they have not sent
 //! yet, within its own bound) instead of growing the server's memory.
 //!
-//! Closing: the client closes, or goes silent past [`IDLE_LIMIT`] (1001), or sends a message
+//! Closing: the client closes, or goes silent past `serve.ws_idle_secs` (1001), or sends a message
 //! over the size limit (1009), or the server shuts down (1001: once the executions it follows
 //! have been stopped and their `process.completed` sent). Never the reserved 1006. Then
 //! the connection's forwarders stop, and its executions started with `cancel_on_disconnect`
@@ -31,10 +31,10 @@ use uuid::Uuid;
 use super::protocol::{self, Incoming, RpcError, code};
 use crate::serve::ServeState;
 
-/// How often the server pings.
+/// How often the server pings at most (with the default `serve.ws_idle_secs`, 60 s: every
+/// 20 s; a shorter idle limit pings at a third of it, so a client that answers pings is never
+/// taken for a silent one).
 pub const PING_EVERY: Duration = Duration::from_secs(20);
-/// A client heard from (any frame, pongs included) less recently than this is closed (1001).
-pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Messages waiting to be written to one connection.
 const OUTGOING: usize = 64;
 /// How long a close handshake may take before the socket is dropped.
@@ -193,7 +193,9 @@ async fn serve(
     let shutdown = shared.state.shutdown_token().clone();
     let stopping = shared.state.executor().shutdown_token();
     let mut draining = false;
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let idle_limit = shared.state.settings().ws_idle();
+    let every = PING_EVERY.min(idle_limit / 3);
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = Instant::now();
     loop {
@@ -255,10 +257,10 @@ async fn serve(
                 }
             }
             _ = ping.tick() => {
-                if heard.elapsed() > IDLE_LIMIT {
+                if heard.elapsed() > idle_limit {
                     let reason = format!(
                         "nothing heard from the client for {} s (not even a pong)",
-                        IDLE_LIMIT.as_secs()
+                        idle_limit.as_secs()
                     );
                     close(socket, close_code::AWAY, &reason).await;
                     return reason;

@@ -5,7 +5,10 @@
 //! refusals (401, 403, 421, 413, 429, 503).
 //!
 //! - [`safety`]: every refusal, with its status and reason.
+//! - [`claude_host`]: the real `claude -p` calls `cc_execute` on the service over HTTP.
 //! - [`clients`]: real MCP clients calling `cc_execute` with progress over HTTP.
+//! - [`control`]: `cc-executor pause|resume|cancel ID` acting on the service's tasks.
+//! - [`disconnect`]: a dropped HTTP connection is no cancel; `notifications/cancelled` is.
 //! - [`conformance`]: the conformance suite's applicable server scenarios.
 //! - [`lifecycle`]: start-up refusals, `serve status`, SIGTERM mid-task.
 //! - [`queue`]: sessions share one FIFO line; a stdio server sees the service.
@@ -19,8 +22,11 @@ use std::time::{Duration, Instant};
 use crate::support::fixtures::{cc_executor_bin, fake_claude_bin};
 use crate::support::interop::Sandbox;
 
+mod claude_host;
 mod clients;
 mod conformance;
+mod control;
+mod disconnect;
 mod lifecycle;
 mod queue;
 mod safety;

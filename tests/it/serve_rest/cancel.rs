@@ -60,6 +60,15 @@ async fn deleting_a_run_stops_its_task_and_starts_no_other() {
     let out = cancel.json();
     assert_eq!(out["outcome"], "cancelled", "{out}");
     assert_eq!(out["state"], "cancelled");
+    // It says how to resume the run in this API's terms, not with an MCP tool.
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "POST /api/v1/runs {{\"resume_run_id\": \"{run}\"}}"
+        )),
+        "{message}"
+    );
+    super::assert_names_no_mcp_tool(&cancel.body);
     assert!(wait_group_gone(pgid, 10).is_empty());
 
     let result = curl(&[&s.api(&format!("/runs/{run}/result"))]).await;

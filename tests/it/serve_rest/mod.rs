@@ -259,3 +259,29 @@ pub fn parse_sse(body: &str) -> Vec<Sse> {
         })
         .collect()
 }
+
+/// Fails when `text` (a REST answer) names one of the MCP tools: a REST client cannot call
+/// them, so its answers point to this API's routes instead. The names come from the checked-in
+/// tool list.
+pub fn assert_names_no_mcp_tool(text: &str) {
+    let tools: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mcp/tools.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.len() > 10, "{names:?}");
+    for name in names {
+        assert!(
+            !text.contains(name),
+            "a REST answer names the MCP tool {name}: {text}"
+        );
+    }
+}

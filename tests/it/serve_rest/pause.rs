@@ -21,6 +21,13 @@ async fn a_paused_task_is_stopped_until_resumed_then_finishes() {
     let paused = curl(&["-X", "POST", &s.api(&format!("/executions/{id}/pause"))]).await;
     assert_eq!(paused.status, 200, "{}", paused.body);
     assert_eq!(paused.json()["outcome"], "paused", "{}", paused.body);
+    // It says how to resume in this API's terms (the route), never with an MCP tool.
+    let message = paused.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&format!("POST /api/v1/executions/{id}/resume")),
+        "{message}"
+    );
+    super::assert_names_no_mcp_tool(&paused.body);
     let stopped = eventually_async(std::time::Duration::from_secs(10), || {
         process_state(pid) == Some('T')
     })

@@ -10,6 +10,9 @@
 //!   `error.rate_limit_exceeded` (with the reset time).
 //! - `protocol`: a Rust client (`tokio-tungstenite`) for JSON-RPC errors with their ids, the
 //!   close codes (1009 over the size limit, 1001 at shutdown) and the submission rate limit.
+//! - `keepalive`: a raw client (no automatic pongs): silent, it is closed with 1001 and the
+//!   reason after `serve.ws_idle_secs`; pinging (JSON `ping` or ping frames), it stays open and
+//!   every ping is answered.
 //! - `load`: 200 idle connections and 20 submitting ones: the server's memory stays bounded
 //!   and the tasks finish in submission order.
 //!
@@ -17,6 +20,7 @@
 //! except the bounds that turn a hang into a failure.
 
 mod client;
+mod keepalive;
 mod load;
 mod protocol;
 mod python;
