@@ -209,6 +209,23 @@ async fn wait_true_streams_progress_per_task_and_a_failed_run_is_an_error_result
     assert_eq!(states, ["succeeded", "failed", "skipped"]);
     let text = message(&r);
     assert!(text.contains("`2` failed"), "{text}");
+    // rmcp's client hands each notification to the recorder on a task of its own, so the
+    // last ones may be recorded just after the response is: wait for them (the wire order
+    // is checked elsewhere, see below).
+    let wanted = |notes: &[ProgressNotificationParam]| {
+        let has = |s: &str| {
+            notes
+                .iter()
+                .any(|n| n.message.as_deref().is_some_and(|m| m.contains(s)))
+        };
+        has("task 1/3 `1` started") && has("task `2` failed")
+    };
+    for _ in 0..500 {
+        if wanted(&recorder.0.lock().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let notes = recorder.0.lock().unwrap().clone();
     let messages: Vec<String> = notes.iter().filter_map(|n| n.message.clone()).collect();
     assert!(
