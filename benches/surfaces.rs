@@ -24,9 +24,10 @@
 //!
 //! Then memory: the timed clients are closed and `VmRSS`/`VmHWM` of the `serve` process are
 //! read at idle; again with 50 WebSocket connections open (each past its `connected` greeting);
-//! and again with 50 MCP HTTP sessions added (each initialized, holding its standalone
-//! `GET /mcp` event stream open on its own connection) — 100 TCP connections, checked with the
-//! service's own count. Each reading comes 1 s after the last connection opened.
+//! again with 50 MCP HTTP sessions added (each initialized; the connections of those requests
+//! closed); and again once each session holds its standalone `GET /mcp` event stream open on
+//! its own connection — 100 TCP connections, checked with the service's own count. Each reading
+//! comes 1 s after the last connection opened.
 //!
 //! Needs `cargo build --release --bins --examples` first, or `CC_BENCH_BIN_DIR` (a directory
 //! holding `cc-executor` and `fake_claude`). Prints results; asserts nothing. `CC_BENCH_RUNS`
@@ -212,15 +213,20 @@ fn main() {
         println!(
             "serve idle: VmRSS {:.2} MiB, VmHWM {:.2} MiB\n\
              + {IDLE_WS} WebSocket connections: VmRSS {:.2} MiB ({:.1} KiB each)\n\
-             + {IDLE_HTTP} MCP HTTP sessions, each holding its GET /mcp event stream: VmRSS \
-             {:.2} MiB ({:.1} KiB each), VmHWM {:.2} MiB\n\
+             + {IDLE_HTTP} MCP HTTP sessions (initialized; no connection open): VmRSS {:.2} MiB \
+             ({:.1} KiB each)\n\
+             + their GET /mcp event streams (one connection each): VmRSS {:.2} MiB ({:.1} KiB \
+             each); {:.1} KiB per session with its stream; VmHWM {:.2} MiB\n\
              {} connections by the service's count (the asking request included); {:.1} KiB \
              per connection; opening them took {:.0} ms",
             kib_mib(m.rss_before),
             kib_mib(m.hwm_before),
             kib_mib(m.rss_ws),
             m.per_ws_kib(),
+            kib_mib(m.rss_sessions),
+            m.per_session_kib(),
             kib_mib(m.rss_with),
+            m.per_stream_kib(),
             m.per_http_kib(),
             kib_mib(m.hwm_with),
             m.counted,
@@ -261,13 +267,15 @@ fn main() {
                 "❌ fail"
             };
             println!(
-                "| `cc-executor serve` memory with 100 idle connections ({IDLE_WS} WebSocket + {IDLE_HTTP} MCP HTTP sessions holding an SSE stream) | ≤ {PER_CONNECTION_TARGET_KIB:.0} KiB per connection | VmRSS {:.2} → {:.2} MiB (VmHWM {:.2} → {:.2}) | {per:.1} KiB per connection (WebSocket {:.1}, MCP HTTP {:.1}) | {verdict} |",
+                "| `cc-executor serve` memory with 100 idle connections ({IDLE_WS} WebSocket + {IDLE_HTTP} MCP HTTP sessions holding an SSE stream) | ≤ {PER_CONNECTION_TARGET_KIB:.0} KiB per connection | VmRSS {:.2} → {:.2} MiB (VmHWM {:.2} → {:.2}) | {per:.1} KiB per connection (WebSocket {:.1}; MCP HTTP {:.1}: session {:.1} + stream {:.1}) | {verdict} |",
                 kib_mib(m.rss_before),
                 kib_mib(m.rss_with),
                 kib_mib(m.hwm_before),
                 kib_mib(m.hwm_with),
                 m.per_ws_kib(),
                 m.per_http_kib(),
+                m.per_session_kib(),
+                m.per_stream_kib(),
             );
         }
         None => println!(
@@ -698,6 +706,8 @@ struct Memory {
     hwm_before: u64,
     /// With the WebSocket connections open, before the MCP sessions.
     rss_ws: u64,
+    /// Then with the MCP sessions initialized, before their event streams.
+    rss_sessions: u64,
     rss_with: u64,
     hwm_with: u64,
     /// Open connections by the service's own count, the `/api/v1/health` request included.
@@ -714,6 +724,12 @@ impl Memory {
     }
     fn per_http_kib(&self) -> f64 {
         (self.rss_with as f64 - self.rss_ws as f64) / IDLE_HTTP as f64
+    }
+    fn per_session_kib(&self) -> f64 {
+        (self.rss_sessions as f64 - self.rss_ws as f64) / IDLE_HTTP as f64
+    }
+    fn per_stream_kib(&self) -> f64 {
+        (self.rss_with as f64 - self.rss_sessions as f64) / IDLE_HTTP as f64
     }
 }
 
@@ -734,15 +750,21 @@ async fn idle_memory(serve: &Serve) -> Result<Memory, String> {
     tokio::time::sleep(SETTLE).await;
     let rss_ws = read("VmRSS:")?;
     let http = http_client(false)?;
-    let mut streams = Vec::with_capacity(IDLE_HTTP);
+    let mut sessions = Vec::with_capacity(IDLE_HTTP);
     for _ in 0..IDLE_HTTP {
-        let session = mcp_session(&http, &serve.base).await?;
+        sessions.push(mcp_session(&http, &serve.base).await?);
+    }
+    // The sessions alone (their POST connections are closed), before their streams.
+    tokio::time::sleep(SETTLE).await;
+    let rss_sessions = read("VmRSS:")?;
+    let mut streams = Vec::with_capacity(IDLE_HTTP);
+    for session in &sessions {
         let stream = tokio::time::timeout(
             IO_LIMIT,
             http.get(format!("{}/mcp", serve.base))
                 .bearer_auth(TOKEN)
                 .header("accept", "text/event-stream")
-                .header("mcp-session-id", &session)
+                .header("mcp-session-id", session)
                 .header("mcp-protocol-version", PROTOCOL)
                 .send(),
         )
@@ -754,7 +776,7 @@ async fn idle_memory(serve: &Serve) -> Result<Memory, String> {
         }
         streams.push(stream);
     }
-    let open_ms = ms(t0.elapsed()) - ms(SETTLE);
+    let open_ms = ms(t0.elapsed()) - 2.0 * ms(SETTLE);
     tokio::time::sleep(SETTLE).await;
     let rss_with = read("VmRSS:")?;
     let hwm_with = read("VmHWM:")?;
@@ -776,6 +798,7 @@ async fn idle_memory(serve: &Serve) -> Result<Memory, String> {
         rss_before,
         hwm_before,
         rss_ws,
+        rss_sessions,
         rss_with,
         hwm_with,
         counted,
