@@ -16,12 +16,6 @@
 //!
 //! The last lines of output are markdown table rows for `scripts/bench`.
 
-use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-use std::time::{Duration, Instant};
-
 #[path = "common/mod.rs"]
 mod common;
 #[allow(unused_imports)]
@@ -30,15 +24,6 @@ use common::*;
 const DEFAULT_RUNS: usize = 50;
 const WARMUP: usize = 5;
 const PROMPT: &str = "@fake success";
-/// The argv `claude::argv::build_args` produces for a task with default settings.
-const ARGV: &[&str] = &[
-    "-p",
-    "--output-format",
-    "stream-json",
-    "--verbose",
-    "--permission-mode=acceptEdits",
-];
-const DIRECT_LIMIT: Duration = Duration::from_secs(20);
 const OVERHEAD_TARGET_MS: f64 = 2.0;
 
 fn main() {
@@ -49,7 +34,11 @@ fn main() {
     println!(
         "task_overhead: {runs} timed runs per path after {WARMUP} warm-up runs each, interleaved"
     );
-    println!("  direct: {} {}", bins.fake.display(), ARGV.join(" "));
+    println!(
+        "  direct: {} {}",
+        bins.fake.display(),
+        DIRECT_ARGV.join(" ")
+    );
     println!(
         "  mcp:    {} mcp → tools/call cc_execute",
         bins.ours.display()
@@ -59,7 +48,7 @@ fn main() {
         McpServer::start(&bins, tmp.path(), &data, &[]).expect("start cc-executor mcp");
     let cwd = tmp.path().to_string_lossy().into_owned();
     for _ in 0..WARMUP {
-        direct(&bins.fake, tmp.path()).expect("warm-up: direct run");
+        direct(&bins.fake, tmp.path(), PROMPT).expect("warm-up: direct run");
         server.call(PROMPT, &cwd).expect("warm-up: cc_execute");
     }
     let mut d = Vec::with_capacity(runs);
@@ -67,11 +56,11 @@ fn main() {
     let mut failures = 0;
     for i in 0..runs {
         let (x, y) = if i % 2 == 0 {
-            let x = direct(&bins.fake, tmp.path());
+            let x = direct(&bins.fake, tmp.path(), PROMPT);
             (x, server.call(PROMPT, &cwd))
         } else {
             let y = server.call(PROMPT, &cwd);
-            (direct(&bins.fake, tmp.path()), y)
+            (direct(&bins.fake, tmp.path(), PROMPT), y)
         };
         match (x, y) {
             (Ok(x), Ok(y)) => {
@@ -143,43 +132,4 @@ fn main() {
         "| Per-task overhead of `cc_execute` over running the fake `claude` directly (median; ours also writes the raw output file) | ≤ {OVERHEAD_TARGET_MS} ms | {overhead:.2} ms ({mm:.2} vs {dm:.2} ms direct) | {:.2}× direct | {verdict} |",
         mm / dm
     );
-}
-
-/// One direct run of the fake claude; milliseconds from spawn to reaped.
-fn direct(fake: &Path, cwd: &Path) -> Result<f64, String> {
-    let mut cmd = Command::new(fake);
-    cmd.args(ARGV)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    clean_env(&mut cmd, cwd);
-    let t0 = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("direct: spawn: {e}"))?;
-    let dog = Watchdog::new(child.id(), DIRECT_LIMIT);
-    let mut out = Vec::new();
-    let io = (|| {
-        let mut stdin = child.stdin.take().ok_or("no stdin")?;
-        stdin
-            .write_all(PROMPT.as_bytes())
-            .map_err(|e| format!("direct: write: {e}"))?;
-        drop(stdin);
-        let mut stdout = child.stdout.take().ok_or("no stdout")?;
-        stdout
-            .read_to_end(&mut out)
-            .map_err(|e| format!("direct: read: {e}"))?;
-        Ok::<(), String>(())
-    })();
-    if io.is_err() {
-        let _ = child.kill();
-    }
-    let status = child.wait().map_err(|e| format!("direct: wait: {e}"));
-    let elapsed = ms(t0.elapsed());
-    drop(dog);
-    io?;
-    let status = status?;
-    if !status.success() || !out.ends_with(b"\n") {
-        return Err(format!("direct: {status}, {} bytes of output", out.len()));
-    }
-    Ok(elapsed)
 }

@@ -2,7 +2,7 @@
 //! runaway child, and a clean environment for the processes under test.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
@@ -245,4 +245,68 @@ impl McpServer {
         let _ = self.child.wait();
         drop(self.dog.take());
     }
+}
+
+/// The argv `claude::argv::build_args` produces for a task with default settings.
+pub const DIRECT_ARGV: &[&str] = &[
+    "-p",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    "--permission-mode=acceptEdits",
+];
+/// Longest one direct run of the fake `claude` may take.
+pub const DIRECT_LIMIT: Duration = Duration::from_secs(20);
+
+/// One run of the fake `claude` as the executor would start it, without the executor: spawn
+/// with [`DIRECT_ARGV`], `prompt` on stdin, stdout read to EOF, reaped. Milliseconds from
+/// spawn to reaped: the baseline every per-task overhead is measured against.
+pub fn direct(fake: &Path, cwd: &Path, prompt: &str) -> Result<f64, String> {
+    let mut cmd = Command::new(fake);
+    cmd.args(DIRECT_ARGV)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    clean_env(&mut cmd, cwd);
+    let t0 = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("direct: spawn: {e}"))?;
+    let dog = Watchdog::new(child.id(), DIRECT_LIMIT);
+    let mut out = Vec::new();
+    let io = (|| {
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        stdin
+            .write_all(prompt.as_bytes())
+            .map_err(|e| format!("direct: write: {e}"))?;
+        drop(stdin);
+        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        stdout
+            .read_to_end(&mut out)
+            .map_err(|e| format!("direct: read: {e}"))?;
+        Ok::<(), String>(())
+    })();
+    if io.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|e| format!("direct: wait: {e}"));
+    let elapsed = ms(t0.elapsed());
+    drop(dog);
+    io?;
+    let status = status?;
+    if !status.success() || !out.ends_with(b"\n") {
+        return Err(format!("direct: {status}, {} bytes of output", out.len()));
+    }
+    Ok(elapsed)
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`), in KiB.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -12,6 +12,7 @@
 //! - [`conformance`]: the conformance suite's applicable server scenarios.
 //! - [`lifecycle`]: start-up refusals, `serve status`, SIGTERM mid-task.
 //! - [`queue`]: sessions share one FIFO line; a stdio server sees the service.
+//! - [`memory`]: what an idle connection costs the service.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -28,6 +29,7 @@ mod conformance;
 mod control;
 mod disconnect;
 mod lifecycle;
+mod memory;
 mod queue;
 mod safety;
 
