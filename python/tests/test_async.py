@@ -12,7 +12,7 @@ import pytest
 import cc_executor
 from cc_executor import aio
 
-from conftest import processes_of
+from conftest import assert_run_progress, processes_of
 
 
 def test_async_cc_execute_and_json_mode(config: cc_executor.Config) -> None:
@@ -103,3 +103,25 @@ def test_async_queries(config: cc_executor.Config) -> None:
         assert (await aio.export_execution_history("jsonl")).count("\n") == 1
 
     asyncio.run(main())
+
+
+def test_async_task_list_progress_is_tagged_and_in_order(config: cc_executor.Config) -> None:
+    events: List[Dict[str, Any]] = []
+    loop_thread: List[int] = []
+
+    async def main() -> Dict[str, Any]:
+        loop_thread.append(threading.get_ident())
+
+        def cb(e: Dict[str, Any]) -> None:
+            assert threading.get_ident() == loop_thread[0]
+            events.append(e)
+
+        return await aio.cc_execute_list(
+            [{"id": "one", "task": "@fake success text=first"}, "@fake success text=2nd"],
+            progress_callback=cb,
+        )
+
+    run = asyncio.run(main())
+    assert run["state"] == "succeeded"
+    # A task given as text gets its position as its id.
+    assert_run_progress(events, ["one", run["run"]["tasks"][1]["id"]], ["first", "2nd"])
