@@ -125,3 +125,55 @@ def test_async_task_list_progress_is_tagged_and_in_order(config: cc_executor.Con
     assert run["state"] == "succeeded"
     # A task given as text gets its position as its id.
     assert_run_progress(events, ["one", run["run"]["tasks"][1]["id"]], ["first", "2nd"])
+
+
+def test_cancelling_an_async_task_list_cancels_the_run_and_it_resumes(config: cc_executor.Config) -> None:
+    seen: List[Dict[str, Any]] = []
+
+    async def main() -> None:
+        second_started = asyncio.Event()
+
+        def cb(e: Dict[str, Any]) -> None:
+            seen.append(e)
+            if e["kind"] == "started" and e["task_id"] == "b":
+                second_started.set()
+
+        task = asyncio.create_task(
+            aio.cc_execute_list(
+                [{"id": "a", "task": "@fake success text=first"}, {"id": "b", "task": "@fake slow secs=2 text=b"}],
+                progress_callback=cb,
+            )
+        )
+        await asyncio.wait_for(second_started.wait(), 20)
+        assert processes_of(seen[-1]["execution_id"])
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    cancelled = [e for e in seen if e["kind"] == "started" and e["task_id"] == "b"][0]
+    assert processes_of(cancelled["execution_id"]) == []
+    history = cc_executor.get_execution_history(limit=1)["executions"][0]
+    assert history["execution_id"] == cancelled["execution_id"] and history["status"] == "cancelled"
+    # Cancelled, not finished: it resumes at the task it stopped in.
+    resumed = asyncio.run(aio.resume_run(cancelled["run_id"]))
+    assert resumed["state"] == "succeeded"
+    a, b = resumed["run"]["tasks"]
+    assert len(a["executions"]) == 1 and b["executions"][0] == cancelled["execution_id"]
+
+
+def test_async_bad_inputs_raise_from_the_coroutine(config: cc_executor.Config) -> None:
+    async def main() -> None:
+        with pytest.raises(TypeError, match="task must be a str"):
+            await aio.cc_execute(3)  # type: ignore[arg-type]
+        with pytest.raises(cc_executor.InvalidTaskError, match="must not be empty"):
+            await aio.execute("")
+        with pytest.raises(cc_executor.InvalidTaskError, match="nothing was started"):
+            await aio.cc_execute_list([])
+        with pytest.raises(cc_executor.InvalidArgumentError, match="run_id"):
+            await aio.resume_run("nope")
+        with pytest.raises(cc_executor.InvalidArgumentError, match="format"):
+            await aio.export_execution_history("xml")
+
+    asyncio.run(main())
+    assert cc_executor.get_execution_history()["executions"] == []
