@@ -22,32 +22,83 @@ if TYPE_CHECKING:
     from ._calls import PathLike, ProgressCallback, TaskList
 
 
-async def _drain(handle: _native.Handle) -> None:
+class _Wake:
+    """Wakes the coroutine waiting on a call when the call has something for it: the
+    extension writes a byte to a socket the event loop watches (``add_reader``), so no Python
+    ever runs on the runtime's threads and the loop only runs when there is work."""
+
+    __slots__ = ("_loop", "_handle", "_fd", "_waiter", "_closed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, handle: _native.Handle) -> None:
+        self._loop = loop
+        self._handle = handle
+        self._fd = handle.wake_fd()
+        self._waiter: Optional[asyncio.Future[None]] = None
+        self._closed = False
+        loop.add_reader(self._fd, self._ready)
+
+    def _ready(self) -> None:
+        self._handle.clear_wake()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> bool:
+        """Until the call may have something; False once the loop stopped watching."""
+        if self._closed:
+            return False
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+        return not self._closed
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._loop.remove_reader(self._fd)
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
+
+
+async def _drain(handle: _native.Handle, wake: _Wake) -> None:
+    """Waits until a cancelled call has ended: its process tree is gone."""
     while True:
         try:
-            kind, _ = await handle.next_async()
-        except BaseException:
+            item = handle.next(0.0, False)
+        except BaseException:  # the call's own error: it has ended
             return
-        if kind != "event":
+        if item is None:
+            if not await wake.wait():
+                return
+        elif item[0] != "event":
             return
 
 
 async def _drive(handle: _native.Handle, callback: Optional[ProgressCallback]) -> Any:
     """Events to the callback on the loop, in order, then the result; stops the work on any
     exception, cancellation included."""
+    wake = _Wake(asyncio.get_running_loop(), handle)
     try:
         while True:
-            done, value = _calls._on_item(await handle.next_async(), callback)
+            # Ask first, then wait: an item that comes in between leaves the socket readable.
+            item = handle.next(0.0, False)
+            if item is None:
+                await wake.wait()
+                continue
+            done, value = _calls._on_item(item, callback)
             if done:
                 return value
     except BaseException:
         handle.cancel()
         # Wait (bounded) until the process tree is gone, even while being cancelled.
         try:
-            await asyncio.wait_for(asyncio.shield(_drain(handle)), _calls._DRAIN_SECS)
+            await asyncio.wait_for(asyncio.shield(_drain(handle, wake)), _calls._DRAIN_SECS)
         except BaseException:
             pass
         raise
+    finally:
+        wake.close()
 
 
 async def execute(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, Dict, List
@@ -177,3 +179,62 @@ def test_async_bad_inputs_raise_from_the_coroutine(config: cc_executor.Config) -
 
     asyncio.run(main())
     assert cc_executor.get_execution_history()["executions"] == []
+
+
+def test_no_python_runs_on_the_runtimes_threads(config: cc_executor.Config) -> None:
+    # A runtime thread that took the GIL to wake the loop (call_soon_threadsafe) could be
+    # caught by the interpreter's exit and abort the process; the extension wakes the loop
+    # through a socket instead.
+    calls: List[int] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def recording(*args: Any, **kwargs: Any) -> Any:
+            calls.append(threading.get_ident())
+            return original(*args, **kwargs)
+
+        loop.call_soon_threadsafe = recording  # type: ignore[method-assign]
+        events: List[Dict[str, Any]] = []
+        assert await aio.cc_execute("@fake success text=x", progress_callback=events.append) == "x"
+        assert await aio.cc_execute("@fake success text=y") == "y"
+        await aio.cc_execute_list(["@fake success"], progress_callback=events.append)
+        assert events
+
+    asyncio.run(main())
+    assert calls == []
+
+
+def test_calls_that_end_at_once_never_leave_the_loop_waiting(config: cc_executor.Config) -> None:
+    # The call fails before it starts, and the work drops its end of the channel right after:
+    # the loop must be woken for that too (pytest-timeout fails this test if it hangs).
+    async def main() -> None:
+        for _ in range(300):
+            with pytest.raises(cc_executor.InvalidTaskError):
+                await aio.execute("")
+
+    asyncio.run(main())
+
+
+EXIT_CHILD = """
+import asyncio, sys, cc_executor
+from cc_executor import aio
+cfg = cc_executor.Config.load(claude_bin=sys.argv[1], data_dir=sys.argv[2])
+async def main():
+    for _ in range(300):
+        try:
+            await aio.execute("", config=cfg)
+        except cc_executor.InvalidTaskError:
+            pass
+    print(await aio.cc_execute("@fake success text=last", config=cfg))
+asyncio.run(main())
+"""
+
+
+def test_a_process_that_used_asyncio_exits_cleanly(fake_claude: Any, tmp_path: Any) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_CHILD, str(fake_claude), str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert (out.returncode, out.stdout) == (0, "last\n"), out.stderr
