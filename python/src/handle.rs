@@ -4,7 +4,7 @@
 //! The work runs on the shared runtime; the Python side only waits for the next item. The
 //! sync API waits in short slices with the GIL released and checks for signals between them
 //! (so Ctrl-C interrupts within a slice). The asyncio API takes items without waiting and is
-//! woken through a socket its event loop watches ([`Handle::wake_fd`]): the runtime's threads
+//! woken through a socket its event loop watches (`Handle.wake_fd()`): the runtime's threads
 //! write a byte there and never touch Python — a thread that took the GIL to wake the loop
 //! could be caught by the interpreter's exit and abort the process. Either way the callback
 //! runs in the caller's thread or event loop, in the order the events happened.
@@ -173,7 +173,7 @@ impl Handle {
     }
 
     /// A file descriptor that becomes readable whenever an item may be waiting (for an event
-    /// loop's `add_reader`); read it empty with [`Handle::clear_wake`]. Made on first call;
+    /// loop's `add_reader`); read it empty with `clear_wake`. Made on first call;
     /// it lives as long as the handle, so the loop must stop watching it first.
     fn wake_fd(&self) -> PyResult<i32> {
         if let Some(wake) = self.wake.get() {
