@@ -10,6 +10,10 @@ Paths, interleaved after a warm-up (the order rotates every round, so drift hits
 - cc_execute, cc_execute + progress_callback, aio.cc_execute: the Python API, timed in
   Python around the call.
 
+Besides wall time, the CPU time this process spent per call (all its threads — Python's and
+the runtime's — not the `claude` child): wall time on a loaded machine is mostly waiting for a
+CPU at each hand-over between threads, CPU time is the work the layer adds.
+
 Import: `python -c "import cc_executor"` minus `python -c "pass"`, medians of fresh processes.
 
     python python/bench/overhead.py --fake-claude target/release/examples/fake_claude
@@ -27,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import cc_executor
 from cc_executor import _native, aio
@@ -35,11 +39,25 @@ from cc_executor import _native, aio
 PROMPT = "@fake success"
 
 
-def _timed(call: Callable[[], object]) -> Callable[[], float]:
-    def run() -> float:
-        t = time.perf_counter()
+def _timed(call: Callable[[], object]) -> Callable[[], Tuple[float, float]]:
+    """Wall time around the call, and the CPU time of this process (every thread: Python's
+    and the runtime's, not the `claude` child) during it."""
+
+    def run() -> Tuple[float, float]:
+        c, t = time.process_time(), time.perf_counter()
         call()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
+
+    return run
+
+
+def _cpu(call: Callable[[], float]) -> Callable[[], Tuple[float, float]]:
+    """Wall time as timed inside Rust, and this process's CPU time around the call."""
+
+    def run() -> Tuple[float, float]:
+        c = time.process_time()
+        wall = call()
+        return wall, time.process_time() - c
 
     return run
 
@@ -64,9 +82,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         cfg = cc_executor.Config.load(claude_bin=args.fake_claude, data_dir=data)
         loop = asyncio.new_event_loop()
-        paths: Dict[str, Callable[[], float]] = {
-            "fake claude run directly": lambda: _native._bench_direct(args.fake_claude, PROMPT),
-            "Rust library (prepare + execute)": lambda: _native._bench_library(cfg, PROMPT),
+        paths: Dict[str, Callable[[], Tuple[float, float]]] = {
+            "fake claude run directly": _cpu(lambda: _native._bench_direct(args.fake_claude, PROMPT)),
+            "Rust library (prepare + execute)": _cpu(lambda: _native._bench_library(cfg, PROMPT)),
             "Python cc_execute": _timed(lambda: cc_executor.cc_execute(PROMPT, config=cfg)),
             "Python cc_execute + progress_callback": _timed(
                 lambda: cc_executor.cc_execute(PROMPT, config=cfg, progress_callback=lambda e: None)
@@ -80,15 +98,20 @@ def main() -> None:
             for name in names:
                 paths[name]()
         samples: Dict[str, List[float]] = {n: [] for n in names}
+        cpu: Dict[str, List[float]] = {n: [] for n in names}
         for i in range(args.runs):
             order = names[i % len(names):] + names[: i % len(names)]
             for name in order:
-                samples[name].append(paths[name]())
+                wall, used = paths[name]()
+                samples[name].append(wall)
+                cpu[name].append(used)
         loop.close()
 
     med = {n: statistics.median(s) * 1000 for n, s in samples.items()}
+    med_cpu = {n: statistics.median(s) * 1000 for n, s in cpu.items()}
     direct = med["fake claude run directly"]
     library = med["Rust library (prepare + execute)"]
+    library_cpu = med_cpu["Rust library (prepare + execute)"]
     bare = _startup("pass", args.import_runs) * 1000
     with_import = _startup("import cc_executor", args.import_runs) * 1000
     with_aio = _startup("import cc_executor.aio", args.import_runs) * 1000
@@ -96,12 +119,14 @@ def main() -> None:
     print(f"overhead.py: {args.runs} timed runs per path after {args.warmup} warm-up runs, interleaved; "
           f"import: {args.import_runs} fresh processes each; Python {sys.version.split()[0]}")
     print()
-    print("| path | median per call | over direct | over the Rust library |")
-    print("|---|---|---|---|")
+    print("| path | median per call | over direct | over the Rust library | CPU of this process per call | CPU over the Rust library |")
+    print("|---|---|---|---|---|---|")
     for n in names:
-        over_lib = "—" if n.startswith("fake") or n.startswith("Rust") else f"{med[n] - library:+.2f} ms"
+        ours = not (n.startswith("fake") or n.startswith("Rust"))
+        over_lib = f"{med[n] - library:+.2f} ms" if ours else "—"
         over_direct = "—" if n.startswith("fake") else f"{med[n] - direct:+.2f} ms"
-        print(f"| {n} | {med[n]:.2f} ms | {over_direct} | {over_lib} |")
+        cpu_over = f"{med_cpu[n] - library_cpu:+.2f} ms" if ours else "—"
+        print(f"| {n} | {med[n]:.2f} ms | {over_direct} | {over_lib} | {med_cpu[n]:.2f} ms | {cpu_over} |")
     print()
     print("| import | median | added to `python -c pass` |")
     print("|---|---|---|")

@@ -19,17 +19,16 @@ from ._api import (
     cc_execute,
     cc_execute_list,
     cc_execute_task_list,
-    default_config,
     execute,
     export_execution_history,
     get_execution_history,
     get_task_complexity,
     resume_run,
-    set_default_config,
     suggest_execution_strategy,
     validate_task_list,
     verify_execution,
 )
+from ._calls import default_config, set_default_config
 from ._native import Config, __version__
 from ._result import ExecutionResult
 from .errors import (

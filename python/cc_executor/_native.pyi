@@ -6,7 +6,7 @@ JSON text and events as ``(kind, json)`` pairs.
 
 import os
 import pathlib
-from typing import Awaitable, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 __version__: str
 
@@ -58,7 +58,8 @@ class Handle:
     """A running call: its events, then its result or error; cancelling stops it."""
 
     def next(self, timeout: float, check_signals: bool = True) -> Optional[_Next]: ...
-    def next_async(self) -> Awaitable[_Next]: ...
+    def wake_fd(self) -> int: ...
+    def clear_wake(self) -> None: ...
     def cancel(self) -> None: ...
 
 def start_task(

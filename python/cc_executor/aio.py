@@ -10,56 +10,102 @@ call shares the one FIFO queue of its ``Config`` with the sync API and other thr
 from __future__ import annotations
 
 import asyncio
-import json
 
-from . import _api, _native
+from . import _api, _calls, _native
 from ._native import Config
 from ._result import ExecutionResult
-from .errors import CcExecutorError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional, Union
 
-    from ._api import ProgressCallback, TaskList
+    from ._calls import PathLike, ProgressCallback, TaskList
 
 
-async def _drain(handle: _native.Handle) -> None:
+class _Wake:
+    """Wakes the coroutine waiting on a call when the call has something for it: the
+    extension writes a byte to a socket the event loop watches (``add_reader``), so no Python
+    ever runs on the runtime's threads and the loop only runs when there is work."""
+
+    __slots__ = ("_loop", "_handle", "_fd", "_waiter", "_closed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, handle: _native.Handle) -> None:
+        self._loop = loop
+        self._handle = handle
+        self._fd = handle.wake_fd()
+        self._waiter: Optional[asyncio.Future[None]] = None
+        self._closed = False
+        loop.add_reader(self._fd, self._ready)
+
+    def _ready(self) -> None:
+        self._handle.clear_wake()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> bool:
+        """Until the call may have something; False once the loop stopped watching."""
+        if self._closed:
+            return False
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+        return not self._closed
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._loop.remove_reader(self._fd)
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
+
+
+async def _drain(handle: _native.Handle, wake: _Wake) -> None:
+    """Waits until a cancelled call has ended: its process tree is gone."""
     while True:
         try:
-            kind, _ = await handle.next_async()
-        except BaseException:
+            item = handle.next(0.0, False)
+        except BaseException:  # the call's own error: it has ended
             return
-        if kind != "event":
+        if item is None:
+            if not await wake.wait():
+                return
+        elif item[0] != "event":
             return
 
 
 async def _drive(handle: _native.Handle, callback: Optional[ProgressCallback]) -> Any:
+    """Events to the callback on the loop, in order, then the result; stops the work on any
+    exception, cancellation included."""
+    wake = _Wake(asyncio.get_running_loop(), handle)
     try:
         while True:
-            kind, payload = await handle.next_async()
-            if kind == "event":
-                if callback is not None:
-                    callback(json.loads(payload))
-            elif kind == "done":
-                return json.loads(payload)
-            else:
-                raise CcExecutorError("internal error: the call ended without a result")
+            # Ask first, then wait: an item that comes in between leaves the socket readable.
+            item = handle.next(0.0, False)
+            if item is None:
+                await wake.wait()
+                continue
+            done, value = _calls._on_item(item, callback)
+            if done:
+                return value
     except BaseException:
         handle.cancel()
         # Wait (bounded) until the process tree is gone, even while being cancelled.
         try:
-            await asyncio.wait_for(asyncio.shield(_drain(handle)), _api._DRAIN_SECS)
+            await asyncio.wait_for(asyncio.shield(_drain(handle, wake)), _calls._DRAIN_SECS)
         except BaseException:
             pass
         raise
+    finally:
+        wake.close()
 
 
 async def execute(
     task: str,
     *,
     timeout: Optional[float] = None,
-    cwd: Optional[str] = None,
+    cwd: Optional[PathLike] = None,
     model: Optional[str] = None,
     permission_mode: Optional[str] = None,
     allowed_tools: Optional[List[str]] = None,
@@ -73,16 +119,11 @@ async def execute(
     raise_on_failure: bool = False,
 ) -> ExecutionResult:
     """Coroutine version of :func:`cc_executor.execute`."""
-    args = _api._task_args(
-        task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools,
-        max_turns, max_budget_usd, append_system_prompt, json_schema,
+    handle = _calls._start_task(
+        task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools, max_turns,
+        max_budget_usd, append_system_prompt, json_schema, progress_callback, config,
     )
-    _api._check_callback(progress_callback)
-    handle = _native.start_task(_api._config(config), task, events=progress_callback is not None, **args)
-    result = ExecutionResult(await _drive(handle, progress_callback))
-    if raise_on_failure and not result.succeeded:
-        raise _api._failed_task(result)
-    return result
+    return _calls._task_result(await _drive(handle, progress_callback), raise_on_failure)
 
 
 async def cc_execute(
@@ -90,7 +131,7 @@ async def cc_execute(
     *,
     json_mode: bool = False,
     timeout: Optional[float] = None,
-    cwd: Optional[str] = None,
+    cwd: Optional[PathLike] = None,
     model: Optional[str] = None,
     permission_mode: Optional[str] = None,
     allowed_tools: Optional[List[str]] = None,
@@ -104,8 +145,7 @@ async def cc_execute(
     raise_on_failure: bool = False,
 ) -> Union[str, Dict[str, Any]]:
     """Coroutine version of :func:`cc_executor.cc_execute`."""
-    if not isinstance(json_mode, bool):
-        raise TypeError(f"json_mode must be a bool, got {type(json_mode).__name__}")
+    _calls._check_json_mode(json_mode)
     result = await execute(
         task, timeout=timeout, cwd=cwd, model=model, permission_mode=permission_mode,
         allowed_tools=allowed_tools, disallowed_tools=disallowed_tools, max_turns=max_turns,
@@ -113,9 +153,7 @@ async def cc_execute(
         json_schema=json_schema, progress_callback=progress_callback, config=config,
         raise_on_failure=raise_on_failure,
     )
-    if json_mode:
-        return result._data
-    return result.result or ""
+    return _calls._answer(result, json_mode)
 
 
 async def cc_execute_list(
@@ -131,13 +169,10 @@ async def cc_execute_list(
 ) -> Dict[str, Any]:
     """Coroutine version of :func:`cc_executor.cc_execute_list`; cancelling it cancels the
     run (resumable with :func:`resume_run`)."""
-    args = _api._list_args(tasks, on_failure, budget_usd, defaults, max_usage_wait_secs)
-    _api._check_callback(progress_callback)
-    handle = _native.start_list(_api._config(config), events=progress_callback is not None, **args)
-    run: Dict[str, Any] = await _drive(handle, progress_callback)
-    if raise_on_failure and run.get("state") != "succeeded":
-        raise _api._failed_run(run)
-    return run
+    handle = _calls._start_list(
+        tasks, on_failure, budget_usd, defaults, max_usage_wait_secs, progress_callback, config
+    )
+    return _calls._run_result(await _drive(handle, progress_callback), raise_on_failure)
 
 
 cc_execute_task_list = cc_execute_list
@@ -153,17 +188,8 @@ async def resume_run(
     raise_on_failure: bool = False,
 ) -> Dict[str, Any]:
     """Coroutine version of :func:`cc_executor.resume_run`."""
-    _api._check_str("run_id", run_id, optional=False)
-    _api._check_number("budget_usd", budget_usd)
-    _api._check_callback(progress_callback)
-    handle = _native.start_resume(
-        _api._config(config), run_id, budget_usd=None if budget_usd is None else float(budget_usd),
-        force=bool(force), events=progress_callback is not None,
-    )
-    run: Dict[str, Any] = await _drive(handle, progress_callback)
-    if raise_on_failure and run.get("state") != "succeeded":
-        raise _api._failed_run(run)
-    return run
+    handle = _calls._start_resume(run_id, budget_usd, force, progress_callback, config)
+    return _calls._run_result(await _drive(handle, progress_callback), raise_on_failure)
 
 
 # The read-only operations are quick (a store query, the planner): a worker thread runs the

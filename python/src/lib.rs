@@ -8,6 +8,7 @@
 //!
 //! - [`config`]: `Config` (settings as the CLI reads them) and the executor it owns.
 //! - [`task`]: one task; [`runs`]: task lists as durable runs; [`handle`]: a running call.
+//! - [`events`]: the progress events a `progress_callback` gets, for a task and a task list.
 //! - [`queries`]: history, export, verify, complexity, validation, strategy.
 //! - [`cli`]: the `cc-executor` console script; [`mod@bench`]: timing hooks for `python/bench`.
 //!
@@ -24,6 +25,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod errors;
+pub mod events;
 pub mod handle;
 pub mod queries;
 pub mod runs;

@@ -2,9 +2,9 @@
 //!
 //! A run is created and driven by the library's [`cc_executor::runs::RunService`] exactly as
 //! the MCP tool `cc_execute_list` does it (same validation, same store, same FIFO line for its
-//! tasks); the result is the tool's structured output with the whole run record. Events are
-//! the run's [`RunEvent`]s (task started, task finished, usage-limit waits, run finished) with the
-//! current task's progress nested.
+//! tasks); the result is the tool's structured output with the whole run record. Events (only
+//! when the caller has a progress callback) are the run's and each task's, in order: see
+//! [`crate::events`].
 
 use std::sync::Arc;
 
@@ -15,47 +15,15 @@ use uuid::Uuid;
 
 use cc_executor::exec::queue::Reservation;
 use cc_executor::plan::validate::parse_tasks;
-use cc_executor::runs::{FailurePolicy, ResumeOptions, Run, RunEvent, RunRequest, TaskDefaults};
+use cc_executor::runs::{
+    FailurePolicy, ResumeOptions, Run, RunError, RunEvent, RunRequest, RunService, TaskDefaults,
+};
 
 use crate::config::PyConfig;
 use crate::errors::BindError;
+use crate::events;
 use crate::handle::{Handle, Item, Sender};
 use crate::runtime::{Shared, runtime};
-
-/// A run event as a dict for the callback: `kind`, the one-line `message`, and its fields.
-fn event_json(e: &RunEvent) -> Value {
-    let mut v = match e {
-        RunEvent::TaskStarted {
-            position,
-            total,
-            task_id,
-            execution_id,
-        } => json!({"kind": "task_started", "position": position, "total": total,
-                    "task_id": task_id, "execution_id": execution_id}),
-        RunEvent::Execution { task_id, event } => {
-            json!({"kind": "execution", "task_id": task_id, "event": event.to_json()})
-        }
-        RunEvent::TaskFinished {
-            task_id,
-            state,
-            status,
-            cost_usd,
-            detail,
-        } => json!({"kind": "task_finished", "task_id": task_id, "state": state.as_str(),
-                    "status": status.map(|s| s.as_str()), "cost_usd": cost_usd,
-                    "detail": detail}),
-        RunEvent::WaitingForUsageReset { task_id, until } => {
-            json!({"kind": "waiting_for_usage_reset", "task_id": task_id, "until": until})
-        }
-        RunEvent::Finished { state, reason } => {
-            json!({"kind": "run_finished", "state": state.as_str(), "reason": reason})
-        }
-    };
-    if let Value::Object(map) = &mut v {
-        map.insert("message".into(), Value::String(e.message()));
-    }
-    v
-}
 
 /// The `cc_execute_list` tool's answer for a finished run, as JSON text — with the whole run
 /// record as `run` (the MCP tool sends a compact view to save the model's context; a Python
@@ -189,29 +157,32 @@ async fn drive(
         Start::New(request) => runs.create(*request).await?,
         Start::Resume(id, options) => runs.resume(id, options).await?,
     };
-    let sink_tx = tx.clone();
-    let run_id = run.run_id.to_string();
-    let sink = move |e: RunEvent| {
-        if events {
-            // Which run: the caller learns the id before the result (to resume it after
-            // stopping the call).
-            let mut v = event_json(&e);
-            if let Value::Object(map) = &mut v {
-                map.insert("run_id".into(), Value::String(run_id.clone()));
-            }
-            let _ = sink_tx.send(Item::Event(v.to_string()));
-        }
-    };
-    let id = runs.start_at(run, sink, Some(place));
-    let finished = tokio::select! {
+    let id = run.run_id;
+    if !events {
+        let id = runs.start_at(run, |_: RunEvent| {}, Some(place));
+        return output_json(&wait_or_cancel(runs, id, cancel).await?);
+    }
+    let (sink, run_events) = events::run_sink(shared.executor.clone());
+    let mut forwarder = events::RunForwarder::new(run_events, tx.clone(), &run);
+    runs.start_at(run, sink, Some(place));
+    let finished = forwarder
+        .forward_until(wait_or_cancel(runs, id, cancel))
+        .await;
+    output_json(&finished?)
+}
+
+/// Waits for the run to stop; cancelling the call cancels the run (its current task's process
+/// tree is stopped; the run is saved as cancelled and can be resumed).
+async fn wait_or_cancel(
+    runs: &RunService,
+    id: Uuid,
+    cancel: &CancellationToken,
+) -> Result<Run, RunError> {
+    tokio::select! {
         r = runs.wait(id) => r,
         _ = cancel.cancelled() => {
-            // Stops the current task's process tree; the run is saved as cancelled and can be
-            // resumed.
             let _ = runs.cancel(id).await;
             runs.wait(id).await
         }
-    };
-    let run = finished?;
-    output_json(&run)
+    }
 }

@@ -27,15 +27,7 @@ pub fn runtime() -> Result<&'static Runtime, BindError> {
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         Ok(rt)
     });
-    match rt {
-        Ok(rt) => {
-            // asyncio awaitables (`cc_executor.aio`) run on this same runtime. Err: already
-            // set, by an earlier call: nothing to do.
-            let _ = pyo3_async_runtimes::tokio::init_with_runtime(rt);
-            Ok(rt)
-        }
-        Err(e) => Err(BindError::Internal(e.clone())),
-    }
+    rt.as_ref().map_err(|e| BindError::Internal(e.clone()))
 }
 
 /// What one configuration runs tasks with: the executor (its FIFO queue is the one line every

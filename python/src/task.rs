@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use cc_executor::exec::feed::FeedItem;
 use cc_executor::exec::progress::NoProgress;
 use cc_executor::exec::queue::Reservation;
 use cc_executor::{Executor, TaskRequest};
 
 use crate::config::PyConfig;
 use crate::errors::BindError;
+use crate::events;
 use crate::handle::{Handle, Item, Sender};
 use crate::runtime::{Shared, runtime};
 
@@ -165,20 +165,11 @@ async fn forward_events(executor: &Executor, id: Uuid, tx: &Sender) {
         return;
     };
     while let Some(item) = stream.next().await {
-        let mut value = match item {
-            FeedItem::Event(e) => e.to_json(),
-            FeedItem::Missed { count } => json!({
-                "kind": "missed",
-                "count": count,
-                "message": format!("{count} event(s) no longer held were skipped"),
-            }),
-        };
-        // Which execution: the caller learns the id before the result (to verify or look
-        // it up later, or to find its processes).
-        if let Value::Object(map) = &mut value {
-            map.insert("execution_id".into(), Value::String(id.to_string()));
-        }
-        if tx.send(Item::Event(value.to_string())).is_err() {
+        let map = events::feed_json(&item, id);
+        if tx
+            .send(Item::Event(Value::Object(map).to_string()))
+            .is_err()
+        {
             return;
         }
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -75,3 +75,37 @@ def processes_of(execution_id: str) -> List[int]:
 @pytest.fixture
 def events() -> Iterator[List[dict]]:
     yield []
+
+
+def assert_run_progress(events: List[Dict[str, Any]], task_ids: List[str], texts: List[str]) -> None:
+    """What a task list's progress callback must have seen, in order: per task
+    `task_started`, every event of its execution (as `cc_execute` gives them: `seq` 1, 2, …,
+    the model's text — one containing `texts[i]` — included, up to `finished`),
+    `task_finished`; then `run_finished`. Every
+    task event names its task (`task_id`, `task_index`) and execution; every event the run."""
+    run_ids = {e["run_id"] for e in events}
+    assert len(run_ids) == 1, run_ids
+    assert events[-1]["kind"] == "run_finished", [e["kind"] for e in events]
+    i = 0
+    for index, (task_id, text) in enumerate(zip(task_ids, texts)):
+        start = events[i]
+        assert start["kind"] == "task_started", (i, start)
+        assert (start["task_id"], start["task_index"], start["position"]) == (task_id, index, index + 1)
+        execution = []
+        i += 1
+        while events[i]["kind"] != "task_finished":
+            execution.append(events[i])
+            i += 1
+        end = events[i]
+        assert (end["task_id"], end["task_index"]) == (task_id, index), end
+        i += 1
+        kinds = [e["kind"] for e in execution]
+        assert kinds[0] == "queued" and kinds[-1] == "finished", kinds
+        assert "started" in kinds and "text" in kinds, kinds
+        assert [e["seq"] for e in execution] == list(range(1, len(execution) + 1)), kinds
+        assert any(e["kind"] == "text" and text in e["text"] for e in execution), execution
+        for e in execution:
+            assert (e["task_id"], e["task_index"]) == (task_id, index), e
+            assert e["execution_id"] == start["execution_id"], e
+            assert e["message"].startswith(f"`{task_id}`: "), e
+    assert i == len(events) - 1, [e["kind"] for e in events[i:]]

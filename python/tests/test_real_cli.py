@@ -15,7 +15,7 @@ import pytest
 import cc_executor
 from cc_executor import aio
 
-from conftest import REPO, processes_of
+from conftest import REPO, assert_run_progress, processes_of
 
 CLAUDE = pathlib.Path(
     os.environ.get("CC_TEST_CLAUDE_BIN", REPO / ".tools" / "claude-code" / "node_modules" / ".bin" / "claude")
@@ -83,6 +83,16 @@ def test_real_cli_answers_through_the_package(real_config: cc_executor.Config) -
     assert r["claude_version"].startswith("2.")
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "queued" and kinds[-1] == "finished" and "text" in kinds, kinds
+
+
+def test_real_cli_task_list_progress_has_each_tasks_text(real_config: cc_executor.Config) -> None:
+    events: List[Dict[str, Any]] = []
+    run = cc_executor.cc_execute_list(
+        [{"id": "a", "task": "Name a colour."}, {"id": "b", "task": "Name a fruit."}],
+        config=real_config, progress_callback=events.append, defaults={"timeout_secs": 120},
+    )
+    assert run["state"] == "succeeded", run
+    assert_run_progress(events, ["a", "b"], ["Name a colour.", "Name a fruit."])
 
 
 def test_real_cli_cancel_stops_node_and_everything_it_started(real_config: cc_executor.Config) -> None:

@@ -9,6 +9,26 @@ import pytest
 import cc_executor
 from cc_executor import RunStateError, TaskFailedError
 
+from conftest import assert_run_progress
+
+TWO_TASKS = [
+    {"id": "edit", "task": "@fake tools"},
+    {"id": "answer", "task": "@fake success text=second"},
+]
+TWO_TEXTS = ["I'll make the requested changes.", "second"]
+
+
+def test_progress_has_every_tasks_events_tagged_and_in_order(config: cc_executor.Config) -> None:
+    events: List[Dict[str, Any]] = []
+    run = cc_executor.cc_execute_list(TWO_TASKS, progress_callback=events.append)
+    assert run["state"] == "succeeded"
+    assert_run_progress(events, ["edit", "answer"], TWO_TEXTS)
+    tools = [e["name"] for e in events if e["kind"] == "tool_use"]
+    assert tools and all(e["task_id"] == "edit" for e in events if e["kind"] == "tool_use"), tools
+    # The same execution ids as the run record.
+    started = [e["execution_id"] for e in events if e["kind"] == "task_started"]
+    assert started == [t["execution_id"] for t in run["run"]["tasks"]]
+
 
 def test_a_failure_stops_the_run_and_skips_the_rest(config: cc_executor.Config) -> None:
     events: List[Dict[str, Any]] = []
