@@ -126,7 +126,18 @@ async fn a_paused_tree_is_stopped_makes_no_progress_and_finishes_after_resume() 
     // claude and its grandchild, both stopped.
     all_stopped(id, 2).await;
 
-    let (steps, bytes) = (bash_uses(&h, id), raw_len(&h, id));
+    // What the tree wrote just before it stopped may still sit in the pipe: let the reader
+    // drain it (the raw file stops growing) before taking the measure.
+    let mut bytes = raw_len(&h, id);
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = raw_len(&h, id);
+        if now == bytes {
+            break;
+        }
+        bytes = now;
+    }
+    let steps = bash_uses(&h, id);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(bash_uses(&h, id), steps, "no step while paused");
     assert_eq!(raw_len(&h, id), bytes, "no output while paused");
