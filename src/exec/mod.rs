@@ -22,6 +22,7 @@
 //! goes away cancels its execution (gracefully: SIGTERM, grace, SIGKILL) instead of dropping a
 //! half-run process, and [`Executor::shutdown`] can stop and wait for all of them.
 
+pub(crate) mod accept;
 mod assemble;
 pub mod attempt;
 mod execution;
@@ -71,6 +72,12 @@ pub enum SubmitError {
         "not started: the execution could not be journaled in the history store, so a crash could lose it: {0}"
     )]
     Journal(#[source] Arc<StoreError>),
+    /// `repair` asks for a loop of executions: only a call that waits for the end gets its
+    /// last result, so a non-blocking submission refuses it rather than drop it silently.
+    #[error(
+        "`repair` needs a call that waits for the result (`wait: true`): each repair is a new execution, and only the end of the loop says which one passed"
+    )]
+    RepairNeedsWait,
 }
 
 /// What [`Executor::submit_owned`] hands back.
@@ -287,6 +294,9 @@ impl Executor {
         sink: impl ProgressSink,
         place: Option<Reservation>,
     ) -> Result<Submission, SubmitError> {
+        if spec.repair_max > 0 {
+            return Err(SubmitError::RepairNeedsWait);
+        }
         let submitted = self.submit_owned(spec, sink, place);
         let id = submitted.submission.execution_id;
         // The id goes out only once the execution is journaled.
@@ -418,8 +428,24 @@ impl Executor {
         self.execute_at(spec, sink, cancel, None).await
     }
 
-    /// [`Executor::execute_with_cancel`] at the place reserved when the request arrived.
+    /// [`Executor::execute_with_cancel`] at the place reserved when the request arrived. With
+    /// repairs allowed (`repair`), a rejected task is run again, each repair a new execution
+    /// linked to the first; the last attempt's result is returned (see `accept::repair`).
     pub async fn execute_at(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        cancel: CancellationToken,
+        place: Option<Reservation>,
+    ) -> ExecutionResult {
+        if spec.repair_max > 0 {
+            return accept::repair::run(self, spec, sink, cancel, place).await;
+        }
+        self.execute_once(spec, sink, cancel, place).await
+    }
+
+    /// One execution to its end, at `place` (no repair loop).
+    pub(crate) async fn execute_once(
         &self,
         spec: TaskSpec,
         sink: impl ProgressSink,

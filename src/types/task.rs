@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::accept::{AcceptRequest, RepairRequest};
 use super::modes::PermissionMode;
 use super::timeout::TimeoutBasis;
 
@@ -63,6 +64,11 @@ pub struct TaskRequest {
     /// a minute). Default `true`: answer when finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<AcceptRequest>,
+    /// On `rejected`, run it again (needs `wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairRequest>,
 }
 
 impl TaskRequest {
@@ -96,6 +102,33 @@ pub struct TaskSpec {
     pub complexity: Option<String>,
     /// Where `timeout` came from (chosen by `exec::timeout`).
     pub timeout_basis: TimeoutBasis,
+    /// The checks run after the task (validated: commands, files, validator).
+    pub accept: Option<AcceptPlan>,
+    /// Repairs allowed after a rejection (0: none).
+    pub repair_max: u32,
+    /// Where this execution stands in a repair loop or as a validator (set by the executor).
+    pub link: Option<SpecLink>,
+}
+
+/// Validated acceptance checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptPlan {
+    pub commands: Vec<Vec<String>>,
+    pub command_timeout: Duration,
+    /// Paths resolved against the task's cwd, with the pattern as given (compiled when checked).
+    pub files: Vec<(PathBuf, Option<String>)>,
+    pub validator: Option<String>,
+    /// Permission mode of the validator's process (read-only).
+    pub validator_mode: PermissionMode,
+}
+
+/// How an execution relates to others, recorded with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecLink {
+    /// A repair (or the first run) of a loop: the executions before it, oldest first.
+    Repair { earlier: Vec<uuid::Uuid> },
+    /// The validator of this execution.
+    Validates(uuid::Uuid),
 }
 
 /// Rough token estimate (4 characters per token), the same rule everywhere.
