@@ -15,19 +15,17 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
-    /// Commands (argv, no shell) run in `cwd` after the task; each must exit 0, e.g.
-    /// `[["pytest","-q"]]`.
+    /// Argv lists run in `cwd` (no shell); each must exit 0, e.g. `[["pytest","-q"]]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<Vec<String>>,
-    /// Per command, seconds (default 300).
+    /// Per command, s (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
-    /// Files (relative to `cwd`) that must exist; `matches`: a regex their content must match.
+    /// Paths (in `cwd`) that must exist; `matches`: a regex the content must match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileCheck>,
-    /// What a fresh, read-only Claude must confirm about the work (it sees the task, answer,
-    /// files and command output, and answers `{valid, reasons, fix}`).
+    /// Criteria a fresh read-only Claude judges the work by (answers `{valid, reasons, fix}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<String>,
 }
@@ -45,7 +43,6 @@ pub struct FileCheck {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepairRequest {
-    /// Re-runs in a fresh process, the failures added to the prompt (default 0, at most 5).
     #[schemars(range(min = 0, max = 5))]
     pub max_attempts: i64,
 }

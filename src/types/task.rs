@@ -18,8 +18,8 @@ use super::timeout::TimeoutBasis;
 pub struct TaskRequest {
     /// The prompt. Self-contained: say what to do, where, and how to tell it is done.
     pub task: String,
-    /// Hard limit, seconds. Default: the server's (600 s), raised for kinds of task that
-    /// took longer before.
+    /// Hard limit, seconds (default: the server's, 600 s, or more for kinds of task that took
+    /// longer before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
@@ -32,7 +32,7 @@ pub struct TaskRequest {
     /// What the task may do unasked; the rest is denied. `acceptEdits` (usual default): edit
     /// files, no commands. `default`/`manual`/`plan`: read only. `dontAsk`: only
     /// `allowed_tools`. `auto`: a classifier decides. `bypassPermissions`: everything, if the
-    /// server allows it. To allow particular commands, use `allowed_tools`.
+    /// server allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<PermissionMode>")]
     pub permission_mode: Option<String>,
@@ -64,9 +64,10 @@ pub struct TaskRequest {
     /// a minute). Default `true`: answer when finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// Checks after the task; one failing makes it `rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept: Option<AcceptRequest>,
-    /// On `rejected`, run it again (needs `wait`).
+    /// On `rejected`, re-run up to `max_attempts` times, failures added to the prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair: Option<RepairRequest>,
 }
