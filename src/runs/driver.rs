@@ -41,7 +41,9 @@ pub(crate) fn account(
     run_ms: &mut u64,
     r: &ExecutionResult,
 ) {
-    if let Some(c) = r.total_cost_usd {
+    // The task's own run and its validator's: budgets count both.
+    let checks = r.acceptance.as_ref().and_then(|a| a.cost_usd);
+    for c in [r.total_cost_usd, checks].into_iter().flatten() {
         *task.cost_usd.get_or_insert(0.0) += c;
         *run_cost += c;
     }
@@ -152,7 +154,7 @@ impl Driver {
             if let Some(why) = budget_stop(&run) {
                 return (RunState::BudgetExceeded, Some(why));
             }
-            let next = match self.start_task(i, &run).await {
+            let next = match self.run_task(i).await {
                 Ok(result) => self.settle(i, &result, &shutdown).await,
                 Err(why) => self.fail(i, why, None).await,
             };
@@ -182,13 +184,72 @@ impl Driver {
         }
     }
 
+    /// Runs task `i`: once, or — under the failure policy `repair`, while its checks reject
+    /// it and repairs and budget are left — again, each repair a new execution linked to the
+    /// first, told what the checks found. The rejected attempts are accounted (cost, time,
+    /// executions) here; the last one is the caller's to settle.
+    async fn run_task(&self, i: usize) -> Result<ExecutionResult, String> {
+        let mut earlier: Vec<uuid::Uuid> = Vec::new();
+        let mut last: Option<ExecutionResult> = None;
+        loop {
+            let run = self.run();
+            let repairing =
+                run.failure_policy == FailurePolicy::Repair && run.tasks[i].accept.is_some();
+            let repair = repairing.then(|| (earlier.clone(), last.as_ref()));
+            let result = self.start_task(i, &run, repair).await?;
+            let repairs = earlier.len() as u32;
+            if !repairing
+                || result.status != Status::Rejected
+                || repairs >= crate::types::run::LIST_REPAIRS
+                || self.active.cancel.is_cancelled()
+            {
+                return Ok(result);
+            }
+            // This attempt is over: its cost and time count, and the budget must allow more.
+            self.save(|run| {
+                let Run {
+                    tasks,
+                    cost_usd,
+                    duration_ms,
+                    ..
+                } = run;
+                account(&mut tasks[i], cost_usd, duration_ms, &result);
+                tasks[i].repairs = repairs + 1;
+            })
+            .await;
+            if budget_stop(&self.run()).is_some() {
+                return Ok(result);
+            }
+            self.sink.emit(RunEvent::Execution {
+                task_id: run.tasks[i].id.clone(),
+                event: ProgressEvent::Retrying {
+                    next_attempt: repairs + 2,
+                    after: Status::Rejected,
+                    delay: std::time::Duration::ZERO,
+                },
+            });
+            earlier.push(result.execution_id);
+            last = Some(result);
+        }
+    }
+
     /// Expands the task's references, submits it, records it as running (saved), waits for
-    /// its result. `Err`: it could not start (the reason is the task's error).
-    async fn start_task(&self, i: usize, run: &Run) -> Result<ExecutionResult, String> {
+    /// its result. `Err`: it could not start (the reason is the task's error). `repair`: the
+    /// loop's earlier executions and the last one's rejected result (none for the first).
+    async fn start_task(
+        &self,
+        i: usize,
+        run: &Run,
+        repair: Option<(Vec<uuid::Uuid>, Option<&ExecutionResult>)>,
+    ) -> Result<ExecutionResult, String> {
         let exec = &self.service.executor;
         let task = &run.tasks[i];
-        let text = self.expand(task, run).await?;
+        let mut text = self.expand(task, run).await?;
+        if let Some((_, Some(rejected))) = &repair {
+            text = crate::exec::accept::repair::prompt(&text, rejected);
+        }
         let mut request = run.defaults.request(text);
+        request.accept = task.accept.clone();
         if let Some(cap) = run.budget_usd {
             // No single task may spend more than what is left — nor more than the server's
             // per-task ceiling, which would refuse it.
@@ -196,7 +257,10 @@ impl Driver {
             let ceiling = exec.config().policy.max_budget_usd;
             request.max_budget_usd = Some(ceiling.map_or(left, |c| left.min(c)));
         }
-        let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        let mut spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        if let Some((earlier, _)) = repair {
+            spec.link = Some(crate::types::task::SpecLink::Repair { earlier });
+        }
         let task_id = task.id.clone();
         // The execution's progress is held back until `TaskStarted` is out (the execution
         // starts on the executor's task while this one is still saving), and its `Finished` is
@@ -410,11 +474,14 @@ impl Driver {
                     task.error = Some(why.clone());
                     task.finished_at = Some(Utc::now());
                     detail = Some(why.clone());
-                    if run.failure_policy == FailurePolicy::Stop {
+                    if run.failure_policy.stops() {
                         skip_rest(run, &task_id);
                         next = Next::Stop(
                             RunState::Failed,
-                            format!("task `{task_id}` failed ({why}); failure policy `stop`"),
+                            format!(
+                                "task `{task_id}` failed ({why}); failure policy `{}`",
+                                run.failure_policy.as_str()
+                            ),
                         );
                     }
                 }
@@ -443,11 +510,14 @@ impl Driver {
             t.status = status;
             t.error = Some(why.clone());
             t.finished_at = Some(Utc::now());
-            if run.failure_policy == FailurePolicy::Stop {
+            if run.failure_policy.stops() {
                 skip_rest(run, &task_id);
                 next = Next::Stop(
                     RunState::Failed,
-                    format!("task `{task_id}` could not run: {why}; failure policy `stop`"),
+                    format!(
+                        "task `{task_id}` could not run: {why}; failure policy `{}`",
+                        run.failure_policy.as_str()
+                    ),
                 );
             }
         })
@@ -480,8 +550,9 @@ impl Driver {
     }
 }
 
-/// With policy `stop`: every task not run yet is skipped, saying why.
+/// With policy `stop` (or `repair`): every task not run yet is skipped, saying why.
 fn skip_rest(run: &mut Run, failed: &str) {
+    let policy = run.failure_policy.as_str();
     for t in run
         .tasks
         .iter_mut()
@@ -489,7 +560,7 @@ fn skip_rest(run: &mut Run, failed: &str) {
     {
         t.state = TaskState::Skipped;
         t.error = Some(format!(
-            "not run: the run stopped after `{failed}` failed (failure policy `stop`)"
+            "not run: the run stopped after `{failed}` failed (failure policy `{policy}`)"
         ));
     }
 }
@@ -568,6 +639,8 @@ mod tests {
             error: None,
             started_at: None,
             finished_at: None,
+            accept: None,
+            repairs: 0,
         };
         run.tasks = vec![task(0.4)];
         run.cost_usd = 0.4;

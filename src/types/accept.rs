@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Checks run after the task; any failing makes the status `rejected`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
     /// Argv lists run in `cwd` (no shell); each must exit 0, e.g. `[["pytest","-q"]]`.
@@ -31,7 +31,7 @@ pub struct AcceptRequest {
 }
 
 /// A file that must exist after the task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileCheck {
     pub path: String,
@@ -43,6 +43,7 @@ pub struct FileCheck {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepairRequest {
+    #[serde(default)]
     #[schemars(range(min = 0, max = 5))]
     pub max_attempts: i64,
 }

@@ -60,8 +60,8 @@ pub struct TaskRequest {
     /// Continue an earlier session (a result's `session_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_session_id: Option<String>,
-    /// `false`: answer at once with an `execution_id` for `monitor_execution` (for work over
-    /// a minute). Default `true`: answer when finished.
+    /// `false`: answer at once with an `execution_id` for `monitor_execution`; default `true`:
+    /// when finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
     /// Checks after the task; one failing makes it `rejected`.

@@ -227,7 +227,10 @@ fn descriptions_are_written_for_a_model() {
             .contains("Bash(pytest:*)")
     );
     let list = &tool("cc_execute_list")["inputSchema"]["properties"];
-    assert_eq!(list["failure_policy"]["enum"], json!(["stop", "continue"]));
+    assert_eq!(
+        list["failure_policy"]["enum"],
+        json!(["stop", "continue", "repair"])
+    );
     assert!(list["defaults"]["properties"]["permission_mode"]["enum"].is_array());
     let history = &tool("get_execution_history")["inputSchema"]["properties"];
     assert!(

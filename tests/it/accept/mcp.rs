@@ -79,3 +79,32 @@ async fn cc_execute_repairs_a_rejected_task_and_answers_with_its_acceptance() {
         message(&r)
     );
 }
+
+#[tokio::test]
+async fn cc_execute_list_with_failure_policy_repair_repairs_a_rejected_task() {
+    let s = start((), &[]).await;
+    let r = s
+        .call(
+            "cc_execute_list",
+            json!({
+                "tasks": [{"id": "w", "task": "@fake repairable\nwrite out.txt",
+                           "accept": {"commands": [["grep", "good", "out.txt"]]}}],
+                "failure_policy": "repair",
+                "wait": true
+            }),
+        )
+        .await;
+    assert_eq!(r.is_error, Some(false), "{}", message(&r));
+    let d = data(&r);
+    assert_eq!(d["state"], "succeeded", "{d:#}");
+    assert_eq!(d["run"]["tasks"][0]["state"], "succeeded");
+    // Two executions of the task, both recorded: the rejected first and its repair.
+    let h = s.call("get_execution_history", json!({})).await;
+    let statuses: Vec<&str> = data(&h)["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "rejected"], "{statuses:?}");
+}
