@@ -22,7 +22,8 @@ pub struct AcceptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
-    /// Paths (in `cwd`) that must exist; `matches`: a regex the content must match.
+    /// Paths (in `cwd`) that must exist; `matches`: a regex the content must match (`^`/`$` at
+    /// line ends).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileCheck>,
     /// Criteria a fresh read-only Claude judges the work by (answers `{valid, reasons, fix}`).

@@ -145,7 +145,7 @@ pub(crate) fn plan(
             return Err(outside("accept.files", &at, config));
         }
         if let Some(p) = &f.matches
-            && let Err(e) = regex::Regex::new(p)
+            && let Err(e) = pattern(p)
         {
             return Err(invalid(
                 "accept.files",
@@ -374,6 +374,12 @@ pub(super) fn link(id: uuid::Uuid, spec: &TaskSpec, result: &mut ExecutionResult
     }
 }
 
+/// A `matches` pattern, compiled as `grep` reads one: `^` and `$` match at line starts and
+/// ends (a file's last line ends in a newline, which a whole-text `$` would not pass).
+fn pattern(p: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(p).multi_line(true).build()
+}
+
 /// One file check: exists (inside the allowed roots, symlinks followed), and matches.
 fn file(path: &Path, pattern: Option<&str>, roots: &[PathBuf]) -> (bool, String) {
     let shown = path.display();
@@ -393,7 +399,7 @@ fn file(path: &Path, pattern: Option<&str>, roots: &[PathBuf]) -> (bool, String)
     let Some(pattern) = pattern else {
         return (true, format!("{shown} exists"));
     };
-    let re = match regex::Regex::new(pattern) {
+    let re = match self::pattern(pattern) {
         Ok(re) => re,
         Err(e) => return (false, format!("`{pattern}` is not a valid regex: {e}")),
     };
@@ -446,6 +452,7 @@ mod tests {
         let roots = vec![root.clone()];
         std::fs::write(root.join("f.py"), "def add(a, b):\n    return a + b\n").unwrap();
         assert!(file(&root.join("f.py"), Some(r"def add\("), &roots).0);
+        assert!(file(&root.join("f.py"), Some(r"^    return a \+ b$"), &roots).0);
         let (ok, why) = file(&root.join("f.py"), Some("def sub"), &roots);
         assert!(!ok && why.contains("does not match"), "{why}");
         let (ok, why) = file(&root.join("missing"), None, &roots);

@@ -95,7 +95,7 @@ async fn without_repair_a_failing_check_is_rejected_not_unverified_and_files_are
         files: vec![
             FileCheck {
                 path: "out.txt".into(),
-                matches: Some("(?m)^bad$".into()),
+                matches: Some("^bad$".into()),
             },
             FileCheck {
                 path: "sub/../out.txt".into(),

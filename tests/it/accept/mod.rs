@@ -4,6 +4,7 @@
 
 mod checks;
 mod mcp;
+mod real_cli;
 mod runs;
 
 /// Invocations of the fake (its record), in order.
