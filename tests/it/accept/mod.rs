@@ -4,6 +4,7 @@
 
 mod checks;
 mod mcp;
+mod planning;
 mod real_cli;
 mod runs;
 
