@@ -81,7 +81,7 @@ impl CcExecutorServer {
     /// `monitor_execution`; `cancel_execution` stops it, `resume_run_id` continues it.
     #[tool(
         name = "cc_execute_list",
-        title = "Run a task list, each task in a fresh Claude Code process",
+        title = "Run a task list as one durable run",
         input_schema = super::surface::placeholder(),
         annotations(
             read_only_hint = false,

@@ -62,7 +62,13 @@ mod tests {
         assert!(CC_EXECUTE_PROMPT.contains("Bash(pytest:*)"));
         assert!(CC_EXECUTE_PROMPT.contains("permission_mode"));
         // … and acceptance checks with repair, for tasks and lists.
-        for taught in ["accept.commands", "accept.validator", "`rejected`", "repair: {\"max_attempts\"", "failure_policy: \"repair\""] {
+        for taught in [
+            "accept.commands",
+            "accept.validator",
+            "`rejected`",
+            "repair: {\"max_attempts\"",
+            "failure_policy: \"repair\"",
+        ] {
             assert!(CC_EXECUTE_PROMPT.contains(taught), "{taught}");
         }
         let example = CC_EXECUTE_PROMPT

@@ -245,7 +245,11 @@ impl Driver {
         let exec = &self.service.executor;
         let task = &run.tasks[i];
         let mut text = self.expand(task, run).await?;
+        // A repair is the same kind of work as the task: its class (what the predictor learns
+        // durations by) is the task's, not that of a prompt full of test output.
+        let mut class = None;
         if let Some((_, Some(rejected))) = &repair {
+            class = Some(crate::plan::classify(&text));
             text = crate::exec::accept::repair::prompt(&text, rejected);
         }
         let mut request = run.defaults.request(text);
@@ -260,6 +264,10 @@ impl Driver {
         let mut spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
         if let Some((earlier, _)) = repair {
             spec.link = Some(crate::types::task::SpecLink::Repair { earlier });
+        }
+        if let Some(c) = class {
+            spec.category = Some(c.category.as_str().to_string());
+            spec.complexity = Some(c.complexity.as_str().to_string());
         }
         let task_id = task.id.clone();
         // The execution's progress is held back until `TaskStarted` is out (the execution

@@ -103,13 +103,19 @@ impl Acceptance {
     }
 }
 
-/// How an execution belongs to a repair loop: the first execution, how many repairs this one
-/// is, and every execution of the loop up to it (the first first).
+/// How an execution belongs to a repair loop: how many repairs this one is, and every
+/// execution of the loop up to it — the first (the one every attempt is linked to) first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RepairLink {
-    pub first_execution_id: Uuid,
     /// 0 for the first execution; n for the n-th repair.
     pub repairs: u32,
     /// The loop's executions so far, oldest first, this one last.
     pub executions: Vec<Uuid>,
+}
+
+impl RepairLink {
+    /// The loop's first execution.
+    pub fn first(&self) -> Option<Uuid> {
+        self.executions.first().copied()
+    }
 }

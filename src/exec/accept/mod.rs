@@ -366,7 +366,6 @@ pub(super) fn link(id: uuid::Uuid, spec: &TaskSpec, result: &mut ExecutionResult
             let mut executions = earlier.clone();
             executions.push(id);
             result.repair = Some(RepairLink {
-                first_execution_id: executions.first().copied().unwrap_or(id),
                 repairs: earlier.len() as u32,
                 executions,
             });

@@ -63,7 +63,7 @@ async fn a_failing_check_command_is_repaired_once_and_the_repair_prompt_carries_
     // The first attempt is its own execution, recorded `rejected` with the failing output.
     let first = h
         .executor
-        .record(link.first_execution_id)
+        .record(link.executions[0])
         .await
         .unwrap()
         .unwrap();
@@ -81,7 +81,7 @@ async fn a_failing_check_command_is_repaired_once_and_the_repair_prompt_carries_
     assert!(!p[0].contains("rejected by its acceptance checks"));
     assert!(p[1].starts_with(&task), "{}", p[1]);
     assert!(p[1].contains("`grep good out.txt` exited 1"), "{}", p[1]);
-    assert!(p[1].contains(&link.first_execution_id.to_string()));
+    assert!(p[1].contains(&link.executions[0].to_string()));
     assert_eq!(
         std::fs::read_to_string(h.root().join("out.txt")).unwrap(),
         "good\n"
@@ -152,7 +152,7 @@ async fn a_validator_says_invalid_then_valid_and_its_runs_are_recorded_and_linke
     let link = r.repair.clone().unwrap();
     let first = h
         .executor
-        .record(link.first_execution_id)
+        .record(link.executions[0])
         .await
         .unwrap()
         .unwrap()
@@ -210,7 +210,7 @@ async fn repairs_exhausted_end_rejected_with_every_attempt_linked_to_the_first()
         let rec = h.executor.record(*id).await.unwrap().unwrap().result;
         assert_eq!(rec.status, Status::Rejected);
         let l = rec.repair.unwrap();
-        assert_eq!(l.first_execution_id, link.executions[0]);
+        assert_eq!(l.executions[0], link.executions[0]);
         assert_eq!(l.repairs as usize, i);
         assert_eq!(l.executions, link.executions[..=i]);
     }

@@ -24,10 +24,7 @@ async fn cc_execute_repairs_a_rejected_task_and_answers_with_its_acceptance() {
     assert_eq!(d["acceptance"]["checks"][0]["kind"], "file");
     assert_eq!(d["acceptance"]["checks"][1]["kind"], "command");
     assert_eq!(d["repair"]["repairs"], 1, "{d:#}");
-    let first = d["repair"]["first_execution_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = d["repair"]["executions"][0].as_str().unwrap().to_string();
 
     // The first attempt is in the history, `rejected`, with the check's output.
     let h = s

@@ -92,7 +92,7 @@ async fn a_real_task_is_rejected_by_a_real_validator_and_repaired() {
 
     // The first attempt: rejected by both checks, the validator's verdict structured.
     let first = exec
-        .record(link.first_execution_id)
+        .record(link.executions[0])
         .await
         .unwrap()
         .unwrap()

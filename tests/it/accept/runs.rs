@@ -43,23 +43,17 @@ async fn the_repair_policy_repairs_a_rejected_task_and_the_run_goes_on() {
     );
     assert_eq!(t.execution_id, t.executions.last().copied());
     // Both attempts are in the history, linked; both cost.
-    let first = h
-        .executor
-        .record(t.executions[0])
-        .await
-        .unwrap()
-        .unwrap()
-        .result;
-    let last = h
-        .executor
-        .record(t.executions[1])
-        .await
-        .unwrap()
-        .unwrap()
-        .result;
+    let first = h.executor.record(t.executions[0]).await.unwrap().unwrap();
+    let last = h.executor.record(t.executions[1]).await.unwrap().unwrap();
+    // The repair is recorded as the same kind of work (the predictor learns from both).
+    assert_eq!(
+        (&first.category, &first.complexity),
+        (&last.category, &last.complexity)
+    );
+    let (first, last) = (first.result, last.result);
     assert_eq!(first.status, Status::Rejected);
     assert_eq!(last.status, Status::Succeeded);
-    assert_eq!(last.repair.unwrap().first_execution_id, first.execution_id);
+    assert_eq!(last.repair.unwrap().executions[0], first.execution_id);
     let both = first.total_cost_usd.unwrap() + last.total_cost_usd.unwrap();
     assert!((t.cost_usd.unwrap() - both).abs() < 1e-9, "{t:#?}");
     assert_eq!(run.tasks[1].state, TaskState::Succeeded);
