@@ -95,7 +95,16 @@ pub(super) fn read(
     let mut classes: Vec<(Option<String>, Option<String>)> = Vec::new();
     let mut index: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
     let mut key: Vec<u8> = Vec::with_capacity(64);
-    let mut raw: Vec<(Status, u64, Option<f64>, u32, Option<bool>, u32)> = Vec::new();
+    /// One row, its class interned.
+    struct Raw {
+        status: Status,
+        duration_ms: u64,
+        cost: Option<f64>,
+        class: u32,
+        accepted: Option<bool>,
+        repairs: u32,
+    }
+    let mut raw: Vec<Raw> = Vec::new();
     while let Some(r) = rows.next()? {
         let status = r
             .get_ref(0)?
@@ -127,26 +136,26 @@ pub(super) fn read(
         };
         let accepted = r.get::<_, Option<i64>>(5)?.map(|a| a != 0);
         let repairs = r.get::<_, i64>(6)?.clamp(0, i64::from(u32::MAX)) as u32;
-        raw.push((
+        raw.push(Raw {
             status,
-            r.get::<_, i64>(1)? as u64,
-            r.get(2)?,
+            duration_ms: r.get::<_, i64>(1)? as u64,
+            cost: r.get(2)?,
             class,
             accepted,
             repairs,
-        ));
+        });
     }
     let mut builder = StatsBuilder::default();
-    for (s, d, c, class, accepted, repairs) in &raw {
-        let (cat, cx) = &classes[*class as usize];
+    for row in &raw {
+        let (cat, cx) = &classes[row.class as usize];
         builder.add(&StatRow {
-            status: *s,
-            duration_ms: *d,
-            cost: *c,
+            status: row.status,
+            duration_ms: row.duration_ms,
+            cost: row.cost,
             category: cat.as_deref(),
             complexity: cx.as_deref(),
-            accepted: *accepted,
-            repairs: *repairs,
+            accepted: row.accepted,
+            repairs: row.repairs,
         });
     }
     let stats = builder.finish();
