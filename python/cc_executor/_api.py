@@ -133,6 +133,8 @@ def _task_args(
     max_budget_usd: Any,
     append_system_prompt: Any,
     json_schema: Any,
+    accept: Any = None,
+    repair: Any = None,
 ) -> Dict[str, Any]:
     """Checks the types (with messages that name the argument) and builds the request."""
     _check_str("task", task, optional=False)
@@ -148,6 +150,9 @@ def _task_args(
     _check_str("append_system_prompt", append_system_prompt)
     if json_schema is not None and not isinstance(json_schema, dict):
         raise TypeError(f"json_schema must be a dict (a JSON Schema), got {type(json_schema).__name__}")
+    if accept is not None and not isinstance(accept, dict):
+        raise TypeError(f"accept must be a dict (commands, files, validator), got {type(accept).__name__}")
+    _check_int("repair", repair)
     return dict(
         timeout=None if timeout is None else float(timeout),
         cwd=cwd,
@@ -159,6 +164,8 @@ def _task_args(
         max_budget_usd=None if max_budget_usd is None else float(max_budget_usd),
         append_system_prompt=append_system_prompt,
         json_schema=None if json_schema is None else _dumps("json_schema", json_schema),
+        accept=None if accept is None else _dumps("accept", accept),
+        repair=repair,
     )
 
 
@@ -234,6 +241,8 @@ def execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -245,10 +254,15 @@ def execute(
     ``result.status``), unless ``raise_on_failure=True``. Invalid or refused requests raise
     :class:`~cc_executor.errors.InvalidTaskError` or :class:`~cc_executor.errors.PolicyError`
     before anything runs.
+
+    ``accept`` (the MCP tool's: ``{"commands": [["pytest", "-q"]], "files": [...],
+    "validator": "..."}``) checks the work after it ran: a failed check makes the status
+    ``rejected``. ``repair=N`` runs a rejected task again, up to N times, with what the checks
+    found (not together with a ``progress_callback``, which follows one execution).
     """
     args = _task_args(
         task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools,
-        max_turns, max_budget_usd, append_system_prompt, json_schema,
+        max_turns, max_budget_usd, append_system_prompt, json_schema, accept, repair,
     )
     _check_callback(progress_callback)
     handle = _native.start_task(_config(config), task, events=progress_callback is not None, **args)
@@ -272,6 +286,8 @@ def cc_execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -290,8 +306,8 @@ def cc_execute(
         task, timeout=timeout, cwd=cwd, model=model, permission_mode=permission_mode,
         allowed_tools=allowed_tools, disallowed_tools=disallowed_tools, max_turns=max_turns,
         max_budget_usd=max_budget_usd, append_system_prompt=append_system_prompt,
-        json_schema=json_schema, progress_callback=progress_callback, config=config,
-        raise_on_failure=raise_on_failure,
+        json_schema=json_schema, accept=accept, repair=repair,
+        progress_callback=progress_callback, config=config, raise_on_failure=raise_on_failure,
     )
     if json_mode:
         return result._data

@@ -68,6 +68,8 @@ async def execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -75,7 +77,7 @@ async def execute(
     """Coroutine version of :func:`cc_executor.execute`."""
     args = _api._task_args(
         task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools,
-        max_turns, max_budget_usd, append_system_prompt, json_schema,
+        max_turns, max_budget_usd, append_system_prompt, json_schema, accept, repair,
     )
     _api._check_callback(progress_callback)
     handle = _native.start_task(_api._config(config), task, events=progress_callback is not None, **args)
@@ -99,6 +101,8 @@ async def cc_execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -110,8 +114,8 @@ async def cc_execute(
         task, timeout=timeout, cwd=cwd, model=model, permission_mode=permission_mode,
         allowed_tools=allowed_tools, disallowed_tools=disallowed_tools, max_turns=max_turns,
         max_budget_usd=max_budget_usd, append_system_prompt=append_system_prompt,
-        json_schema=json_schema, progress_callback=progress_callback, config=config,
-        raise_on_failure=raise_on_failure,
+        json_schema=json_schema, accept=accept, repair=repair,
+        progress_callback=progress_callback, config=config, raise_on_failure=raise_on_failure,
     )
     if json_mode:
         return result._data

@@ -23,13 +23,12 @@ fn tools(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_real_task_is_rejected_by_a_real_validator_and_repaired() {
-    let env = IsolatedEnv::new();
-    let target = env.workdir().join("answer.txt");
-    let verdicts: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let script = {
-        let (target, verdicts) = (target.clone(), verdicts.clone());
+/// The fake API's side of the exchange: the validator (offered `StructuredOutput`) judges
+/// `target` as it is on disk; the task writes 41 the first time and 42 when its prompt is a
+/// repair. `verdicts` collects what the validator answered.
+fn script(target: &std::path::Path, verdicts: &Arc<Mutex<Vec<Value>>>) -> Script {
+    let (target, verdicts) = (target.to_path_buf(), verdicts.clone());
+    {
         Script::respond(move |body| {
             let answered = !tool_results(body).is_empty();
             if tools(body).iter().any(|t| t == "StructuredOutput") {
@@ -55,8 +54,15 @@ async fn a_real_task_is_rejected_by_a_real_validator_and_repaired() {
             let content = if repair { "42\n" } else { "41\n" };
             Reply::write_file(target.display().to_string(), content)
         })
-    };
-    let api = FakeApi::start(script).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_task_is_rejected_by_a_real_validator_and_repaired() {
+    let env = IsolatedEnv::new();
+    let target = env.workdir().join("answer.txt");
+    let verdicts: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let api = FakeApi::start(script(&target, &verdicts)).await;
     let exec = Executor::new(crate::support::real_claude::real_claude_config(
         &env,
         &api.base_url,
@@ -120,4 +126,62 @@ async fn a_real_task_is_rejected_by_a_real_validator_and_repaired() {
             .any(|b| all_text(b).contains("fix: write exactly 42")),
         "the repair prompt did not carry the fix"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_task_list_with_the_repair_policy_repairs_its_rejected_task() {
+    use cc_executor::plan::validate::parse_tasks;
+    use cc_executor::runs::{
+        FailurePolicy, RunRequest, RunService, RunState, TaskDefaults, TaskState,
+    };
+    let env = IsolatedEnv::new();
+    let target = env.workdir().join("answer.txt");
+    let verdicts: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let api = FakeApi::start(script(&target, &verdicts)).await;
+    let exec = Executor::new(crate::support::real_claude::real_claude_config(
+        &env,
+        &api.base_url,
+    ))
+    .unwrap();
+    let runs = RunService::new(exec.clone());
+    let tasks = json!([{
+        "id": "answer",
+        "task": "Write the answer to everything into answer.txt.",
+        "accept": {"files": [{"path": "answer.txt", "matches": "^42$"}],
+                   "validator": "answer.txt must contain exactly 42."}
+    }]);
+    let run = runs
+        .create(RunRequest {
+            tasks: parse_tasks(&tasks).unwrap(),
+            failure_policy: FailurePolicy::Repair,
+            defaults: TaskDefaults {
+                permission_mode: Some("acceptEdits".into()),
+                timeout_secs: Some(90),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = runs.start(run, |_| {});
+    let run = runs.wait(id).await.unwrap();
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    let t = &run.tasks[0];
+    assert_eq!(
+        (t.state, t.repairs, t.executions.len()),
+        (TaskState::Succeeded, 1, 2)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "42\n");
+    let first = exec.record(t.executions[0]).await.unwrap().unwrap().result;
+    assert_eq!(first.status, Status::Rejected);
+    // Both attempts and both validator runs cost, and the run counted all four.
+    let v: f64 = [
+        &first,
+        &exec.record(t.executions[1]).await.unwrap().unwrap().result,
+    ]
+    .iter()
+    .map(|r| r.total_cost_usd.unwrap() + r.acceptance.as_ref().unwrap().cost_usd.unwrap())
+    .sum();
+    assert!((run.cost_usd - v).abs() < 1e-9, "{} vs {v}", run.cost_usd);
+    assert_eq!(verdicts.lock().unwrap().len(), 2);
 }
