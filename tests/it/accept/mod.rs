@@ -6,6 +6,7 @@ mod checks;
 mod mcp;
 mod planning;
 mod real_cli;
+mod rest;
 mod runs;
 
 /// Invocations of the fake (its record), in order.
