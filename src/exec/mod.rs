@@ -4,7 +4,9 @@
 //! - [`spec`]: requests and their validation against the policy.
 //! - [`queue`]: the FIFO queue.
 //! - `execution`: one execution's life, step by step (queue → pre-hooks → attempts → observe →
-//!   persist → post-hooks → announce), and `assemble`: its result from its attempts.
+//!   accept → persist → post-hooks → announce), and `assemble`: its result from its attempts.
+//! - `accept`: acceptance checks (`accept`: commands, files, a validator) and the bounded
+//!   repair loop (`repair`) that [`Executor::execute_at`] runs.
 //! - `status`: reading executions (live, from the history, from the in-flight journal).
 //! - [`attempt`]: one run of `claude` (spawn, drain, deadline, kill).
 //! - [`hooks`]: the user's `pre_execute` / `post_execute` commands.

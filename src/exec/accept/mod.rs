@@ -333,7 +333,14 @@ pub(super) async fn check(
         });
     }
     let passed = checks.iter().all(|c| c.passed);
-    if !passed {
+    if cancel.is_cancelled() {
+        // Stopped while its checks ran (by its caller or a shutdown): not judged.
+        result.warnings.insert(
+            0,
+            "cancelled while its acceptance checks ran; they were stopped".into(),
+        );
+        result.status = Status::Cancelled;
+    } else if !passed {
         let failed: Vec<&str> = checks
             .iter()
             .filter(|c| !c.passed)

@@ -423,3 +423,55 @@ async fn a_json_schema_is_a_check_and_a_failed_task_is_not_checked() {
         "nothing to check: it did not finish"
     );
 }
+
+/// `sleep` processes that carry the execution's id in their environment (its check command;
+/// the fake `claude` carries the id too, but is not `sleep`).
+fn tagged(id: uuid::Uuid) -> Vec<String> {
+    let tag = format!("CC_EXECUTOR_EXECUTION_ID={id}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "sleep")
+                && std::fs::read(e.path().join("environ"))
+                    .map(|env| env.split(|b| *b == 0).any(|v| v == tag.as_bytes()))
+                    .unwrap_or(false)
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn cancelling_while_a_check_runs_cancels_the_execution_and_stops_the_check() {
+    let h = Harness::new();
+    let accept = AcceptRequest {
+        commands: vec![vec!["sleep".into(), "600".into()]],
+        ..Default::default()
+    };
+    let spec = h
+        .executor
+        .prepare(request("@fake success", accept, 0))
+        .await
+        .unwrap();
+    let id = h
+        .executor
+        .submit(spec, cc_executor::exec::progress::NoProgress)
+        .await
+        .unwrap()
+        .execution_id;
+    let checking =
+        crate::support::fixtures::eventually_async(std::time::Duration::from_secs(30), || {
+            !tagged(id).is_empty()
+        })
+        .await;
+    assert!(checking, "the check command never started");
+    h.executor.cancel(id).await;
+    let r = h.executor.wait(id).await.unwrap();
+    assert_eq!(r.status, Status::Cancelled, "{r:#?}");
+    assert!(
+        r.warnings[0].contains("cancelled while its acceptance checks ran"),
+        "{:?}",
+        r.warnings
+    );
+    assert!(tagged(id).is_empty(), "the check's processes are gone");
+}
