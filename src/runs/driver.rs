@@ -15,7 +15,7 @@ use super::template::{self, Field};
 use super::{ActiveRun, RunEvent, RunService, RunSink, lock};
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
-use crate::runs::model::{FailurePolicy, Run, RunState, RunTask, TaskState};
+use crate::runs::model::{Run, RunState, RunTask, TaskState};
 
 pub(crate) struct Driver {
     pub(crate) service: RunService,
@@ -87,12 +87,12 @@ pub(crate) fn budget_stop(run: &Run) -> Option<String> {
 }
 
 impl Driver {
-    fn run(&self) -> Run {
+    pub(super) fn run(&self) -> Run {
         self.active.snapshot()
     }
 
     /// Applies a change, saves the run (a new revision), wakes watchers.
-    async fn save(&self, change: impl FnOnce(&mut Run)) {
+    pub(super) async fn save(&self, change: impl FnOnce(&mut Run)) {
         let snapshot = {
             let mut run = lock(&self.active.run);
             change(&mut run);
@@ -184,59 +184,10 @@ impl Driver {
         }
     }
 
-    /// Runs task `i`: once, or — under the failure policy `repair`, while its checks reject
-    /// it and repairs and budget are left — again, each repair a new execution linked to the
-    /// first, told what the checks found. The rejected attempts are accounted (cost, time,
-    /// executions) here; the last one is the caller's to settle.
-    async fn run_task(&self, i: usize) -> Result<ExecutionResult, String> {
-        let mut earlier: Vec<uuid::Uuid> = Vec::new();
-        let mut last: Option<ExecutionResult> = None;
-        loop {
-            let run = self.run();
-            let repairing =
-                run.failure_policy == FailurePolicy::Repair && run.tasks[i].accept.is_some();
-            let repair = repairing.then(|| (earlier.clone(), last.as_ref()));
-            let result = self.start_task(i, &run, repair).await?;
-            let repairs = earlier.len() as u32;
-            if !repairing
-                || result.status != Status::Rejected
-                || repairs >= crate::types::run::LIST_REPAIRS
-                || self.active.cancel.is_cancelled()
-            {
-                return Ok(result);
-            }
-            // This attempt is over: its cost and time count, and the budget must allow more.
-            self.save(|run| {
-                let Run {
-                    tasks,
-                    cost_usd,
-                    duration_ms,
-                    ..
-                } = run;
-                account(&mut tasks[i], cost_usd, duration_ms, &result);
-                tasks[i].repairs = repairs + 1;
-            })
-            .await;
-            if budget_stop(&self.run()).is_some() {
-                return Ok(result);
-            }
-            self.sink.emit(RunEvent::Execution {
-                task_id: run.tasks[i].id.clone(),
-                event: ProgressEvent::Retrying {
-                    next_attempt: repairs + 2,
-                    after: Status::Rejected,
-                    delay: std::time::Duration::ZERO,
-                },
-            });
-            earlier.push(result.execution_id);
-            last = Some(result);
-        }
-    }
-
     /// Expands the task's references, submits it, records it as running (saved), waits for
     /// its result. `Err`: it could not start (the reason is the task's error). `repair`: the
     /// loop's earlier executions and the last one's rejected result (none for the first).
-    async fn start_task(
+    pub(super) async fn start_task(
         &self,
         i: usize,
         run: &Run,

@@ -27,6 +27,7 @@
 
 pub mod driver;
 mod event;
+mod repair;
 pub use crate::process::owner;
 pub use crate::types::run as model;
 mod resume;
