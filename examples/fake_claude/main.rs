@@ -49,6 +49,10 @@
 //! - `tools [write= edit= failed= content= command= real_write=0]`,
 //!   `permission_denied [path= | command=]` (a denied Write, or a denied Bash command),
 //!   `structured [answer=42]` (needs `--json-schema`).
+//! - Acceptance and repair: `repairable [file=out.txt bad=bad good=good fixes=1 prompt_log=]`
+//!   writes `bad` into `file`, or `good` when its prompt is a repair (and `fixes=1`), and can
+//!   log every prompt it gets; `verdict [file=out.txt contains=good fix=…]` (needs
+//!   `--json-schema`) returns `{valid, reasons, fix}`: valid when `file` contains `contains`.
 //! - exit 1: `max_turns`, `budget`, `api_error [status=400 retries=0]`,
 //!   `rate_limited|overloaded|auth_failed [retries=2 sleep_ms=0]`, `not_logged_in`,
 //!   `usage_limit [resets=now+3600 | resets_in=SECS]`, `rate_limit_event [resets=now+3600 text=…]`,

@@ -81,6 +81,8 @@ def execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -92,10 +94,15 @@ def execute(
     ``result.status``), unless ``raise_on_failure=True``. Invalid or refused requests raise
     :class:`~cc_executor.errors.InvalidTaskError` or :class:`~cc_executor.errors.PolicyError`
     before anything runs.
+
+    ``accept`` (the MCP tool's: ``{"commands": [["pytest", "-q"]], "files": [...],
+    "validator": "..."}``) checks the work after it ran: a failed check makes the status
+    ``rejected``. ``repair=N`` runs a rejected task again, up to N times, with what the checks
+    found (not together with a ``progress_callback``, which follows one execution).
     """
     handle = _start_task(
         task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools, max_turns,
-        max_budget_usd, append_system_prompt, json_schema, progress_callback, config,
+        max_budget_usd, append_system_prompt, json_schema, accept, repair, progress_callback, config,
     )
     return _task_result(_drive(handle, progress_callback), raise_on_failure)
 
@@ -114,6 +121,8 @@ def cc_execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -131,7 +140,8 @@ def cc_execute(
         task, timeout=timeout, cwd=cwd, model=model, permission_mode=permission_mode,
         allowed_tools=allowed_tools, disallowed_tools=disallowed_tools, max_turns=max_turns,
         max_budget_usd=max_budget_usd, append_system_prompt=append_system_prompt,
-        json_schema=json_schema, progress_callback=progress_callback, config=config,
+        json_schema=json_schema, accept=accept, repair=repair,
+        progress_callback=progress_callback, config=config,
         raise_on_failure=raise_on_failure,
     )
     return _answer(result, json_mode)

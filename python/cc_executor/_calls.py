@@ -130,6 +130,8 @@ def _task_args(
     max_budget_usd: Any,
     append_system_prompt: Any,
     json_schema: Any,
+    accept: Any = None,
+    repair: Any = None,
 ) -> Dict[str, Any]:
     """Checks the types (with messages that name the argument) and builds the request."""
     _check_str("task", task, optional=False)
@@ -145,6 +147,9 @@ def _task_args(
     _check_str("append_system_prompt", append_system_prompt)
     if json_schema is not None and not isinstance(json_schema, dict):
         raise TypeError(f"json_schema must be a dict (a JSON Schema), got {type(json_schema).__name__}")
+    if accept is not None and not isinstance(accept, dict):
+        raise TypeError(f"accept must be a dict (commands, files, validator), got {type(accept).__name__}")
+    _check_int("repair", repair)
     return dict(
         timeout=None if timeout is None else float(timeout),
         cwd=cwd,
@@ -156,6 +161,8 @@ def _task_args(
         max_budget_usd=None if max_budget_usd is None else float(max_budget_usd),
         append_system_prompt=append_system_prompt,
         json_schema=None if json_schema is None else _dumps("json_schema", json_schema),
+        accept=None if accept is None else _dumps("accept", accept),
+        repair=repair,
     )
 
 
@@ -203,11 +210,11 @@ def _failed_run(run: Dict[str, Any]) -> TaskFailedError:
 def _start_task(
     task: Any, timeout: Any, cwd: Any, model: Any, permission_mode: Any, allowed_tools: Any,
     disallowed_tools: Any, max_turns: Any, max_budget_usd: Any, append_system_prompt: Any,
-    json_schema: Any, progress_callback: Any, config: Any,
+    json_schema: Any, accept: Any, repair: Any, progress_callback: Any, config: Any,
 ) -> _native.Handle:
     args = _task_args(
         task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools,
-        max_turns, max_budget_usd, append_system_prompt, json_schema,
+        max_turns, max_budget_usd, append_system_prompt, json_schema, accept, repair,
     )
     _check_callback(progress_callback)
     return _native.start_task(_config(config), task, events=progress_callback is not None, **args)

@@ -76,6 +76,8 @@ def start_task(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[str] = None,
+    accept: Optional[str] = None,
+    repair: Optional[int] = None,
     events: bool = False,
 ) -> Handle: ...
 def start_list(

@@ -96,6 +96,17 @@ class ExecutionResult:
     def exit_code(self) -> Optional[int]:
         return self._data.get("exit_code")
 
+    @property
+    def acceptance(self) -> Optional[Dict[str, Any]]:
+        """The acceptance checks (``accept``): ``{"passed", "checks": [{"kind", "passed",
+        "detail", "duration_ms", "execution_id"?}]}``; ``None`` without checks."""
+        return self._data.get("acceptance")
+
+    @property
+    def repair(self) -> Optional[Dict[str, Any]]:
+        """Its place in a repair loop: ``{"repairs", "executions"}``; ``None`` without one."""
+        return self._data.get("repair")
+
     def to_dict(self) -> Dict[str, Any]:
         """The whole result, as the MCP tool returns it (a copy)."""
         return dict(self._data)

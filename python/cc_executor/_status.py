@@ -26,6 +26,7 @@ class Status(str, Enum):
     REJECTED_BY_HOOK = "rejected_by_hook"
     INTERRUPTED = "interrupted"
     OUTPUT_TOO_LARGE = "output_too_large"
+    REJECTED = "rejected"
 
 
 __all__ = ["Status"]

@@ -114,6 +114,8 @@ async def execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -121,7 +123,7 @@ async def execute(
     """Coroutine version of :func:`cc_executor.execute`."""
     handle = _calls._start_task(
         task, timeout, cwd, model, permission_mode, allowed_tools, disallowed_tools, max_turns,
-        max_budget_usd, append_system_prompt, json_schema, progress_callback, config,
+        max_budget_usd, append_system_prompt, json_schema, accept, repair, progress_callback, config,
     )
     return _calls._task_result(await _drive(handle, progress_callback), raise_on_failure)
 
@@ -140,6 +142,8 @@ async def cc_execute(
     max_budget_usd: Optional[float] = None,
     append_system_prompt: Optional[str] = None,
     json_schema: Optional[Dict[str, Any]] = None,
+    accept: Optional[Dict[str, Any]] = None,
+    repair: Optional[int] = None,
     progress_callback: Optional[ProgressCallback] = None,
     config: Optional[Config] = None,
     raise_on_failure: bool = False,
@@ -150,7 +154,8 @@ async def cc_execute(
         task, timeout=timeout, cwd=cwd, model=model, permission_mode=permission_mode,
         allowed_tools=allowed_tools, disallowed_tools=disallowed_tools, max_turns=max_turns,
         max_budget_usd=max_budget_usd, append_system_prompt=append_system_prompt,
-        json_schema=json_schema, progress_callback=progress_callback, config=config,
+        json_schema=json_schema, accept=accept, repair=repair,
+        progress_callback=progress_callback, config=config,
         raise_on_failure=raise_on_failure,
     )
     return _calls._answer(result, json_mode)

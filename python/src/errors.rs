@@ -82,7 +82,10 @@ impl From<StoreError> for BindError {
 
 impl From<SubmitError> for BindError {
     fn from(e: SubmitError) -> Self {
-        BindError::Store(e.to_string())
+        match e {
+            SubmitError::RepairNeedsWait => BindError::Argument(e.to_string()),
+            SubmitError::Journal(_) => BindError::Store(e.to_string()),
+        }
     }
 }
 

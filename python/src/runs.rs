@@ -73,9 +73,10 @@ pub fn start_list(
     let failure_policy = match on_failure {
         "stop" => FailurePolicy::Stop,
         "continue" => FailurePolicy::Continue,
+        "repair" => FailurePolicy::Repair,
         other => {
             return Err(BindError::Argument(format!(
-                "invalid `on_failure`: expected \"stop\" or \"continue\", got {other:?}"
+                "invalid `on_failure`: expected \"stop\", \"continue\" or \"repair\", got {other:?}"
             ))
             .into());
         }

@@ -52,7 +52,7 @@ fn path_text(field: &str, path: Option<PathBuf>) -> Result<Option<String>, BindE
 #[pyo3(signature = (
     config, task, *, timeout=None, cwd=None, model=None, permission_mode=None,
     allowed_tools=None, disallowed_tools=None, max_turns=None, max_budget_usd=None,
-    append_system_prompt=None, json_schema=None, events=false
+    append_system_prompt=None, json_schema=None, accept=None, repair=None, events=false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn start_task(
@@ -69,6 +69,8 @@ pub fn start_task(
     max_budget_usd: Option<f64>,
     append_system_prompt: Option<String>,
     json_schema: Option<String>,
+    accept: Option<String>,
+    repair: Option<i64>,
     events: bool,
 ) -> PyResult<Handle> {
     let json_schema = match json_schema {
@@ -78,6 +80,15 @@ pub fn start_task(
                 .map_err(|e| BindError::Task(format!("invalid `json_schema`: not JSON: {e}")))?,
         ),
     };
+    // `accept` is the MCP tool's object, as JSON text: the library names a bad field.
+    let accept = match accept {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str::<cc_executor::types::accept::AcceptRequest>(&text)
+                .map_err(|e| BindError::Task(format!("invalid `accept`: {e}")))?,
+        ),
+    };
+    let repair = repair.map(|n| cc_executor::types::accept::RepairRequest { max_attempts: n });
     let request = TaskRequest {
         timeout_secs: timeout_secs(timeout)?,
         cwd: path_text("cwd", cwd)?,
@@ -89,6 +100,8 @@ pub fn start_task(
         max_budget_usd,
         append_system_prompt,
         json_schema,
+        accept,
+        repair,
         ..TaskRequest::new(task)
     };
     let shared = config.shared(py)?;

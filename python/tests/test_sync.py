@@ -141,3 +141,31 @@ def test_config_file_is_read(fake_claude: Any, tmp_path: Any) -> None:
     cfg = cc_executor.Config.load(config_file=f)
     assert str(cfg.data_dir) == str(tmp_path / "file-data")
     assert '"data_dir"' in cfg.to_json()
+
+
+def test_accept_rejects_failing_work_and_repair_fixes_it(config: cc_executor.Config, tmp_path: Any) -> None:
+    root = tmp_path.resolve()
+    cfg = cc_executor.Config.load(
+        claude_bin=config.claude_bin, data_dir=root / "data", kill_grace_ms=500, allowed_roots=[root]
+    )
+    check = {"commands": [["grep", "good", "out.txt"]], "files": [{"path": "out.txt"}]}
+    rejected = cc_executor.execute("@fake repairable fixes=0", cwd=str(root), accept=check, config=cfg)
+    assert rejected.status == Status.REJECTED
+    acceptance = rejected.acceptance
+    assert acceptance is not None and acceptance["passed"] is False
+    assert "`grep good out.txt` exited 1" in acceptance["checks"][1]["detail"]
+
+    repaired = cc_executor.cc_execute(
+        "@fake repairable", cwd=str(root), accept=check, repair=1, json_mode=True, config=cfg
+    )
+    assert isinstance(repaired, dict)
+    assert repaired["status"] == "succeeded"
+    assert repaired["repair"]["repairs"] == 1
+    assert (root / "out.txt").read_text() == "good\n"
+
+    with pytest.raises(TypeError, match="accept must be a dict"):
+        cc_executor.execute("x", accept=["pytest"], config=cfg)  # type: ignore[arg-type]
+    from cc_executor.errors import InvalidTaskError
+
+    with pytest.raises(InvalidTaskError, match="accept"):
+        cc_executor.execute("x", accept={"commandz": []}, config=cfg)

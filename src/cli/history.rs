@@ -161,6 +161,18 @@ pub async fn history(config: Config, args: HistoryArgs) -> anyhow::Result<u8> {
                         s.total_cost_usd
                     );
                 }
+                let o = &stats.overall;
+                if o.checked > 0 {
+                    let pct = |n: u64| n as f64 * 100.0 / o.checked as f64;
+                    println!(
+                        "acceptance checks: {} task(s) checked; passed first time {} ({:.1}%), after repair {} more ({:.1}% in all)",
+                        o.checked,
+                        o.passed_first,
+                        pct(o.passed_first),
+                        o.passed_repaired,
+                        pct(o.passed_first + o.passed_repaired)
+                    );
+                }
             }
             Ok(EXIT_OK)
         }

@@ -55,6 +55,16 @@ pub struct RunArgs {
     /// Continue this session instead of starting fresh.
     #[arg(long)]
     pub resume_session_id: Option<String>,
+    /// Acceptance checks, as `cc_execute`'s `accept`: inline JSON or @FILE.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub accept: Option<String>,
+    /// A command that must exit 0 after the task (repeatable; a JSON argv list such as
+    /// '["pytest","-q"]', or words split at spaces). Added to `--accept`.
+    #[arg(long, value_name = "CMD")]
+    pub accept_command: Vec<String>,
+    /// Repairs allowed when a check fails (`repair.max_attempts`).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub repair: Option<i64>,
     /// Print the full result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -74,15 +84,34 @@ impl RunArgs {
         };
         let json_schema = match self.json_schema {
             None => None,
-            Some(s) => {
-                let text = match s.strip_prefix('@') {
-                    Some(path) => std::fs::read_to_string(PathBuf::from(path))
-                        .with_context(|| format!("cannot read --json-schema file {path}"))?,
-                    None => s,
-                };
-                Some(serde_json::from_str(&text).context("--json-schema is not valid JSON")?)
-            }
+            Some(s) => Some(
+                serde_json::from_str(&inline_or_file(s, "--json-schema")?)
+                    .context("--json-schema is not valid JSON")?,
+            ),
         };
+        let mut accept: Option<crate::types::accept::AcceptRequest> = match self.accept {
+            None => None,
+            Some(s) => Some(
+                serde_json::from_str(&inline_or_file(s, "--accept")?)
+                    .context("--accept is not a valid `accept` object")?,
+            ),
+        };
+        for c in self.accept_command {
+            let argv: Vec<String> = if c.trim_start().starts_with('[') {
+                serde_json::from_str(&c).with_context(|| {
+                    format!("--accept-command {c} is not a JSON list of strings")
+                })?
+            } else {
+                c.split_whitespace().map(str::to_string).collect()
+            };
+            accept
+                .get_or_insert_with(Default::default)
+                .commands
+                .push(argv);
+        }
+        let repair = self
+            .repair
+            .map(|n| crate::types::accept::RepairRequest { max_attempts: n });
         Ok((
             TaskRequest {
                 task,
@@ -98,9 +127,20 @@ impl RunArgs {
                 json_schema,
                 resume_session_id: self.resume_session_id,
                 wait: None,
+                accept,
+                repair,
             },
             self.json,
         ))
+    }
+}
+
+/// A flag's value: inline text, or the contents of the file named after `@`.
+fn inline_or_file(value: String, flag: &str) -> anyhow::Result<String> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(PathBuf::from(path))
+            .with_context(|| format!("cannot read {flag} file {path}")),
+        None => Ok(value),
     }
 }
 

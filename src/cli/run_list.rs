@@ -27,8 +27,11 @@ pub struct RunListArgs {
     #[arg(required_unless_present = "resume", conflicts_with = "resume")]
     pub file: Option<PathBuf>,
     /// Go on after a failed task with the tasks that do not depend on it (default: stop).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "repair_on_failure")]
     pub continue_on_failure: bool,
+    /// Repair a task its `accept` checks reject (up to 2 times) before the run stops at it.
+    #[arg(long)]
+    pub repair_on_failure: bool,
     /// Cap on the cost of the whole run, USD (with --resume: a new cap).
     #[arg(long, allow_negative_numbers = true)]
     pub budget_usd: Option<f64>,
@@ -92,6 +95,8 @@ pub async fn run_list(config: Config, args: RunListArgs) -> anyhow::Result<u8> {
                 tasks: file.items,
                 failure_policy: if args.continue_on_failure {
                     FailurePolicy::Continue
+                } else if args.repair_on_failure {
+                    FailurePolicy::Repair
                 } else {
                     FailurePolicy::Stop
                 },

@@ -132,5 +132,8 @@ pub(super) fn assemble(
         uuid_echo: None,
         transcript_path: None,
         evidence: None,
+        acceptance: None,
+        repair: None,
+        validates: None,
     }
 }

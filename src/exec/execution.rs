@@ -1,8 +1,11 @@
 //! One execution's life, in the order it happens:
 //!
 //! ```text
-//! queue → pre-hooks → attempts → observe → persist → post-hooks → announce
+//! queue → pre-hooks → attempts → observe → accept → persist → post-hooks → announce
 //! ```
+//!
+//! "accept" runs the task's acceptance checks (`exec::accept`) after its queue slot is given
+//! up, so a validator — itself an execution — can take a slot; their outcome is recorded.
 //!
 //! [`Executor::submit_owned`](super::Executor) gives the execution its id, its place in line,
 //! its registry entry and its journal write, then spawns [`Execution::live`] on the executor's
@@ -153,6 +156,8 @@ impl Execution {
         result.timeout_secs = Some(timeout_secs);
         result.timeout_basis = Some(timeout_basis);
         observe(executor, &task.cwd, &mut result).await;
+        super::accept::check(executor, &task.text, &spec, &mut result, &cancel).await;
+        super::accept::link(id, &spec, &mut result);
         journal_written(&mut journaled, &mut result).await;
         let cwd = task.cwd.display().to_string();
         let mut record = ExecutionRecord::new(

@@ -4,7 +4,9 @@
 //! - [`spec`]: requests and their validation against the policy.
 //! - [`queue`]: the FIFO queue.
 //! - `execution`: one execution's life, step by step (queue → pre-hooks → attempts → observe →
-//!   persist → post-hooks → announce), and `assemble`: its result from its attempts.
+//!   accept → persist → post-hooks → announce), and `assemble`: its result from its attempts.
+//! - `accept`: acceptance checks (`accept`: commands, files, a validator) and the bounded
+//!   repair loop (`repair`) that [`Executor::execute_at`] runs.
 //! - `status`: reading executions (live, from the history, from the in-flight journal).
 //! - [`attempt`]: one run of `claude` (spawn, drain, deadline, kill).
 //! - [`hooks`]: the user's `pre_execute` / `post_execute` commands.
@@ -22,6 +24,7 @@
 //! goes away cancels its execution (gracefully: SIGTERM, grace, SIGKILL) instead of dropping a
 //! half-run process, and [`Executor::shutdown`] can stop and wait for all of them.
 
+pub(crate) mod accept;
 mod assemble;
 pub mod attempt;
 mod execution;
@@ -72,6 +75,12 @@ pub enum SubmitError {
         "not started: the execution could not be journaled in the history store, so a crash could lose it: {0}"
     )]
     Journal(#[source] Arc<StoreError>),
+    /// `repair` asks for a loop of executions: only a call that waits for the end gets its
+    /// last result, so a non-blocking submission refuses it rather than drop it silently.
+    #[error(
+        "`repair` needs a call that waits for the result (`wait: true`): each repair is a new execution, and only the end of the loop says which one passed"
+    )]
+    RepairNeedsWait,
 }
 
 /// What [`Executor::submit_owned`] hands back.
@@ -288,6 +297,9 @@ impl Executor {
         sink: impl ProgressSink,
         place: Option<Reservation>,
     ) -> Result<Submission, SubmitError> {
+        if spec.repair_max > 0 {
+            return Err(SubmitError::RepairNeedsWait);
+        }
         let submitted = self.submit_owned(spec, sink, place);
         let id = submitted.submission.execution_id;
         // The id goes out only once the execution is journaled.
@@ -419,8 +431,24 @@ impl Executor {
         self.execute_at(spec, sink, cancel, None).await
     }
 
-    /// [`Executor::execute_with_cancel`] at the place reserved when the request arrived.
+    /// [`Executor::execute_with_cancel`] at the place reserved when the request arrived. With
+    /// repairs allowed (`repair`), a rejected task is run again, each repair a new execution
+    /// linked to the first; the last attempt's result is returned (see `accept::repair`).
     pub async fn execute_at(
+        &self,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        cancel: CancellationToken,
+        place: Option<Reservation>,
+    ) -> ExecutionResult {
+        if spec.repair_max > 0 {
+            return accept::repair::run(self, spec, sink, cancel, place).await;
+        }
+        self.execute_once(spec, sink, cancel, place).await
+    }
+
+    /// One execution to its end, at `place` (no repair loop).
+    pub(crate) async fn execute_once(
         &self,
         spec: TaskSpec,
         sink: impl ProgressSink,

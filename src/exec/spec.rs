@@ -174,6 +174,14 @@ impl TaskRequest {
             ));
         }
 
+        let (accept, repair_max) = crate::exec::accept::plan(
+            self.accept,
+            self.repair,
+            self.json_schema.is_some(),
+            &cwd,
+            config,
+        )?;
+
         Ok(TaskSpec {
             warnings: prompt_warnings(&self.task, config.max_prompt_tokens),
             prompt: self.task,
@@ -195,6 +203,9 @@ impl TaskRequest {
             } else {
                 crate::exec::timeout::TimeoutBasis::default_timeout(config)
             },
+            accept,
+            repair_max,
+            link: None,
         })
     }
 
@@ -295,6 +306,9 @@ impl TaskSpec {
             category: None,
             complexity: None,
             timeout_basis: crate::exec::timeout::TimeoutBasis::explicit(60),
+            accept: None,
+            repair_max: 0,
+            link: None,
         }
     }
 }

@@ -24,13 +24,15 @@ use crate::runs::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteListInput {
-    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids]}`. A task may use
+    /// The tasks in order: prompts, or `{"id", "task", "depends_on": [ids], "accept"}` (`accept`
+    /// as in `cc_execute`). A task may use
     /// `{{tasks.<id>.result}}` and `{{tasks.<id>.files_written}}` of an earlier task (and so
     /// depends on it). Required unless `resume_run_id` is given.
     #[serde(default)]
     #[schemars(with = "Option<Vec<TaskInput>>")]
     pub tasks: Option<Value>,
-    /// `stop` (default) at the first failed task, or `continue` with those not depending on it.
+    /// `stop` (default) at the first failed task, `continue` with those not depending on it,
+    /// or `repair` a rejected task (twice at most), then stop.
     #[serde(default)]
     pub failure_policy: Option<FailurePolicy>,
     /// Cap on the whole run's cost, USD (with `resume_run_id`: a new cap).
@@ -74,12 +76,12 @@ pub struct ExecuteListOutput {
 impl CcExecutorServer {
     /// Runs a task list as one durable run: each task in a fresh Claude Code process, in
     /// order, stopping at the first failure, within an optional budget, waiting out usage
-    /// limits. Use it when the steps are known up front. To run commands, tasks need
+    /// limits. To run commands, tasks need
     /// `defaults.allowed_tools` (as in `cc_execute`). Answers with a `run_id` to follow with
     /// `monitor_execution`; `cancel_execution` stops it, `resume_run_id` continues it.
     #[tool(
         name = "cc_execute_list",
-        title = "Run a task list, each task in a fresh Claude Code process",
+        title = "Run a task list as one durable run",
         input_schema = super::surface::placeholder(),
         annotations(
             read_only_hint = false,

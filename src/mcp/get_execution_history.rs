@@ -24,8 +24,9 @@ pub struct HistoryOutput {
 
 #[tool_router(router = get_execution_history_router, vis = "pub(crate)")]
 impl CcExecutorServer {
-    /// Past executions, newest first, with statistics over every match (success rate, duration
-    /// percentiles, cost; overall and per kind of task): what ran, how it ended, what it cost.
+    /// Past executions, newest first, with statistics over every match (success rate, checked
+    /// tasks passed first time or after repair, duration percentiles, cost; overall and per kind
+    /// of task).
     #[tool(
         name = "get_execution_history",
         title = "Show past executions and their statistics",

@@ -61,6 +61,16 @@ mod tests {
         assert!(CC_EXECUTE_PROMPT.contains("allowed_tools"));
         assert!(CC_EXECUTE_PROMPT.contains("Bash(pytest:*)"));
         assert!(CC_EXECUTE_PROMPT.contains("permission_mode"));
+        // … and acceptance checks with repair, for tasks and lists.
+        for taught in [
+            "accept.commands",
+            "accept.validator",
+            "`rejected`",
+            "repair: {\"max_attempts\"",
+            "failure_policy: \"repair\"",
+        ] {
+            assert!(CC_EXECUTE_PROMPT.contains(taught), "{taught}");
+        }
         let example = CC_EXECUTE_PROMPT
             .split("## Example")
             .nth(1)

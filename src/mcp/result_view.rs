@@ -5,7 +5,7 @@
 //! file's hash-chain link, the UUID echo, the SHA-256 of every file written, Claude Code's
 //! transcript path — and diagnostics: each attempt, the CLI's own API retries, raw token
 //! usage, the CLI's version and credential source, why the timeout was chosen (the immediate
-//! answer of a `wait: false` call says that). `verify_execution` checks the evidence, and the
+//! answer of a `wait: false` call says that), and which execution a validator run judged. `verify_execution` checks the evidence, and the
 //! whole record stays in the history, in the resource `cc-executor://executions/<id>` and in
 //! `cc-executor run --json`. Leaving these fields out of MCP answers keeps every answer and
 //! both output schemas that describe it smaller; the schemas leave out exactly the same
@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 /// Fields of the record that MCP answers leave out (see the module docs).
-pub const OMITTED: [&str; 12] = [
+pub const OMITTED: [&str; 13] = [
     "attempts",
     "evidence",
     "uuid_echo",
@@ -27,6 +27,7 @@ pub const OMITTED: [&str; 12] = [
     "signal",
     "api_retries",
     "timeout_basis",
+    "validates",
 ];
 
 /// The name schemars gives the record's schema in `$defs`.

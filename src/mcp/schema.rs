@@ -16,6 +16,8 @@
 //!   per-value docs are left to the field's description (inputs) or to the README (outputs).
 //!   Output schemas write descriptive labels and diagnostic codes as plain strings (see
 //!   `LABELS`).
+//! - **`required` where it says what every answer carries.** Output schemas keep it at their
+//!   root (and at the root of each alternative) only.
 //! - **Descriptions only where a model reads them.** Input properties keep theirs (with the
 //!   source's line wrapping undone); output schemas, which clients use to check results, carry
 //!   none.
@@ -69,6 +71,7 @@ pub fn output_of<T: JsonSchema>(tool: Option<&str>) -> JsonObject {
     }
     labels_as_strings(&mut schema, tool);
     finish(&mut schema, Side::Output);
+    required_at_the_root_only(&mut schema);
     if !schema.contains_key("type") {
         // An untagged enum of objects (e.g. a result or a handle): say so at the root.
         let mut rooted = JsonObject::new();
@@ -85,7 +88,8 @@ pub fn output_of<T: JsonSchema>(tool: Option<&str>) -> JsonObject {
 /// not the code; listing every value in every tool that reports one cost ~1.5 KB of the tool
 /// list. Values a caller branches on — statuses, states, phases, verdicts, outcomes, methods,
 /// risk levels — keep their `enum`.
-const LABELS: [&str; 7] = [
+const LABELS: [&str; 8] = [
+    "CheckKind",
     "Category",
     "Complexity",
     "BasedOn",
@@ -116,6 +120,41 @@ fn labels_as_strings(root: &mut JsonObject, tool: Option<&str>) {
             if let Some(def) = defs.get_mut(*name) {
                 *def = json!({"type": "string"});
             }
+        }
+    }
+}
+
+/// Keeps `required` only where it says what every answer carries: at the root of an output
+/// schema (and of each root alternative, e.g. a finished result or a handle). Below that an
+/// object is described by its properties: which of them a nested object carries is the
+/// types' business (and the README's), and repeating it cost ~2 KB of every tool list — the
+/// room the acceptance checks needed. A looser nested contract never refuses a real answer.
+fn required_at_the_root_only(root: &mut JsonObject) {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove("required");
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    for (key, v) in root.iter_mut() {
+        match (key.as_str(), v) {
+            ("required", _) => {}
+            ("anyOf" | "oneOf", Value::Array(branches)) => {
+                for b in branches {
+                    if let Value::Object(b) = b {
+                        for (k, v) in b.iter_mut() {
+                            if k != "required" {
+                                strip(v);
+                            }
+                        }
+                    }
+                }
+            }
+            (_, v) => strip(v),
         }
     }
 }

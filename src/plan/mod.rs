@@ -31,6 +31,7 @@
 //! The only state is the history store, read through
 //! [`crate::store::RecordStore::recent_durations`]; nothing here writes.
 
+pub mod checks;
 pub mod classify;
 pub mod complexity;
 pub mod graph;
@@ -69,6 +70,9 @@ pub struct PlanConfig {
     /// Prompts estimated above this many tokens get a `too_long` warning (the executor
     /// refuses them).
     pub max_prompt_tokens: usize,
+    /// Where tasks run by default: the project whose test command a strategy proposes as an
+    /// acceptance check.
+    pub check_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for PlanConfig {
@@ -76,6 +80,7 @@ impl Default for PlanConfig {
         PlanConfig {
             predictor: PredictorConfig::default(),
             max_prompt_tokens: DEFAULT_MAX_PROMPT_TOKENS,
+            check_dir: None,
         }
     }
 }
@@ -92,6 +97,7 @@ impl PlanConfig {
         PlanConfig {
             predictor,
             max_prompt_tokens: config.max_prompt_tokens,
+            check_dir: Some(config.policy.default_cwd.clone()),
         }
     }
 }
@@ -121,6 +127,7 @@ pub struct TaskListRequest {
 pub struct Planner<'a> {
     predictor: Predictor<'a>,
     max_prompt_tokens: usize,
+    check_dir: Option<std::path::PathBuf>,
 }
 
 impl<'a> Planner<'a> {
@@ -129,6 +136,7 @@ impl<'a> Planner<'a> {
         Planner {
             predictor: Predictor::new(store, config.predictor),
             max_prompt_tokens: config.max_prompt_tokens,
+            check_dir: config.check_dir,
         }
     }
 
@@ -153,12 +161,32 @@ impl<'a> Planner<'a> {
 
     /// `suggest_execution_strategy` on the JSON the tool received.
     pub async fn strategy(&self, tasks: &Value) -> ExecutionStrategy {
-        strategy::suggest_strategy_value(tasks, &self.predictor, self.max_prompt_tokens).await
+        let (items, errors) = validate::parse_tasks_lenient(tasks);
+        let total = tasks.as_array().map_or(0, Vec::len);
+        let dir = self.check_dir.as_deref();
+        strategy::build(
+            &items,
+            errors,
+            total,
+            &self.predictor,
+            self.max_prompt_tokens,
+            dir,
+        )
+        .await
     }
 
     /// The strategy for parsed items (a task file: `plan FILE`).
     pub async fn strategy_items(&self, items: &[TaskItem]) -> ExecutionStrategy {
-        strategy::suggest_strategy(items, &self.predictor, self.max_prompt_tokens).await
+        let dir = self.check_dir.as_deref();
+        strategy::build(
+            items,
+            Vec::new(),
+            items.len(),
+            &self.predictor,
+            self.max_prompt_tokens,
+            dir,
+        )
+        .await
     }
 }
 

@@ -92,7 +92,7 @@ pub async fn suggest_strategy_value(
 ) -> ExecutionStrategy {
     let (items, errors) = parse_tasks_lenient(value);
     let total = value.as_array().map_or(0, Vec::len);
-    build(&items, errors, total, predictor, max_prompt_tokens).await
+    build(&items, errors, total, predictor, max_prompt_tokens, None).await
 }
 
 /// The strategy for parsed task items (from [`super::validate::parse_tasks`] or a file).
@@ -101,15 +101,26 @@ pub async fn suggest_strategy(
     predictor: &Predictor<'_>,
     max_prompt_tokens: usize,
 ) -> ExecutionStrategy {
-    build(items, Vec::new(), items.len(), predictor, max_prompt_tokens).await
+    build(
+        items,
+        Vec::new(),
+        items.len(),
+        predictor,
+        max_prompt_tokens,
+        None,
+    )
+    .await
 }
 
-async fn build(
+/// The strategy; `check_dir`: where tasks run by default, whose project decides the test
+/// command proposed as an acceptance check (see [`super::checks`]).
+pub(crate) async fn build(
     items: &[TaskItem],
     parse_errors: Vec<ValidationError>,
     total: usize,
     predictor: &Predictor<'_>,
     max_prompt_tokens: usize,
+    check_dir: Option<&std::path::Path>,
 ) -> ExecutionStrategy {
     let analysis = analyze(items, parse_errors, total, predictor, max_prompt_tokens).await;
     let report = analysis.report;
@@ -159,7 +170,7 @@ async fn build(
     let parallel_secs = layered
         .as_ref()
         .map(|_| wave_list.iter().map(|w| w.predicted_secs).sum());
-    let tips = tips(
+    let mut tips = tips(
         &report.errors,
         &report.warnings,
         &tasks,
@@ -168,6 +179,7 @@ async fn build(
         parallel_secs,
         predictor.config().ceiling_secs,
     );
+    tips.extend(check_tips(items, &report.warnings, check_dir));
     let mut strategy = ExecutionStrategy {
         valid: report.valid,
         errors: report.errors,
@@ -193,6 +205,49 @@ fn minutes(secs: u64) -> String {
     } else {
         format!("{:.1} h", secs as f64 / 3600.0)
     }
+}
+
+/// Proposed acceptance checks for the tasks that change code without one: the test command
+/// their text names or their project implies, grouped by command.
+fn check_tips(
+    items: &[TaskItem],
+    warnings: &[ValidationWarning],
+    check_dir: Option<&std::path::Path>,
+) -> Vec<String> {
+    let mut by_command: Vec<(Vec<String>, String, Vec<&str>)> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for w in warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::NoAcceptanceCheck)
+    {
+        let Some(item) = items.iter().find(|i| i.position == w.position) else {
+            continue;
+        };
+        match super::checks::suggest_command(&item.task, check_dir) {
+            Some((argv, why)) => match by_command.iter_mut().find(|(a, _, _)| *a == argv) {
+                Some((_, _, ids)) => ids.push(&item.id),
+                None => by_command.push((argv, why, vec![&item.id])),
+            },
+            None => unknown.push(&item.id),
+        }
+    }
+    let mut out: Vec<String> = by_command
+        .into_iter()
+        .map(|(argv, why, ids)| {
+            let argv = serde_json::to_string(&argv).unwrap_or_default();
+            format!(
+                "check task(s) {} by their tests ({why}): `\"accept\": {{\"commands\": [{argv}]}}`, with `\"failure_policy\": \"repair\"` (or `repair` on `cc_execute`) to have a failure fixed",
+                list_ids(&ids)
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        out.push(format!(
+            "check task(s) {} with `accept`: the command that tests the change (`commands`), the files it must leave (`files`), or a `validator`",
+            list_ids(&unknown)
+        ));
+    }
+    out
 }
 
 fn tips(

@@ -15,7 +15,7 @@ use super::template::{self, Field};
 use super::{ActiveRun, RunEvent, RunService, RunSink, lock};
 use crate::exec::progress::ProgressEvent;
 use crate::exec::result::{ExecutionResult, Status};
-use crate::runs::model::{FailurePolicy, Run, RunState, RunTask, TaskState};
+use crate::runs::model::{Run, RunState, RunTask, TaskState};
 
 pub(crate) struct Driver {
     pub(crate) service: RunService,
@@ -41,7 +41,9 @@ pub(crate) fn account(
     run_ms: &mut u64,
     r: &ExecutionResult,
 ) {
-    if let Some(c) = r.total_cost_usd {
+    // The task's own run and its validator's: budgets count both.
+    let checks = r.acceptance.as_ref().and_then(|a| a.cost_usd);
+    for c in [r.total_cost_usd, checks].into_iter().flatten() {
         *task.cost_usd.get_or_insert(0.0) += c;
         *run_cost += c;
     }
@@ -85,12 +87,12 @@ pub(crate) fn budget_stop(run: &Run) -> Option<String> {
 }
 
 impl Driver {
-    fn run(&self) -> Run {
+    pub(super) fn run(&self) -> Run {
         self.active.snapshot()
     }
 
     /// Applies a change, saves the run (a new revision), wakes watchers.
-    async fn save(&self, change: impl FnOnce(&mut Run)) {
+    pub(super) async fn save(&self, change: impl FnOnce(&mut Run)) {
         let snapshot = {
             let mut run = lock(&self.active.run);
             change(&mut run);
@@ -152,7 +154,7 @@ impl Driver {
             if let Some(why) = budget_stop(&run) {
                 return (RunState::BudgetExceeded, Some(why));
             }
-            let next = match self.start_task(i, &run).await {
+            let next = match self.run_task(i).await {
                 Ok(result) => self.settle(i, &result, &shutdown).await,
                 Err(why) => self.fail(i, why, None).await,
             };
@@ -183,12 +185,26 @@ impl Driver {
     }
 
     /// Expands the task's references, submits it, records it as running (saved), waits for
-    /// its result. `Err`: it could not start (the reason is the task's error).
-    async fn start_task(&self, i: usize, run: &Run) -> Result<ExecutionResult, String> {
+    /// its result. `Err`: it could not start (the reason is the task's error). `repair`: the
+    /// loop's earlier executions and the last one's rejected result (none for the first).
+    pub(super) async fn start_task(
+        &self,
+        i: usize,
+        run: &Run,
+        repair: Option<(Vec<uuid::Uuid>, Option<&ExecutionResult>)>,
+    ) -> Result<ExecutionResult, String> {
         let exec = &self.service.executor;
         let task = &run.tasks[i];
-        let text = self.expand(task, run).await?;
+        let mut text = self.expand(task, run).await?;
+        // A repair is the same kind of work as the task: its class (what the predictor learns
+        // durations by) is the task's, not that of a prompt full of test output.
+        let mut class = None;
+        if let Some((_, Some(rejected))) = &repair {
+            class = Some(crate::plan::classify(&text));
+            text = crate::exec::accept::repair::prompt(&text, rejected);
+        }
         let mut request = run.defaults.request(text);
+        request.accept = task.accept.clone();
         if let Some(cap) = run.budget_usd {
             // No single task may spend more than what is left — nor more than the server's
             // per-task ceiling, which would refuse it.
@@ -196,7 +212,14 @@ impl Driver {
             let ceiling = exec.config().policy.max_budget_usd;
             request.max_budget_usd = Some(ceiling.map_or(left, |c| left.min(c)));
         }
-        let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        let mut spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        if let Some((earlier, _)) = repair {
+            spec.link = Some(crate::types::task::SpecLink::Repair { earlier });
+        }
+        if let Some(c) = class {
+            spec.category = Some(c.category.as_str().to_string());
+            spec.complexity = Some(c.complexity.as_str().to_string());
+        }
         let task_id = task.id.clone();
         // The execution's progress is held back until `TaskStarted` is out (the execution
         // starts on the executor's task while this one is still saving), and its `Finished` is
@@ -410,11 +433,14 @@ impl Driver {
                     task.error = Some(why.clone());
                     task.finished_at = Some(Utc::now());
                     detail = Some(why.clone());
-                    if run.failure_policy == FailurePolicy::Stop {
+                    if run.failure_policy.stops() {
                         skip_rest(run, &task_id);
                         next = Next::Stop(
                             RunState::Failed,
-                            format!("task `{task_id}` failed ({why}); failure policy `stop`"),
+                            format!(
+                                "task `{task_id}` failed ({why}); failure policy `{}`",
+                                run.failure_policy.as_str()
+                            ),
                         );
                     }
                 }
@@ -443,11 +469,14 @@ impl Driver {
             t.status = status;
             t.error = Some(why.clone());
             t.finished_at = Some(Utc::now());
-            if run.failure_policy == FailurePolicy::Stop {
+            if run.failure_policy.stops() {
                 skip_rest(run, &task_id);
                 next = Next::Stop(
                     RunState::Failed,
-                    format!("task `{task_id}` could not run: {why}; failure policy `stop`"),
+                    format!(
+                        "task `{task_id}` could not run: {why}; failure policy `{}`",
+                        run.failure_policy.as_str()
+                    ),
                 );
             }
         })
@@ -480,8 +509,9 @@ impl Driver {
     }
 }
 
-/// With policy `stop`: every task not run yet is skipped, saying why.
+/// With policy `stop` (or `repair`): every task not run yet is skipped, saying why.
 fn skip_rest(run: &mut Run, failed: &str) {
+    let policy = run.failure_policy.as_str();
     for t in run
         .tasks
         .iter_mut()
@@ -489,7 +519,7 @@ fn skip_rest(run: &mut Run, failed: &str) {
     {
         t.state = TaskState::Skipped;
         t.error = Some(format!(
-            "not run: the run stopped after `{failed}` failed (failure policy `stop`)"
+            "not run: the run stopped after `{failed}` failed (failure policy `{policy}`)"
         ));
     }
 }
@@ -568,6 +598,8 @@ mod tests {
             error: None,
             started_at: None,
             finished_at: None,
+            accept: None,
+            repairs: 0,
         };
         run.tasks = vec![task(0.4)];
         run.cost_usd = 0.4;

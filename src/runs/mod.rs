@@ -27,6 +27,7 @@
 
 pub mod driver;
 mod event;
+mod repair;
 pub use crate::process::owner;
 pub use crate::types::run as model;
 mod resume;
@@ -244,6 +245,22 @@ impl RunService {
         let mut items = request.tasks;
         let mut errors = Vec::new();
         for item in &mut items {
+            // Its checks must be acceptable now (a bad regex, a path outside the allowed
+            // roots), not when the task has run.
+            if let Some(accept) = &item.accept {
+                let mut check = request.defaults.request("check".into());
+                check.accept = Some(accept.clone());
+                if let Err(e) = check.validate(self.executor.config()) {
+                    errors.push(ValidationError {
+                        kind: ErrorKind::MalformedTask,
+                        message: format!("task {}: {e}", item.position),
+                        position: Some(item.position),
+                        task_id: Some(item.id.clone()),
+                        line: item.line,
+                        cycle: None,
+                    });
+                }
+            }
             match template::references(&item.task) {
                 Ok(refs) => {
                     for r in refs {
@@ -292,6 +309,8 @@ impl RunService {
                     error: None,
                     started_at: None,
                     finished_at: None,
+                    accept: i.accept,
+                    repairs: 0,
                 })
                 .collect(),
             failure_policy: request.failure_policy,

@@ -115,6 +115,15 @@ impl ExecutionRecord {
         self.result.status
     }
 
+    /// How its acceptance checks went (`None`: it had none) and its place in a repair loop
+    /// (0: a first attempt): what the statistics count.
+    pub fn acceptance_outcome(&self) -> (Option<bool>, u32) {
+        (
+            self.result.acceptance.as_ref().map(|a| a.passed),
+            self.result.repair.as_ref().map_or(0, |r| r.repairs),
+        )
+    }
+
     /// The time the history is ordered by.
     pub fn finished_at(&self) -> DateTime<Utc> {
         self.result.finished_at

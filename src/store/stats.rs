@@ -21,6 +21,15 @@ pub struct Stats {
     pub total_cost_usd: f64,
     /// Over executions with a known cost.
     pub mean_cost_usd: f64,
+    /// Tasks run with acceptance checks (first attempts; repairs and validators not counted).
+    #[serde(default)]
+    pub checked: u64,
+    /// Of those, how many passed their checks at once …
+    #[serde(default)]
+    pub passed_first: u64,
+    /// … and how many passed after one or more repairs.
+    #[serde(default)]
+    pub passed_repaired: u64,
 }
 
 /// Statistics overall and per category/complexity.
@@ -39,6 +48,10 @@ pub(crate) struct StatRow<'a> {
     pub cost: Option<f64>,
     pub category: Option<&'a str>,
     pub complexity: Option<&'a str>,
+    /// Its acceptance checks: `None` when it had none, else whether they passed.
+    pub accepted: Option<bool>,
+    /// Its place in a repair loop (0: a first attempt).
+    pub repairs: u32,
 }
 
 /// Computes statistics from rows; both backends use it, so their numbers agree.
@@ -114,12 +127,21 @@ struct Acc {
     durations: Vec<u64>,
     cost_sum: f64,
     costs: u64,
+    checked: u64,
+    passed_first: u64,
+    passed_repaired: u64,
 }
 
 impl Acc {
     fn add(&mut self, r: &StatRow<'_>) {
         self.succeeded += u64::from(r.status == Status::Succeeded);
         self.durations.push(r.duration_ms);
+        if let Some(passed) = r.accepted {
+            let first = r.repairs == 0;
+            self.checked += u64::from(first);
+            self.passed_first += u64::from(first && passed);
+            self.passed_repaired += u64::from(!first && passed);
+        }
         if let Some(c) = r.cost {
             self.cost_sum += c;
             self.costs += 1;
@@ -148,6 +170,9 @@ impl Acc {
             } else {
                 self.cost_sum / self.costs as f64
             },
+            checked: self.checked,
+            passed_first: self.passed_first,
+            passed_repaired: self.passed_repaired,
         }
     }
 }
@@ -210,6 +235,8 @@ mod tests {
                 cost: Some(1.0),
                 category: Some("code"),
                 complexity: Some("low"),
+                accepted: None,
+                repairs: 0,
             },
             StatRow {
                 status: Status::TimedOut,
@@ -217,6 +244,8 @@ mod tests {
                 cost: None,
                 category: Some("code"),
                 complexity: Some("low"),
+                accepted: None,
+                repairs: 0,
             },
             StatRow {
                 status: Status::Succeeded,
@@ -224,6 +253,8 @@ mod tests {
                 cost: Some(0.5),
                 category: None,
                 complexity: None,
+                accepted: None,
+                repairs: 0,
             },
         ];
         let s = compute_stats(rows);
@@ -234,5 +265,29 @@ mod tests {
         let code = &s.by_category["code/low"];
         assert_eq!((code.count, code.duration_p50_ms), (2, 100));
         assert_eq!(s.by_category["-/-"].count, 1);
+    }
+
+    #[test]
+    fn acceptance_counts_tasks_by_their_first_attempt_and_passes_after_repair() {
+        let row = |status, accepted, repairs| StatRow {
+            status,
+            duration_ms: 10,
+            cost: None,
+            category: Some("code"),
+            complexity: Some("low"),
+            accepted,
+            repairs,
+        };
+        let s = compute_stats([
+            row(Status::Succeeded, Some(true), 0), // passed at once
+            row(Status::Rejected, Some(false), 0), // rejected, then …
+            row(Status::Succeeded, Some(true), 1), // … passed after a repair
+            row(Status::Rejected, Some(false), 0), // rejected for good
+            row(Status::Rejected, Some(false), 1),
+            row(Status::Succeeded, None, 0), // no checks
+        ]);
+        let o = &s.overall;
+        assert_eq!((o.checked, o.passed_first, o.passed_repaired), (3, 1, 1));
+        assert_eq!(o.count, 6);
     }
 }

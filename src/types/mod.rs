@@ -3,6 +3,7 @@
 //! here imports from another module of the crate (the layering test in `layers.rs` keeps it
 //! so); behaviour that needs configuration or a store is implemented where that lives.
 
+pub mod accept;
 pub mod chain;
 pub mod evidence;
 pub mod modes;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::types::accept::{Acceptance, RepairLink};
 use crate::types::evidence::{EvidenceRef, UuidEcho, WrittenFile};
 
 /// A tool use that Claude Code's permission mode refused.
@@ -64,11 +65,13 @@ pub enum Status {
     /// One stream-json record was over the record cap (`max_record_mib`): the answer could not
     /// be read. The raw output is kept (`raw_output_path`).
     OutputTooLarge,
+    /// It ran, but an acceptance check failed (`acceptance` says which and why).
+    Rejected,
 }
 
 impl Status {
     /// Every status, in documentation order.
-    pub const ALL: [Status; 17] = [
+    pub const ALL: [Status; 18] = [
         Status::Succeeded,
         Status::Unverified,
         Status::RateLimited,
@@ -86,6 +89,7 @@ impl Status {
         Status::RejectedByHook,
         Status::Interrupted,
         Status::OutputTooLarge,
+        Status::Rejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,7 @@ impl Status {
             Status::RejectedByHook => "rejected_by_hook",
             Status::Interrupted => "interrupted",
             Status::OutputTooLarge => "output_too_large",
+            Status::Rejected => "rejected",
         }
     }
 
@@ -240,6 +245,15 @@ pub struct ExecutionResult {
     /// cannot contain its own hash) and when writing the evidence failed (see `warnings`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceRef>,
+    /// The acceptance checks run after the task (its `accept` and `json_schema`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+    /// Its place in a repair loop (`repair`): the first execution, how many repairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairLink>,
+    /// The execution this one validated (it is an `accept.validator` run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validates: Option<Uuid>,
 }
 
 impl ExecutionResult {
@@ -280,6 +294,9 @@ impl ExecutionResult {
             written_files: Vec::new(),
             transcript_path: None,
             evidence: None,
+            acceptance: None,
+            repair: None,
+            validates: None,
         }
     }
 

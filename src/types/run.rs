@@ -19,6 +19,28 @@ pub enum FailurePolicy {
     Stop,
     /// Go on with the tasks that do not depend on the failed one; its dependants are `skipped`.
     Continue,
+    /// A task rejected by its `accept` checks is repaired first (up to
+    /// [`LIST_REPAIRS`] times, each repair a new execution); if it still fails, the run stops
+    /// as with `stop`.
+    Repair,
+}
+
+/// Repairs of one task under the failure policy `repair`.
+pub const LIST_REPAIRS: u32 = 2;
+
+impl FailurePolicy {
+    /// The rest of the run stops at a task that failed for good.
+    pub fn stops(self) -> bool {
+        matches!(self, FailurePolicy::Stop | FailurePolicy::Repair)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailurePolicy::Stop => "stop",
+            FailurePolicy::Continue => "continue",
+            FailurePolicy::Repair => "repair",
+        }
+    }
 }
 
 /// Where one task of a run is.
@@ -199,6 +221,12 @@ pub struct RunTask {
     pub cost_usd: Option<f64>,
     /// Time of all its executions.
     pub duration_ms: u64,
+    /// Acceptance checks of its executions (as `cc_execute`'s `accept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<crate::types::accept::AcceptRequest>,
+    /// Repairs run for it (failure policy `repair`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repairs: u32,
     /// Why it failed, was skipped or cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -206,6 +234,10 @@ pub struct RunTask {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The process driving a run, so that a second process does not drive it at the same time

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::accept::{AcceptRequest, RepairRequest};
 use super::modes::PermissionMode;
 use super::timeout::TimeoutBasis;
 
@@ -17,8 +18,8 @@ use super::timeout::TimeoutBasis;
 pub struct TaskRequest {
     /// The prompt. Self-contained: say what to do, where, and how to tell it is done.
     pub task: String,
-    /// Hard limit, seconds. Default: the server's (600 s), raised for kinds of task that
-    /// took longer before.
+    /// Hard limit, seconds (default: the server's, 600 s, or more for kinds of task that took
+    /// longer before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<i64>,
@@ -31,7 +32,7 @@ pub struct TaskRequest {
     /// What the task may do unasked; the rest is denied. `acceptEdits` (usual default): edit
     /// files, no commands. `default`/`manual`/`plan`: read only. `dontAsk`: only
     /// `allowed_tools`. `auto`: a classifier decides. `bypassPermissions`: everything, if the
-    /// server allows it. To allow particular commands, use `allowed_tools`.
+    /// server allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<PermissionMode>")]
     pub permission_mode: Option<String>,
@@ -59,10 +60,16 @@ pub struct TaskRequest {
     /// Continue an earlier session (a result's `session_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_session_id: Option<String>,
-    /// `false`: answer at once with an `execution_id` for `monitor_execution` (for work over
-    /// a minute). Default `true`: answer when finished.
+    /// `false`: answer at once with an `execution_id` for `monitor_execution`; default `true`:
+    /// when finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// Checks after the task; one failing makes it `rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<AcceptRequest>,
+    /// On `rejected`, re-run up to `max_attempts` times, failures added to the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairRequest>,
 }
 
 impl TaskRequest {
@@ -96,6 +103,33 @@ pub struct TaskSpec {
     pub complexity: Option<String>,
     /// Where `timeout` came from (chosen by `exec::timeout`).
     pub timeout_basis: TimeoutBasis,
+    /// The checks run after the task (validated: commands, files, validator).
+    pub accept: Option<AcceptPlan>,
+    /// Repairs allowed after a rejection (0: none).
+    pub repair_max: u32,
+    /// Where this execution stands in a repair loop or as a validator (set by the executor).
+    pub link: Option<SpecLink>,
+}
+
+/// Validated acceptance checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptPlan {
+    pub commands: Vec<Vec<String>>,
+    pub command_timeout: Duration,
+    /// Paths resolved against the task's cwd, with the pattern as given (compiled when checked).
+    pub files: Vec<(PathBuf, Option<String>)>,
+    pub validator: Option<String>,
+    /// Permission mode of the validator's process (read-only).
+    pub validator_mode: PermissionMode,
+}
+
+/// How an execution relates to others, recorded with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecLink {
+    /// A repair (or the first run) of a loop: the executions before it, oldest first.
+    Repair { earlier: Vec<uuid::Uuid> },
+    /// The validator of this execution.
+    Validates(uuid::Uuid),
 }
 
 /// Rough token estimate (4 characters per token), the same rule everywhere.

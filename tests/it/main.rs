@@ -16,6 +16,7 @@
 
 mod support;
 
+mod accept;
 mod arrival_order;
 mod claude_orchestrator;
 mod cli;

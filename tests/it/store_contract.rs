@@ -121,7 +121,54 @@ contract!(
     the_chain_head_advances_one_link_at_a_time,
     chain_appends_from_two_processes_never_fork,
     a_linked_record_is_stored_with_the_link_appended_for_it,
+    acceptance_outcomes_and_repairs_are_counted_in_the_statistics,
 );
+
+/// Tasks with acceptance checks: the statistics count them by their first attempt, and how
+/// many passed at once or after a repair (the SQLite columns and index, the Redis summary).
+async fn acceptance_outcomes_and_repairs_are_counted_in_the_statistics(b: Backend) {
+    use cc_executor::types::accept::{Acceptance, RepairLink};
+    let checked = |status, minute, passed: bool, repairs: u32| {
+        let mut r = record("t", status, minute, 100, Some(0.01), Some(("code", "low")));
+        r.result.acceptance = Some(Acceptance {
+            passed,
+            checks: vec![],
+            cost_usd: None,
+        });
+        r.result.repair = (repairs > 0).then(|| RepairLink {
+            repairs,
+            executions: vec![],
+        });
+        r
+    };
+    for r in [
+        checked(Status::Succeeded, 1, true, 0),
+        checked(Status::Rejected, 2, false, 0),
+        checked(Status::Succeeded, 3, true, 1),
+        checked(Status::Rejected, 4, false, 0),
+        checked(Status::Rejected, 5, false, 1),
+        record("t", Status::Succeeded, 6, 100, None, Some(("code", "low"))),
+    ] {
+        b.store.record(&r).await.unwrap();
+    }
+    let stats = b.store.stats(&all()).await.unwrap();
+    let o = &stats.overall;
+    assert_eq!(
+        (o.count, o.checked, o.passed_first, o.passed_repaired),
+        (6, 3, 1, 1),
+        "{o:?}"
+    );
+    assert_eq!(stats.by_category["code/low"].checked, 3);
+    let rejected = b
+        .store
+        .stats(&HistoryFilter {
+            status: Some(Status::Rejected),
+            ..all()
+        })
+        .await
+        .unwrap();
+    assert_eq!((rejected.overall.count, rejected.overall.checked), (3, 2));
+}
 
 async fn a_linked_record_is_stored_with_the_link_appended_for_it(b: Backend) {
     use cc_executor::evidence::EvidenceDraft;

@@ -227,7 +227,10 @@ fn descriptions_are_written_for_a_model() {
             .contains("Bash(pytest:*)")
     );
     let list = &tool("cc_execute_list")["inputSchema"]["properties"];
-    assert_eq!(list["failure_policy"]["enum"], json!(["stop", "continue"]));
+    assert_eq!(
+        list["failure_policy"]["enum"],
+        json!(["stop", "continue", "repair"])
+    );
     assert!(list["defaults"]["properties"]["permission_mode"]["enum"].is_array());
     let history = &tool("get_execution_history")["inputSchema"]["properties"];
     assert!(
@@ -379,6 +382,30 @@ async fn real_results_match_the_declared_output_schemas() {
         "cc_execute",
         json!({"task": "@fake structured answer=42",
                "json_schema": {"type": "object", "properties": {"answer": {"type": "integer"}}}}),
+    )
+    .await;
+    // Acceptance checks and a repair: the result carries `acceptance` and `repair`.
+    let repaired = checked(
+        &s,
+        &mut c,
+        "cc_execute",
+        json!({"task": "@fake repairable\nwrite out.txt",
+               "accept": {"commands": [["grep", "good", "out.txt"]], "files": [{"path": "out.txt", "matches": "good"}],
+                          "validator": "@fake verdict\nout.txt says good"},
+               "repair": {"max_attempts": 1}}),
+    )
+    .await;
+    assert_eq!(repaired["status"], "succeeded", "{repaired:#}");
+    assert_eq!(
+        repaired["acceptance"]["checks"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(repaired["repair"]["repairs"], 1);
+    checked(
+        &s,
+        &mut c,
+        "cc_execute",
+        json!({"task": "@fake success", "accept": {"files": [{"path": "missing"}]}}),
     )
     .await;
     checked(&s, &mut c, "cc_execute", json!({"task": "@fake crash"})).await;

@@ -2,6 +2,7 @@
 //! Simple scenarios are played here; the larger ones live with their kind (failures, process
 //! trees, stream tolerance and volume, tool use).
 
+mod accept;
 mod failures;
 mod output;
 mod processes;
@@ -44,6 +45,8 @@ pub(crate) const SCENARIOS: &[&str] = &[
     "stderr_flood",
     "busy",
     "ticks",
+    "repairable",
+    "verdict",
 ];
 
 impl Ctx {
@@ -206,6 +209,8 @@ impl Ctx {
                 1
             }
             "structured" => self.structured(),
+            "repairable" => self.repairable(),
+            "verdict" => self.verdict(),
             "flaky" => self.flaky(),
             "exit_code" => {
                 let code = self.opt_u64("code", 1) as i32;

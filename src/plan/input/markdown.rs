@@ -135,6 +135,7 @@ pub fn parse_markdown(text: &str) -> Result<Vec<TaskItem>, InputError> {
             task: b.text.trim_end().to_string(),
             depends_on: b.deps,
             line: Some(b.line),
+            accept: None,
         });
     };
 

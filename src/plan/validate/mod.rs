@@ -114,6 +114,18 @@ pub(crate) async fn analyze(
         checks.check(items, &links, i, &scan, max_prompt_tokens, &mut warnings);
 
         let classification = classify_scan(&scan);
+        if item.accept.is_none() && crate::plan::checks::writes_code(classification.category) {
+            warnings.push(ValidationWarning {
+                kind: WarningKind::NoAcceptanceCheck,
+                message: format!(
+                    "task {} changes code but has no acceptance check: add `accept` (e.g. the command that runs its tests) so that failing work ends `rejected`, not `succeeded`",
+                    item.position
+                ),
+                position: item.position,
+                task_id: item.id.clone(),
+                line: item.line,
+            });
+        }
         let prediction = predictor.predict_for(&classification).await;
         let (method, reason) = recommend_method(&classification, &scan);
         method_reasons.push(reason);

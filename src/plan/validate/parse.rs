@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ErrorKind, ValidationError, shown};
+use crate::types::accept::AcceptRequest;
 
 /// Longest id accepted (characters): ids appear in messages, markdown and paths of records.
 pub const MAX_ID_CHARS: usize = 200;
@@ -32,6 +33,9 @@ pub struct TaskItem {
     /// Line in the source file, when it came from a markdown file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// Its acceptance checks (`cc_execute`'s `accept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<AcceptRequest>,
 }
 
 /// A task as a caller writes it: a string, or an object. (This is the JSON Schema of one item
@@ -59,6 +63,15 @@ pub struct TaskObject {
     // Ids of earlier tasks that must succeed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
+    // Acceptance checks, as `cc_execute`'s `accept` (written as a bare object: the list's
+    // description points there, rather than repeating the schema in three tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
+    pub accept: Option<AcceptRequest>,
+}
+
+fn any_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object"})
 }
 
 impl<'de> Deserialize<'de> for TaskInput {
@@ -73,6 +86,7 @@ impl<'de> Deserialize<'de> for TaskInput {
                     .get("depends_on")
                     .is_some_and(|d| !d.is_null())
                     .then_some(item.depends_on),
+                accept: item.accept,
             })),
             Err(errors) => Err(serde::de::Error::custom(
                 errors
@@ -190,6 +204,7 @@ fn parse_item(v: &Value, position: usize) -> Result<TaskItem, Vec<ValidationErro
                 task: s.clone(),
                 depends_on: Vec::new(),
                 line: None,
+                accept: None,
             });
         }
         Value::Object(m) => m,
@@ -208,6 +223,7 @@ fn parse_item(v: &Value, position: usize) -> Result<TaskItem, Vec<ValidationErro
     let mut id = None;
     let mut task = None;
     let mut depends_on = Vec::new();
+    let mut accept = None;
     let mut unknown = 0usize;
     for (key, value) in object {
         match key.as_str() {
@@ -242,6 +258,14 @@ fn parse_item(v: &Value, position: usize) -> Result<TaskItem, Vec<ValidationErro
                     Err(e) => errors.push(e),
                 },
             },
+            "accept" => match serde_json::from_value::<AcceptRequest>(value.clone()) {
+                Ok(a) => accept = Some(a),
+                Err(e) => errors.push(item_error(
+                    ErrorKind::MalformedTask,
+                    position,
+                    format!("task {position}: invalid `accept`: {e}"),
+                )),
+            },
             other => {
                 unknown += 1;
                 if unknown <= 3 {
@@ -249,7 +273,7 @@ fn parse_item(v: &Value, position: usize) -> Result<TaskItem, Vec<ValidationErro
                         ErrorKind::MalformedTask,
                         position,
                         format!(
-                            "task {position}: unknown field `{}` (expected `id`, `task`, `depends_on`)",
+                            "task {position}: unknown field `{}` (expected `id`, `task`, `depends_on`, `accept`)",
                             shown(other)
                         ),
                     ));
@@ -286,5 +310,6 @@ fn parse_item(v: &Value, position: usize) -> Result<TaskItem, Vec<ValidationErro
         task: task.unwrap_or_default(),
         depends_on,
         line: None,
+        accept,
     })
 }

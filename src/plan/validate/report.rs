@@ -93,6 +93,8 @@ pub enum WarningKind {
     TooVague,
     TooLong,
     ContainsNul,
+    /// A task that changes code has no `accept` check: it can succeed with failing tests.
+    NoAcceptanceCheck,
 }
 
 impl From<PromptWarningKind> for WarningKind {

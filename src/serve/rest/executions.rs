@@ -80,6 +80,9 @@ pub async fn submit(State(rest): State<Rest>, headers: HeaderMap, body: Body) ->
             &Accepted::new(&submission),
             &execution_url(submission.execution_id),
         ),
+        Err(e @ crate::exec::SubmitError::RepairNeedsWait) => {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
         Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

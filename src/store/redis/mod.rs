@@ -5,7 +5,8 @@
 //!
 //! Every key starts with the configured prefix `{p}` (`redis_prefix`, default `cc_executor`).
 //! `{id}` is the execution id (UUID, lowercase, hyphenated); times are Unix milliseconds; a
-//! *summary* is `finished_ms|status|duration_ms|cost|category|complexity`.
+//! *summary* is `finished_ms|status|duration_ms|cost|category|complexity`, and for an execution
+//! with acceptance checks `|p<repairs>` (passed) or `|r<repairs>` (rejected) after it.
 //!
 //! | key | type | content |
 //! |---|---|---|

@@ -283,6 +283,8 @@ impl Inner {
             cost: r.s.cost,
             category: r.s.category.as_deref(),
             complexity: r.s.complexity.as_deref(),
+            accepted: r.s.accepted,
+            repairs: r.s.repairs,
         })))
     }
 

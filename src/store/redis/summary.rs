@@ -1,5 +1,5 @@
 //! The summary codec: the one-line form of an execution (`finished_ms|status|duration_ms|cost|
-//! category|complexity`, see "Key schema" in the [module documentation](super)) that the Lua
+//! category|complexity[|acceptance]`, see "Key schema" in the [module documentation](super)) that the Lua
 //! scripts aggregate and `stats` reads, and the escaping shared with key names.
 
 use std::borrow::Cow;
@@ -16,6 +16,9 @@ pub(super) struct Summary<'a> {
     pub(super) cost: Option<f64>,
     pub(super) category: Option<Cow<'a, str>>,
     pub(super) complexity: Option<Cow<'a, str>>,
+    /// Acceptance: `None` without checks, else whether they passed; and the repair number.
+    pub(super) accepted: Option<bool>,
+    pub(super) repairs: u32,
 }
 
 /// One line of a summary bucket: `{id}|{summary}`.
@@ -72,8 +75,14 @@ pub(super) fn summary_of(r: &ExecutionRecord) -> String {
         .total_cost_usd
         .filter(|c| c.is_finite())
         .map_or(String::new(), |c| c.to_string());
+    // Only an execution with checks gets the seventh field: every other summary stays what
+    // it was, so a record written before replays to the same summary.
+    let accepted = match r.acceptance_outcome() {
+        (None, _) => String::new(),
+        (Some(passed), repairs) => format!("|{}{repairs}", if passed { 'p' } else { 'r' }),
+    };
     format!(
-        "{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}{accepted}",
         r.finished_at().timestamp_millis(),
         r.status().as_str(),
         r.result.duration_ms,
@@ -101,6 +110,19 @@ impl<'a> Summary<'a> {
         };
         let category = opt(f.next()?)?;
         let complexity = opt(f.next()?)?;
+        // Written since acceptance checks exist: `p<repairs>` passed, `r<repairs>` rejected,
+        // empty without checks. Older summaries end before it.
+        let (accepted, repairs) = match f.next() {
+            None | Some("") => (None, 0),
+            Some(a) => {
+                let passed = match a.as_bytes().first()? {
+                    b'p' => true,
+                    b'r' => false,
+                    _ => return None,
+                };
+                (Some(passed), a.get(1..)?.parse().ok()?)
+            }
+        };
         if f.next().is_some() {
             return None;
         }
@@ -111,6 +133,8 @@ impl<'a> Summary<'a> {
             cost,
             category,
             complexity,
+            accepted,
+            repairs,
         })
     }
 }
@@ -208,6 +232,30 @@ mod tests {
         assert_eq!(unesc(&esc("50%|a:b")), "50%|a:b");
         assert!(Summary::parse("1|nonsense|2|||").is_none());
         assert!(Summary::parse("1|succeeded|2|||x").is_none());
+    }
+
+    #[test]
+    fn acceptance_is_a_seventh_field_only_when_there_were_checks() {
+        let mut r = rec(Some("code"), Some("low"), None);
+        let plain = summary_of(&r);
+        assert_eq!(plain.split('|').count(), 6, "{plain}");
+        let s = Summary::parse(&plain).unwrap();
+        assert_eq!((s.accepted, s.repairs), (None, 0));
+        r.result.acceptance = Some(crate::types::accept::Acceptance {
+            passed: true,
+            checks: vec![],
+            cost_usd: None,
+        });
+        r.result.repair = Some(crate::types::accept::RepairLink {
+            repairs: 2,
+            executions: vec![],
+        });
+        let text = summary_of(&r);
+        assert!(text.ends_with("|p2"), "{text}");
+        let s = Summary::parse(&text).unwrap();
+        assert_eq!((s.accepted, s.repairs), (Some(true), 2));
+        assert!(Summary::parse("1|succeeded|2||||x1").is_none());
+        assert!(Summary::parse("1|rejected|2||||r0").is_some_and(|s| s.accepted == Some(false)));
     }
 
     #[test]

@@ -151,12 +151,13 @@ fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::
     }
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO executions
-         (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         (id, finished_at, submitted_at, status, category, complexity, duration_ms, cost, task, record, accepted, repairs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for (r, json) in rows {
         // Recorded: no longer in flight (same transaction, so never in neither place).
         crate::store::inflight::remove(tx, r.execution_id)?;
+        let (accepted, repairs) = r.acceptance_outcome();
         stmt.execute(rusqlite::params![
             r.execution_id.to_string(),
             millis(r.finished_at()),
@@ -168,6 +169,8 @@ fn write_rows(tx: &Connection, rows: &[(ExecutionRecord, String)]) -> rusqlite::
             r.result.total_cost_usd,
             r.task,
             json,
+            accepted,
+            repairs,
         ])?;
     }
     Ok(replaced)

@@ -42,6 +42,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS runs_by_update ON runs(updated_at, id);",
     // 5: executions acknowledged and not yet recorded; see `super::inflight`.
     crate::store::inflight::SCHEMA,
+    // 6: acceptance checks (NULL: none; 1 passed, 0 rejected) and the place in a repair loop,
+    // read by the statistics from the covering index like the rest.
+    "ALTER TABLE executions ADD COLUMN accepted INTEGER;
+     ALTER TABLE executions ADD COLUMN repairs INTEGER NOT NULL DEFAULT 0;
+     DROP INDEX executions_stats;
+     CREATE INDEX executions_stats ON executions(finished_at, status, duration_ms, cost, category, complexity, accepted, repairs);",
 ];
 
 /// Opens (or creates, owner-only) a SQLite file for durable shared use: a corrupt or foreign

@@ -37,12 +37,15 @@ fn matches_sql(f: &HistoryFilter, r: &ExecutionRecord) -> bool {
 }
 
 fn stat_row(r: &ExecutionRecord) -> StatRow<'_> {
+    let (accepted, repairs) = r.acceptance_outcome();
     StatRow {
         status: r.status(),
         duration_ms: r.result.duration_ms,
         cost: r.result.total_cost_usd,
         category: r.category.as_deref(),
         complexity: r.complexity.as_deref(),
+        accepted,
+        repairs,
     }
 }
 
@@ -82,8 +85,9 @@ pub(super) fn read(
     {
         return Ok(sc.builder.finish());
     }
-    let sql =
-        format!("SELECT status, duration_ms, cost, category, complexity FROM executions {cond}");
+    let sql = format!(
+        "SELECT status, duration_ms, cost, category, complexity, accepted, repairs FROM executions {cond}"
+    );
     let mut stmt = c.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     // Classes are few: intern each (category, complexity) pair once, with one hashed
@@ -91,7 +95,16 @@ pub(super) fn read(
     let mut classes: Vec<(Option<String>, Option<String>)> = Vec::new();
     let mut index: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
     let mut key: Vec<u8> = Vec::with_capacity(64);
-    let mut raw: Vec<(Status, u64, Option<f64>, u32)> = Vec::new();
+    /// One row, its class interned.
+    struct Raw {
+        status: Status,
+        duration_ms: u64,
+        cost: Option<f64>,
+        class: u32,
+        accepted: Option<bool>,
+        repairs: u32,
+    }
+    let mut raw: Vec<Raw> = Vec::new();
     while let Some(r) = rows.next()? {
         let status = r
             .get_ref(0)?
@@ -121,17 +134,28 @@ pub(super) fn read(
                 c
             }
         };
-        raw.push((status, r.get::<_, i64>(1)? as u64, r.get(2)?, class));
+        let accepted = r.get::<_, Option<i64>>(5)?.map(|a| a != 0);
+        let repairs = r.get::<_, i64>(6)?.clamp(0, i64::from(u32::MAX)) as u32;
+        raw.push(Raw {
+            status,
+            duration_ms: r.get::<_, i64>(1)? as u64,
+            cost: r.get(2)?,
+            class,
+            accepted,
+            repairs,
+        });
     }
     let mut builder = StatsBuilder::default();
-    for (s, d, c, class) in &raw {
-        let (cat, cx) = &classes[*class as usize];
+    for row in &raw {
+        let (cat, cx) = &classes[row.class as usize];
         builder.add(&StatRow {
-            status: *s,
-            duration_ms: *d,
-            cost: *c,
+            status: row.status,
+            duration_ms: row.duration_ms,
+            cost: row.cost,
             category: cat.as_deref(),
             complexity: cx.as_deref(),
+            accepted: row.accepted,
+            repairs: row.repairs,
         });
     }
     let stats = builder.finish();
