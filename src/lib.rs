@@ -83,11 +83,13 @@ pub mod exec;
 mod layers;
 pub mod mcp;
 pub mod plan;
+pub mod pool;
 pub mod process;
 pub mod runs;
 pub mod serve;
 pub mod store;
 pub mod types;
+pub mod worker;
 
 pub use config::{Config, Overrides, Policy};
 pub use exec::Executor;

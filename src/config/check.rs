@@ -88,6 +88,20 @@ impl Config {
         if self.redis_retention_days == 0 {
             return invalid("redis_retention_days", "must be at least 1".into());
         }
+        if self.placement == super::Placement::Pool && self.redis_url.is_none() {
+            return invalid(
+                "placement",
+                "`pool` needs a Redis (--redis-url, REDIS_URL or redis_url): the queue lives there".into(),
+            );
+        }
+        if let Some(q) = &self.pool_queue
+            && (q.len() > 200 || !q.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return invalid(
+                "pool_queue",
+                "letters, digits, `-`, `_` and `.` only, at most 200".into(),
+            );
+        }
         if self.hooks.timeout.is_zero() || self.hooks.timeout > Duration::from_secs(3600) {
             return invalid("hooks.timeout_secs", "must be between 1 and 3600".into());
         }

@@ -195,6 +195,8 @@ impl TaskRequest {
             } else {
                 crate::exec::timeout::TimeoutBasis::default_timeout(config)
             },
+            pool_queue: None,
+            idempotent: false,
         })
     }
 
@@ -295,6 +297,8 @@ impl TaskSpec {
             category: None,
             complexity: None,
             timeout_basis: crate::exec::timeout::TimeoutBasis::explicit(60),
+            pool_queue: None,
+            idempotent: false,
         }
     }
 }

@@ -196,7 +196,12 @@ impl Driver {
             let ceiling = exec.config().policy.max_budget_usd;
             request.max_budget_usd = Some(ceiling.map_or(left, |c| left.min(c)));
         }
-        let spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        let mut spec = exec.prepare(request).await.map_err(|e| e.to_string())?;
+        // Pooled, a run is its own queue (unless the configuration names one): its task N+1
+        // is enqueued only once task N has settled, since this driver waits for each.
+        if exec.config().pool_queue.is_none() {
+            spec.pool_queue = Some(format!("run-{}", run.run_id.simple()));
+        }
         let task_id = task.id.clone();
         // The execution's progress is held back until `TaskStarted` is out (the execution
         // starts on the executor's task while this one is still saving), and its `Finished` is

@@ -96,6 +96,12 @@ pub struct TaskSpec {
     pub complexity: Option<String>,
     /// Where `timeout` came from (chosen by `exec::timeout`).
     pub timeout_basis: TimeoutBasis,
+    /// With `placement = pool`: the queue it joins (`None`: the configured or the process's
+    /// own). Task-list runs set one per run.
+    pub pool_queue: Option<String>,
+    /// Safe to run again from the start: a pool task whose worker was lost is re-run
+    /// (lost policy `retry`) instead of being recorded as lost.
+    pub idempotent: bool,
 }
 
 /// Rough token estimate (4 characters per token), the same rule everywhere.
