@@ -252,8 +252,12 @@ async fn follow(
                     after = entry_id;
                     match serde_json::from_str::<Wire>(&json) {
                         Ok(Wire::Progress { event }) => {
-                            // "finished" is announced here, once the result is in.
-                            if !matches!(event, ProgressEvent::Finished { .. }) {
+                            // "finished" is announced here, once the result is in; the
+                            // worker's own (local) queue position means nothing here.
+                            if !matches!(
+                                event,
+                                ProgressEvent::Finished { .. } | ProgressEvent::Queued { .. }
+                            ) {
                                 sink.emit(event);
                             }
                         }

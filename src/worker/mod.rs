@@ -83,6 +83,8 @@ struct Counters {
     lost: AtomicUsize,
     superseded: AtomicUsize,
     busy: AtomicUsize,
+    /// Wakes the heartbeat: the load changed, say so now.
+    changed: tokio::sync::Notify,
 }
 
 /// Runs the worker until `drain` is cancelled and its running tasks are settled.
@@ -116,7 +118,10 @@ pub async fn run(
                 if let Err(e) = pool.heartbeat(&info, every * 3).await {
                     tracing::warn!("worker heartbeat not recorded: {e}");
                 }
-                tokio::time::sleep(every).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = counters.changed.notified() => {}
+                }
             }
         })
     };
@@ -131,6 +136,7 @@ pub async fn run(
                 Ok(Some(claim)) => {
                     failing = false;
                     counters.busy.fetch_add(1, Ordering::SeqCst);
+                    counters.changed.notify_one();
                     let (executor, pool, opts, counters) =
                         (executor.clone(), pool.clone(), opts.clone(), counters.clone());
                     let span = tracing::info_span!("pool_task", execution_id = %claim.execution_id, queue = %claim.queue, fence = claim.fence);
@@ -138,6 +144,7 @@ pub async fn run(
                         async move {
                             handle(&executor, &pool, &opts, claim, &counters).await;
                             counters.busy.fetch_sub(1, Ordering::SeqCst);
+                            counters.changed.notify_one();
                         }
                         .instrument(span),
                     );

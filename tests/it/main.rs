@@ -33,6 +33,7 @@ mod mcp_runs;
 mod mcp_server;
 mod pause;
 mod plan;
+mod pool;
 mod planning;
 mod protocol_hygiene;
 mod python_mcp;

@@ -1,0 +1,361 @@
+//! The worker pool (`--placement pool`), end to end on real processes: a real redis-server,
+//! real `cc-executor worker` processes and the MCP server (`cc-executor mcp`) with the fake
+//! claude as the task. Order per queue, results in the shared history, a worker killed
+//! (SIGKILL) or stopped (SIGSTOP) past its lease, cancel and monitor across processes,
+//! `pool status` and the drain on SIGTERM.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
+
+use crate::support::fixtures::{eventually_async, wait_group_gone};
+use crate::support::mcp_client::{Server, data, start};
+use crate::support::pool::{Worker, history_record, pool_status};
+use crate::support::redis_server::RedisServer;
+
+/// The MCP server with `--placement pool` on `redis`, and workers sharing its root.
+async fn orchestrator(redis: &RedisServer, extra: &[&str]) -> Server<()> {
+    let url = redis.url();
+    let mut args = vec!["--redis-url", url.as_str(), "--placement", "pool"];
+    args.extend_from_slice(extra);
+    start((), &args).await
+}
+
+fn workers(s: &Server<()>, redis: &RedisServer, n: usize, lease_ms: u64) -> Vec<Worker> {
+    (1..=n)
+        .map(|i| Worker::start(&s.root(), &redis.url(), &format!("w{i}"), lease_ms, &[]))
+        .collect()
+}
+
+/// Long-polls `monitor_execution` until the execution has finished; its entry.
+async fn finished(s: &Server<()>, id: &str) -> Value {
+    let mut version = 0u64;
+    for _ in 0..200 {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"execution_id": id, "wait_secs": 20, "since_version": version}),
+            )
+            .await;
+        assert_ne!(m.is_error, Some(true), "{m:?}");
+        let d = data(&m).clone();
+        version = d["version"].as_u64().unwrap();
+        let e = d["executions"][0].clone();
+        if e["phase"] == "finished" {
+            return e;
+        }
+    }
+    panic!("execution {id} did not finish");
+}
+
+/// The fake's invocations whose prompt contains `marker`.
+fn runs_of(s: &Server<()>, marker: &str) -> Vec<Value> {
+    s.invocations()
+        .into_iter()
+        .filter(|i| i["stdin"].as_str().unwrap_or("").contains(marker))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_list_runs_on_two_workers_in_order_with_every_result_in_the_shared_history() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let ws = workers(&s, &redis, 2, 5000);
+    let worker_pids: Vec<i64> = ws.iter().map(|w| i64::from(w.pid())).collect();
+    let tasks: Vec<Value> = (1..=5)
+        .map(|i| json!({"id": format!("t{i}"), "task": format!("@fake slow secs=0.2 text=answer-{i}\nlist task marker-{i}")}))
+        .collect();
+    let started = s.call("cc_execute_list", json!({"tasks": tasks})).await;
+    assert_ne!(started.is_error, Some(true), "{started:?}");
+    let run_id = data(&started)["run_id"].as_str().unwrap().to_string();
+    let mut version = 0u64;
+    let run = loop {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"run_id": run_id, "wait_secs": 20, "since_version": version}),
+            )
+            .await;
+        let d = data(&m).clone();
+        let run = d["runs"][0].clone();
+        version = run["version"].as_u64().unwrap();
+        if !["pending", "running"].contains(&run["run"]["state"].as_str().unwrap()) {
+            break run;
+        }
+    };
+    assert_eq!(run["run"]["state"], "succeeded", "{run}");
+
+    // Each task ran once, on a worker (the fake's parent), in the list's order.
+    let mut starts = Vec::new();
+    for i in 1..=5 {
+        let ran = runs_of(&s, &format!("marker-{i}"));
+        assert_eq!(ran.len(), 1, "task {i} ran {} times", ran.len());
+        assert!(
+            worker_pids.contains(&ran[0]["ppid"].as_i64().unwrap()),
+            "task {i} was not run by a worker: {}",
+            ran[0]
+        );
+        starts.push(ran[0]["time_ms"].as_u64().unwrap());
+    }
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+
+    // Every result is in the shared history, under the id the orchestrator gave out.
+    for task in run["run"]["tasks"].as_array().unwrap() {
+        let id = task["execution_id"].as_str().unwrap();
+        let n = &task["id"].as_str().unwrap()[1..];
+        let rec = tokio::task::spawn_blocking({
+            let (root, url, id) = (s.root(), redis.url(), id.to_string());
+            move || history_record(&root, &url, &id)
+        })
+        .await
+        .unwrap()
+        .expect("recorded in the shared history");
+        assert_eq!(rec["result"]["status"], "succeeded", "{rec}");
+        assert_eq!(rec["result"]["result"], format!("answer-{n}"), "{rec}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_queue_runs_one_task_at_a_time_in_arrival_order_whichever_worker_is_free() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &["--pool-queue", "shared"]).await;
+    let _ws = workers(&s, &redis, 3, 5000);
+    let mut ids = Vec::new();
+    for i in 1..=6 {
+        let r = s
+            .call(
+                "cc_execute",
+                json!({"task": format!("@fake slow secs=0.3\nqueued marker-{i}"), "wait": false}),
+            )
+            .await;
+        ids.push(data(&r)["execution_id"].as_str().unwrap().to_string());
+    }
+    let mut spans = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let e = finished(&s, id).await;
+        assert_eq!(e["result"]["status"], "succeeded", "{e}");
+        let ran = runs_of(&s, &format!("marker-{}", i + 1));
+        assert_eq!(ran.len(), 1);
+        let start = ran[0]["time_ms"].as_u64().unwrap();
+        spans.push((start, e["result"]["duration_ms"].as_u64().unwrap()));
+    }
+    // In order, and never two at once: each starts after the one before has run its 300 ms.
+    for w in spans.windows(2) {
+        assert!(w[1].0 >= w[0].0 + 300, "overlap or out of order: {spans:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_mid_task_loses_it_after_the_lease_and_it_is_never_run_twice() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let mut ws = workers(&s, &redis, 2, 1500);
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake hang\nkilled marker-k", "wait": false}),
+        )
+        .await;
+    let id = data(&r)["execution_id"].as_str().unwrap().to_string();
+    assert!(
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-k").is_empty()).await,
+        "never started"
+    );
+    let ran = runs_of(&s, "marker-k");
+    let holder = ws
+        .iter()
+        .position(|w| i64::from(w.pid()) == ran[0]["ppid"].as_i64().unwrap())
+        .expect("run by a worker");
+    ws[holder].signal(Signal::SIGKILL);
+    ws[holder].wait();
+
+    let e = finished(&s, &id).await;
+    assert_eq!(e["result"]["status"], "interrupted", "{e}");
+    let warnings = e["result"]["warnings"].to_string();
+    assert!(warnings.contains("lost"), "{warnings}");
+    assert!(warnings.contains(&format!("w{}", holder + 1)), "{warnings}");
+    // Not run again.
+    assert_eq!(runs_of(&s, "marker-k").len(), 1);
+    let rec = tokio::task::spawn_blocking({
+        let (root, url) = (s.root(), redis.url());
+        move || history_record(&root, &url, &id)
+    })
+    .await
+    .unwrap()
+    .expect("recorded");
+    assert_eq!(rec["result"]["status"], "interrupted", "{rec}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_stopped_past_its_lease_stops_its_own_tree_when_it_wakes_and_records_it() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let ws = workers(&s, &redis, 2, 1500);
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake hang\nstopped marker-s", "wait": false}),
+        )
+        .await;
+    let id = data(&r)["execution_id"].as_str().unwrap().to_string();
+    assert!(
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-s").is_empty()).await
+    );
+    let ran = runs_of(&s, "marker-s");
+    let pgid = ran[0]["pgid"].as_i64().unwrap() as i32;
+    let holder = ws
+        .iter()
+        .find(|w| i64::from(w.pid()) == ran[0]["ppid"].as_i64().unwrap())
+        .expect("run by a worker");
+    holder.signal(Signal::SIGSTOP);
+    // The other worker takes it over once the lease lapsed and records it lost.
+    let e = finished(&s, &id).await;
+    assert_eq!(e["result"]["status"], "interrupted", "{e}");
+    assert!(e["result"]["warnings"].to_string().contains("lost"), "{e}");
+    holder.signal(Signal::SIGCONT);
+
+    // Awake, the stale worker finds its fence superseded and stops the tree itself.
+    let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 20))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "survivors: {left:?}");
+    let (root, url, name) = (s.root(), redis.url(), holder.name.clone());
+    let said = eventually_async(Duration::from_secs(20), || {
+        history_record(&root, &url, &id)
+            .is_some_and(|r| r["result"]["status"] == "interrupted" && r.to_string().contains("superseded"))
+    })
+    .await;
+    assert!(said, "the history does not say it was superseded");
+    assert!(holder.log_text().contains("superseded"), "{}", holder.log_text());
+    assert!(
+        history_record(&root, &url, &id)
+            .unwrap()
+            .to_string()
+            .contains(&format!("`{name}`"))
+    );
+    assert_eq!(runs_of(&s, "marker-s").len(), 1, "never run twice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_and_monitor_reach_a_task_on_another_process() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let _ws = workers(&s, &redis, 1, 5000);
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake grandchild mode=hang\ncancel marker-c", "wait": false}),
+        )
+        .await;
+    let id = data(&r)["execution_id"].as_str().unwrap().to_string();
+    // Monitor: the worker's progress reaches this process's registry.
+    let mut version = 0u64;
+    let running = loop {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"execution_id": id, "wait_secs": 20, "since_version": version}),
+            )
+            .await;
+        let d = data(&m).clone();
+        version = d["version"].as_u64().unwrap();
+        let e = d["executions"][0].clone();
+        if e["phase"] == "running" && e["last_event"].as_str().is_some_and(|t| t.contains("started")) {
+            break e;
+        }
+        assert_ne!(e["phase"], "finished", "{e}");
+    };
+    assert!(running["last_event"].as_str().unwrap().contains("session"), "{running}");
+
+    let ran = runs_of(&s, "marker-c");
+    let pgid = ran[0]["pgid"].as_i64().unwrap() as i32;
+    let c = s.call("cancel_execution", json!({"execution_id": id})).await;
+    assert_eq!(data(&c)["status"], "cancelled", "{c:?}");
+    let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "survivors: {left:?}");
+
+    // A task still waiting in its queue is withdrawn: it never runs.
+    let first = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake slow secs=2\nfirst marker-f", "wait": false}),
+        )
+        .await;
+    let second = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake success\nwaiting marker-w", "wait": false}),
+        )
+        .await;
+    let wid = data(&second)["execution_id"].as_str().unwrap().to_string();
+    let c = s.call("cancel_execution", json!({"execution_id": wid})).await;
+    assert_eq!(data(&c)["status"], "cancelled", "{c:?}");
+    let fid = data(&first)["execution_id"].as_str().unwrap().to_string();
+    assert_eq!(finished(&s, &fid).await["result"]["status"], "succeeded");
+    assert!(runs_of(&s, "marker-w").is_empty(), "a withdrawn task ran");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_without_dropping_its_task() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &["--pool-queue", "status-q"]).await;
+    let mut ws = workers(&s, &redis, 2, 5000);
+    let (root, url) = (s.root(), redis.url());
+    assert!(
+        eventually_async(Duration::from_secs(20), || {
+            pool_status(&root, &url)["workers"].as_array().unwrap().len() == 2
+        })
+        .await
+    );
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake slow secs=5\ndrained marker-d", "wait": false}),
+        )
+        .await;
+    let id = data(&r)["execution_id"].as_str().unwrap().to_string();
+    assert!(
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-d").is_empty()).await
+    );
+    let busy = |status: &Value| -> u64 {
+        status["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["busy"].as_u64().unwrap())
+            .sum()
+    };
+    // The heartbeat that says so follows the claim.
+    assert!(
+        eventually_async(Duration::from_secs(10), || busy(&pool_status(&root, &url)) == 1).await
+    );
+    let status = pool_status(&root, &url);
+    let q = &status["queues"][0];
+    assert_eq!(q["name"], "status-q", "{status}");
+    assert_eq!(q["depth"], 1, "{status}");
+    assert!(q["in_flight"].is_string(), "{status}");
+
+    // SIGTERM to the worker running it: it finishes the task, then leaves.
+    let ran = runs_of(&s, "marker-d");
+    let holder = ws
+        .iter()
+        .position(|w| i64::from(w.pid()) == ran[0]["ppid"].as_i64().unwrap())
+        .unwrap();
+    ws[holder].signal(Signal::SIGTERM);
+    let e = finished(&s, &id).await;
+    assert_eq!(e["result"]["status"], "succeeded", "{e}");
+    let exit = tokio::task::spawn_blocking(move || {
+        let code = ws[holder].wait();
+        (code, ws)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(exit.success(), "{exit:?}");
+    let status = pool_status(&root, &url);
+    assert_eq!(status["workers"].as_array().unwrap().len(), 1, "{status}");
+    assert_eq!(status["queues"][0]["depth"], 0, "{status}");
+}
