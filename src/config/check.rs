@@ -91,11 +91,15 @@ impl Config {
         if self.placement == super::Placement::Pool && self.redis_url.is_none() {
             return invalid(
                 "placement",
-                "`pool` needs a Redis (--redis-url, REDIS_URL or redis_url): the queue lives there".into(),
+                "`pool` needs a Redis (--redis-url, REDIS_URL or redis_url): the queue lives there"
+                    .into(),
             );
         }
         if let Some(q) = &self.pool_queue
-            && (q.len() > 200 || !q.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            && (q.len() > 200
+                || !q
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
         {
             return invalid(
                 "pool_queue",

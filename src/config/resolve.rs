@@ -137,12 +137,10 @@ impl Config {
         let fr = file.retry;
         let placement = match (o.placement, file.placement.as_deref()) {
             (Some(p), _) => p,
-            (None, Some(text)) => text
-                .parse()
-                .map_err(|message| ConfigError::Invalid {
-                    setting: "placement",
-                    message,
-                })?,
+            (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
+                setting: "placement",
+                message,
+            })?,
             (None, None) => super::Placement::Local,
         };
         let serve = super::serve::ServeConfig::resolve(file.serve, &o.serve, &data_dir)?;

@@ -21,13 +21,13 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::Executor;
 use super::assemble::early;
 use super::execution::{Execution, announce, journal_written, persist, queue};
 use super::progress::{ProgressEvent, ProgressSink};
 use super::result::{ExecutionResult, Status};
 use super::spec::{TaskRequest, TaskSpec};
 use super::timeout::TimeoutBasis;
-use super::Executor;
 use crate::pool::{Control, LostPolicy, Pool, Withdrawn};
 use crate::store::ExecutionRecord;
 
@@ -63,7 +63,10 @@ pub(crate) enum Wire {
         event: ProgressEvent,
     },
     /// A worker found its fence superseded and stopped the task's process tree.
-    Superseded { worker: String, fence: u64 },
+    Superseded {
+        worker: String,
+        fence: u64,
+    },
     /// The result, already in the history.
     Result {
         worker: String,
@@ -142,7 +145,11 @@ pub(super) async fn steps(ex: Execution, executor: &Executor, pool: &Pool) -> Ex
                 complexity: spec.complexity.clone(),
                 timeout_basis: spec.timeout_basis.clone(),
                 submitted_at,
-                origin: format!("{}:{}", crate::process::owner::current().host, std::process::id()),
+                origin: format!(
+                    "{}:{}",
+                    crate::process::owner::current().host,
+                    std::process::id()
+                ),
             };
             let payload = serde_json::to_string(&payload).unwrap_or_default();
             let lost = if spec.idempotent {

@@ -28,10 +28,7 @@ impl Pool {
             .arg(STREAM_TTL_SECS)
             .ignore();
         let mut con = self.conn.clone();
-        let (id,): (String,) = pipe
-            .query_async(&mut con)
-            .await
-            .map_err(|e| self.err(e))?;
+        let (id,): (String,) = pipe.query_async(&mut con).await.map_err(|e| self.err(e))?;
         Ok(id)
     }
 
@@ -71,7 +68,9 @@ impl Pool {
         execution_id: Uuid,
         after: &str,
     ) -> Result<Vec<(String, Control)>, PoolError> {
-        let entries = self.read(&format!("ctl:{execution_id}"), after, 100).await?;
+        let entries = self
+            .read(&format!("ctl:{execution_id}"), after, 100)
+            .await?;
         Ok(entries
             .into_iter()
             .filter_map(|(id, c)| Control::parse(&c).map(|c| (id, c)))
@@ -79,7 +78,12 @@ impl Pool {
     }
 
     /// `XREAD` (not blocking) of one stream whose entries have one field each.
-    async fn read(&self, key: &str, after: &str, count: usize) -> Result<Vec<StreamEntry>, PoolError> {
+    async fn read(
+        &self,
+        key: &str,
+        after: &str,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, PoolError> {
         let reply: XreadReply = self
             .query(
                 redis::cmd("XREAD")

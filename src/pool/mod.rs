@@ -185,11 +185,12 @@ impl Pool {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(1);
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| PoolError::Url {
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
+            PoolError::Url {
                 url: location.clone(),
                 message: e.to_string().replace(url, &location),
-            })?;
+            }
+        })?;
         Ok(Pool {
             conn,
             prefix: prefix.to_string(),
@@ -283,9 +284,11 @@ impl Pool {
             location: self.location.clone(),
             message,
         };
-        let execution_id = field("id")
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(format!("entry {stream_id} of queue {queue} has no execution id")))?;
+        let execution_id = field("id").and_then(|s| s.parse().ok()).ok_or_else(|| {
+            bad(format!(
+                "entry {stream_id} of queue {queue} has no execution id"
+            ))
+        })?;
         let fence = holder
             .split('|')
             .nth(1)

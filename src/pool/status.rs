@@ -45,7 +45,11 @@ pub struct PoolStatus {
 
 impl Pool {
     /// Records a worker's heartbeat; its entry expires after `ttl` without another.
-    pub async fn heartbeat(&self, w: &WorkerInfo, ttl: std::time::Duration) -> Result<(), PoolError> {
+    pub async fn heartbeat(
+        &self,
+        w: &WorkerInfo,
+        ttl: std::time::Duration,
+    ) -> Result<(), PoolError> {
         let key = self.key(&format!("worker:{}", w.name));
         let mut pipe = redis::pipe();
         pipe.cmd("HSET")

@@ -164,7 +164,9 @@ impl FromStr for Placement {
         match s.trim() {
             "local" => Ok(Placement::Local),
             "pool" => Ok(Placement::Pool),
-            _ => Err(format!("unknown placement `{s}` (expected one of: local, pool)")),
+            _ => Err(format!(
+                "unknown placement `{s}` (expected one of: local, pool)"
+            )),
         }
     }
 }

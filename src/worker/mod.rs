@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use tracing::Instrument;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::exec::Executor;
 use crate::exec::progress::ProgressEvent;
@@ -51,7 +51,12 @@ impl WorkerOptions {
     pub fn new() -> Self {
         let me = crate::process::owner::current();
         WorkerOptions {
-            name: format!("{}-{}-{}", me.host, me.pid, &uuid::Uuid::new_v4().simple().to_string()[..6]),
+            name: format!(
+                "{}-{}-{}",
+                me.host,
+                me.pid,
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
             slots: 1,
             queues: Vec::new(),
             lease: Duration::from_secs(10),
@@ -98,8 +103,12 @@ pub async fn run(
     let draining = Arc::new(AtomicBool::new(false));
     let started_ms = chrono::Utc::now().timestamp_millis();
     let heartbeat = {
-        let (pool, opts, counters, draining) =
-            (pool.clone(), opts.clone(), counters.clone(), draining.clone());
+        let (pool, opts, counters, draining) = (
+            pool.clone(),
+            opts.clone(),
+            counters.clone(),
+            draining.clone(),
+        );
         tokio::spawn(async move {
             let every = (opts.lease / 3).max(Duration::from_millis(100));
             loop {
@@ -137,8 +146,12 @@ pub async fn run(
                     failing = false;
                     counters.busy.fetch_add(1, Ordering::SeqCst);
                     counters.changed.notify_one();
-                    let (executor, pool, opts, counters) =
-                        (executor.clone(), pool.clone(), opts.clone(), counters.clone());
+                    let (executor, pool, opts, counters) = (
+                        executor.clone(),
+                        pool.clone(),
+                        opts.clone(),
+                        counters.clone(),
+                    );
                     let span = tracing::info_span!("pool_task", execution_id = %claim.execution_id, queue = %claim.queue, fence = claim.fence);
                     tasks.spawn(
                         async move {
@@ -189,7 +202,13 @@ async fn publish(pool: &Pool, id: uuid::Uuid, wire: &Wire) {
 }
 
 /// One claimed task, from claim to settle.
-async fn handle(executor: &Executor, pool: &Pool, opts: &WorkerOptions, claim: Claim, counters: &Counters) {
+async fn handle(
+    executor: &Executor,
+    pool: &Pool,
+    opts: &WorkerOptions,
+    claim: Claim,
+    counters: &Counters,
+) {
     let id = claim.execution_id;
     publish(
         pool,
@@ -207,7 +226,9 @@ async fn handle(executor: &Executor, pool: &Pool, opts: &WorkerOptions, claim: C
             let r = ExecutionResult::empty(
                 id,
                 Status::Crashed,
-                vec![format!("the pool task could not be read ({e}); it never ran")],
+                vec![format!(
+                    "the pool task could not be read ({e}); it never ran"
+                )],
             );
             Some(executor.record_result(&record_text(None), r).await)
         }
@@ -224,7 +245,18 @@ async fn handle(executor: &Executor, pool: &Pool, opts: &WorkerOptions, claim: C
             );
             Some(executor.record_result(&record_text(Some(&p)), r).await)
         }
-        (previous, _, Ok(p)) => run_claimed(executor, pool, opts, &claim, previous.as_deref(), p, counters).await,
+        (previous, _, Ok(p)) => {
+            run_claimed(
+                executor,
+                pool,
+                opts,
+                &claim,
+                previous.as_deref(),
+                p,
+                counters,
+            )
+            .await
+        }
     };
     let Some(result) = result else {
         // Superseded: the worker that holds the fence now settles it.
@@ -241,8 +273,12 @@ async fn handle(executor: &Executor, pool: &Pool, opts: &WorkerOptions, claim: C
     .await;
     match pool.settle(&claim).await {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(execution_id = %id, "settled by another worker: this one's fence was superseded at the end"),
-        Err(e) => tracing::warn!(execution_id = %id, "not settled (its lease will lapse and the next claim records it): {e}"),
+        Ok(false) => {
+            tracing::warn!(execution_id = %id, "settled by another worker: this one's fence was superseded at the end")
+        }
+        Err(e) => {
+            tracing::warn!(execution_id = %id, "not settled (its lease will lapse and the next claim records it): {e}")
+        }
     }
 }
 
@@ -301,7 +337,13 @@ async fn run_claimed(
         superseded.clone(),
         guard.clone(),
     ));
-    let controller = tokio::spawn(controls(pool.clone(), executor.clone(), id, cancel.clone(), guard.clone()));
+    let controller = tokio::spawn(controls(
+        pool.clone(),
+        executor.clone(),
+        id,
+        cancel.clone(),
+        guard.clone(),
+    ));
     let sink = move |event: ProgressEvent| {
         let _ = events.send(event);
     };

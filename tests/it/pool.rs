@@ -159,7 +159,9 @@ async fn a_worker_killed_mid_task_loses_it_after_the_lease_and_it_is_never_run_t
         .await;
     let id = data(&r)["execution_id"].as_str().unwrap().to_string();
     assert!(
-        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-k").is_empty()).await,
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-k")
+            .is_empty())
+        .await,
         "never started"
     );
     let ran = runs_of(&s, "marker-k");
@@ -200,7 +202,9 @@ async fn a_worker_stopped_past_its_lease_stops_its_own_tree_when_it_wakes_and_re
         .await;
     let id = data(&r)["execution_id"].as_str().unwrap().to_string();
     assert!(
-        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-s").is_empty()).await
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-s")
+            .is_empty())
+        .await
     );
     let ran = runs_of(&s, "marker-s");
     let pgid = ran[0]["pgid"].as_i64().unwrap() as i32;
@@ -222,12 +226,17 @@ async fn a_worker_stopped_past_its_lease_stops_its_own_tree_when_it_wakes_and_re
     assert!(left.is_empty(), "survivors: {left:?}");
     let (root, url, name) = (s.root(), redis.url(), holder.name.clone());
     let said = eventually_async(Duration::from_secs(20), || {
-        history_record(&root, &url, &id)
-            .is_some_and(|r| r["result"]["status"] == "interrupted" && r.to_string().contains("superseded"))
+        history_record(&root, &url, &id).is_some_and(|r| {
+            r["result"]["status"] == "interrupted" && r.to_string().contains("superseded")
+        })
     })
     .await;
     assert!(said, "the history does not say it was superseded");
-    assert!(holder.log_text().contains("superseded"), "{}", holder.log_text());
+    assert!(
+        holder.log_text().contains("superseded"),
+        "{}",
+        holder.log_text()
+    );
     assert!(
         history_record(&root, &url, &id)
             .unwrap()
@@ -261,16 +270,25 @@ async fn cancel_and_monitor_reach_a_task_on_another_process() {
         let d = data(&m).clone();
         version = d["version"].as_u64().unwrap();
         let e = d["executions"][0].clone();
-        if e["phase"] == "running" && e["last_event"].as_str().is_some_and(|t| t.contains("started")) {
+        if e["phase"] == "running"
+            && e["last_event"]
+                .as_str()
+                .is_some_and(|t| t.contains("started"))
+        {
             break e;
         }
         assert_ne!(e["phase"], "finished", "{e}");
     };
-    assert!(running["last_event"].as_str().unwrap().contains("session"), "{running}");
+    assert!(
+        running["last_event"].as_str().unwrap().contains("session"),
+        "{running}"
+    );
 
     let ran = runs_of(&s, "marker-c");
     let pgid = ran[0]["pgid"].as_i64().unwrap() as i32;
-    let c = s.call("cancel_execution", json!({"execution_id": id})).await;
+    let c = s
+        .call("cancel_execution", json!({"execution_id": id}))
+        .await;
     assert_eq!(data(&c)["status"], "cancelled", "{c:?}");
     let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
         .await
@@ -291,7 +309,9 @@ async fn cancel_and_monitor_reach_a_task_on_another_process() {
         )
         .await;
     let wid = data(&second)["execution_id"].as_str().unwrap().to_string();
-    let c = s.call("cancel_execution", json!({"execution_id": wid})).await;
+    let c = s
+        .call("cancel_execution", json!({"execution_id": wid}))
+        .await;
     assert_eq!(data(&c)["status"], "cancelled", "{c:?}");
     let fid = data(&first)["execution_id"].as_str().unwrap().to_string();
     assert_eq!(finished(&s, &fid).await["result"]["status"], "succeeded");
@@ -299,14 +319,19 @@ async fn cancel_and_monitor_reach_a_task_on_another_process() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_without_dropping_its_task() {
+async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_without_dropping_its_task()
+ {
     let redis = RedisServer::start();
     let s = orchestrator(&redis, &["--pool-queue", "status-q"]).await;
     let mut ws = workers(&s, &redis, 2, 5000);
     let (root, url) = (s.root(), redis.url());
     assert!(
         eventually_async(Duration::from_secs(20), || {
-            pool_status(&root, &url)["workers"].as_array().unwrap().len() == 2
+            pool_status(&root, &url)["workers"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 2
         })
         .await
     );
@@ -318,7 +343,9 @@ async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_withou
         .await;
     let id = data(&r)["execution_id"].as_str().unwrap().to_string();
     assert!(
-        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-d").is_empty()).await
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-d")
+            .is_empty())
+        .await
     );
     let busy = |status: &Value| -> u64 {
         status["workers"]
@@ -330,7 +357,9 @@ async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_withou
     };
     // The heartbeat that says so follows the claim.
     assert!(
-        eventually_async(Duration::from_secs(10), || busy(&pool_status(&root, &url)) == 1).await
+        eventually_async(Duration::from_secs(10), || busy(&pool_status(&root, &url))
+            == 1)
+        .await
     );
     let status = pool_status(&root, &url);
     let q = &status["queues"][0];

@@ -16,7 +16,13 @@ pub struct Worker {
 impl Worker {
     /// Starts `cc-executor worker --name NAME --lease-ms LEASE` on `redis_url`, with its own
     /// data dir under `root`, `root` as its allowed root and `root/rec` for the fake's records.
-    pub fn start(root: &Path, redis_url: &str, name: &str, lease_ms: u64, extra: &[&str]) -> Worker {
+    pub fn start(
+        root: &Path,
+        redis_url: &str,
+        name: &str,
+        lease_ms: u64,
+        extra: &[&str],
+    ) -> Worker {
         let log = root.join(format!("{name}.log"));
         let child = Command::new(cc_executor_bin())
             .env("CC_EXECUTOR_CLAUDE_BIN", fake_claude_bin())
@@ -97,6 +103,10 @@ pub fn pool_status(root: &Path, redis_url: &str) -> serde_json::Value {
         .args(["pool", "status", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
