@@ -45,7 +45,7 @@ use uuid::Uuid;
 
 use crate::config::redact_url;
 
-pub use status::{PoolStatus, QueueStatus, WorkerInfo};
+pub use status::{Persistence, PoolStatus, QueueStatus, WorkerInfo};
 
 /// Each connection attempt gives up after this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);

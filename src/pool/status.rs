@@ -172,3 +172,60 @@ impl Pool {
         })
     }
 }
+
+/// How the pool's Redis keeps data across a crash or restart (`CONFIG GET`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Persistence {
+    pub appendonly: Option<String>,
+    pub appendfsync: Option<String>,
+    /// RDB snapshot rules (`save`), empty when off.
+    pub save: Option<String>,
+}
+
+impl Persistence {
+    /// Whether acknowledged writes survive a crash (AOF on).
+    pub fn durable(&self) -> bool {
+        self.appendonly.as_deref() == Some("yes")
+    }
+
+    /// What a crash or restart of this Redis can lose, in plain words.
+    pub fn consequence(&self) -> String {
+        match (self.durable(), self.appendfsync.as_deref()) {
+            (true, Some("always")) => {
+                "appendonly yes, appendfsync always: nothing acknowledged is lost".into()
+            }
+            (true, Some("no")) => "appendonly yes, appendfsync no: the OS decides when to write; a machine crash can lose the last ~30 s of queued tasks, events and records".into(),
+            (true, f) => format!(
+                "appendonly yes, appendfsync {}: a crash loses at most the last second of writes",
+                f.unwrap_or("?")
+            ),
+            (false, _) => format!(
+                "appendonly no{}: a crash or restart loses every queued task, pool event and history record written since the last snapshot; set appendonly yes (appendfsync everysec)",
+                match self.save.as_deref() {
+                    Some(s) if !s.is_empty() => format!(" (RDB snapshots: save \"{s}\")"),
+                    _ => " and no snapshots".to_string(),
+                }
+            ),
+        }
+    }
+}
+
+impl Pool {
+    /// The Redis's persistence settings.
+    pub async fn persistence(&self) -> Result<Persistence, PoolError> {
+        let get = |name: &'static str| {
+            let pool = self.clone();
+            async move {
+                let pairs: Vec<String> = pool
+                    .query(redis::cmd("CONFIG").arg("GET").arg(name))
+                    .await?;
+                Ok::<_, PoolError>(pairs.get(1).cloned())
+            }
+        };
+        Ok(Persistence {
+            appendonly: get("appendonly").await?,
+            appendfsync: get("appendfsync").await?,
+            save: get("save").await?,
+        })
+    }
+}

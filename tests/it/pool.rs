@@ -388,3 +388,68 @@ async fn pool_status_shows_workers_and_queues_and_sigterm_drains_a_worker_withou
     assert_eq!(status["workers"].as_array().unwrap().len(), 1, "{status}");
     assert_eq!(status["queues"][0]["depth"], 0, "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_restarted_mid_run_loses_no_acknowledged_task_and_workers_reconnect() {
+    let mut redis = RedisServer::start();
+    let s = orchestrator(&redis, &["--pool-queue", "restart-q"]).await;
+    let _w = Worker::start(&s.root(), &redis.url(), "w1", 5000, &[]);
+    let running = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake slow secs=2\nduring marker-a", "wait": false}),
+        )
+        .await;
+    let waiting = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake success text=after-restart\nqueued marker-b", "wait": false}),
+        )
+        .await;
+    assert!(
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-a").is_empty()).await
+    );
+    // Persisted (as with AOF), then the server dies and comes back on the same port.
+    redis.save();
+    redis.restart();
+    for r in [&running, &waiting] {
+        let id = data(r)["execution_id"].as_str().unwrap().to_string();
+        let e = finished(&s, &id).await;
+        assert_eq!(e["result"]["status"], "succeeded", "{e}");
+    }
+    assert_eq!(runs_of(&s, "marker-a").len(), 1);
+    assert_eq!(runs_of(&s, "marker-b").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_says_what_a_redis_without_persistence_can_lose() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let doctor = || {
+        let out = std::process::Command::new(crate::support::fixtures::cc_executor_bin())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("CC_EXECUTOR_CLAUDE_BIN", crate::support::fixtures::fake_claude_bin())
+            .args(["--redis-url", &redis.url(), "--placement", "pool", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "redis_persistence")
+            .cloned()
+            .expect("a redis_persistence check")
+    };
+    let off = doctor();
+    assert_eq!(off["ok"], false, "{off}");
+    let detail = off["detail"].as_str().unwrap();
+    assert!(detail.contains("appendonly no") && detail.contains("loses every queued task"), "{detail}");
+
+    assert!(redis.send(&["CONFIG", "SET", "appendonly", "yes"]).starts_with("+OK"));
+    let on = doctor();
+    assert_eq!(on["ok"], true, "{on}");
+    assert!(on["detail"].as_str().unwrap().contains("appendfsync everysec"), "{on}");
+}
