@@ -161,6 +161,30 @@ mod tests {
     use super::super::{Config, FileConfig};
 
     #[test]
+    fn placement_is_read_from_flag_or_file_and_pool_needs_a_redis() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert_eq!(c.placement, crate::config::Placement::Local);
+        let err = Config::resolve(file("placement = \"pool\""), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("placement") && err.to_string().contains("redis"), "{err}");
+        let err = Config::resolve(file("placement = \"cluster\""), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("local, pool"), "{err}");
+        let c = Config::resolve(
+            file("placement = \"local\"\nredis_url = \"redis://h\"\npool_queue = \"team-a\""),
+            None,
+            &crate::config::Overrides {
+                placement: Some(crate::config::Placement::Pool),
+                ..overrides()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.placement, crate::config::Placement::Pool, "the flag wins");
+        assert_eq!(c.pool_queue.as_deref(), Some("team-a"));
+        let err = Config::resolve(file("redis_url = \"redis://h\"\npool_queue = \"a b\""), None, &overrides())
+            .unwrap_err();
+        assert!(err.to_string().contains("pool_queue"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_named() {
         assert!(toml::from_str::<FileConfig>("claude_binn = \"x\"").is_err());
         let err = Config::resolve(file("max_concurrent = 0"), None, &overrides()).unwrap_err();
