@@ -48,6 +48,15 @@ pub async fn pool(config: Config, args: PoolArgs) -> anyhow::Result<u8> {
             if w.draining { "  draining" } else { "" }
         );
     }
+    if let Some(ms) = status.parked_until_ms
+        && let Some(t) = chrono::DateTime::from_timestamp_millis(ms)
+    {
+        println!(
+            "parked: a usage limit; nothing starts before {} (in {:.0}s)",
+            t.format("%Y-%m-%d %H:%M:%S UTC"),
+            (ms - now).max(0) as f64 / 1000.0
+        );
+    }
     println!("queues: {}", status.queues.len());
     for q in &status.queues {
         println!(

@@ -33,6 +33,8 @@ use crate::store::ExecutionRecord;
 
 /// How often the follower reads the event stream (and a worker its control channel).
 pub(crate) const POLL: Duration = Duration::from_millis(50);
+/// How often a task waiting in its queue checks whether the pool is parked.
+const PARK_CHECK: Duration = Duration::from_secs(1);
 /// After asking a worker to cancel, how long (beyond the kill grace) to wait for its result.
 const CANCEL_CONFIRM: Duration = Duration::from_secs(15);
 
@@ -246,6 +248,11 @@ async fn follow(
     let mut give_up: Option<Instant> = None;
     let mut paused_sent = false;
     let mut failing_since: Option<Instant> = None;
+    // Until a worker claims it: whether the pool is parked (a usage limit), checked once a
+    // second, and the reset last reported to the caller.
+    let mut claimed = false;
+    let mut parked_checked: Option<Instant> = None;
+    let mut parked_said: Option<i64> = None;
     loop {
         match pool.events(id, &after, 500).await {
             Ok(entries) => {
@@ -277,6 +284,7 @@ async fn follow(
                             fence,
                             previous,
                         }) => {
+                            claimed = true;
                             tracing::info!(%worker, fence, ?previous, "claimed by a pool worker");
                         }
                         Ok(Wire::Superseded { worker, fence }) => {
@@ -291,6 +299,20 @@ async fn follow(
                     tracing::warn!("cannot read the execution's events from the pool: {e}");
                     failing_since = Some(Instant::now());
                 }
+            }
+        }
+        if !claimed && parked_checked.is_none_or(|t| t.elapsed() >= PARK_CHECK) {
+            parked_checked = Some(Instant::now());
+            if let Ok(Some(ms)) = pool.parked_until().await
+                && parked_said != Some(ms)
+                && let Some(resets_at) = DateTime::<Utc>::from_timestamp_millis(ms)
+            {
+                parked_said = Some(ms);
+                sink.emit(ProgressEvent::WaitingForReset {
+                    next_attempt: 1,
+                    resets_at,
+                    delay: (resets_at - Utc::now()).to_std().unwrap_or_default(),
+                });
             }
         }
         if cancel.is_cancelled() && !cancel_sent {

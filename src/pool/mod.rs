@@ -18,6 +18,7 @@
 //! | `{p}:pool:fence` | STRING (counter) | `INCR`ed for every claim: the fencing token |
 //! | `{p}:pool:ev:{execution id}` | STREAM, `MAXLEN ~ 10000`, `EXPIRE` 1 day | the execution's events, field `e` (JSON); the last one carries the result. Readable from any id: a reattaching reader misses nothing |
 //! | `{p}:pool:ctl:{execution id}` | STREAM, `EXPIRE` 1 day | control requests to its worker, field `c`: `cancel`, `pause`, `resume` |
+//! | `{p}:pool:parked` | STRING, `PXAT` = the reset | the reset time (ms) of a usage limit a worker hit: no claims until it expires |
 //! | `{p}:pool:workers` | ZSET | worker name → last heartbeat (ms) |
 //! | `{p}:pool:worker:{name}` | HASH, `EXPIRE` = 3 heartbeats | `host`, `pid`, `version`, `slots`, `busy`, `draining`, `started_ms`, `heartbeat_ms` |
 //!
@@ -342,6 +343,33 @@ impl Pool {
             0 => Withdrawn::Claimed,
             _ => Withdrawn::Gone,
         })
+    }
+
+    /// Parks the pool until `until` (a usage limit's reset): no worker claims anything before
+    /// it. A later reset already parked is kept.
+    pub async fn park(&self, until: chrono::DateTime<chrono::Utc>) -> Result<(), PoolError> {
+        let ms = until.timestamp_millis();
+        if ms <= chrono::Utc::now().timestamp_millis() {
+            return Ok(());
+        }
+        let current = self.parked_until().await?.unwrap_or(0);
+        if current >= ms {
+            return Ok(());
+        }
+        self.query::<()>(
+            redis::cmd("SET")
+                .arg(self.key("parked"))
+                .arg(ms)
+                .arg("PXAT")
+                .arg(ms),
+        )
+        .await
+    }
+
+    /// Until when the pool is parked (Unix ms), if it is.
+    pub async fn parked_until(&self) -> Result<Option<i64>, PoolError> {
+        let v: Option<i64> = self.query(redis::cmd("GET").arg(self.key("parked"))).await?;
+        Ok(v)
     }
 
     /// Tasks waiting or in flight in `queue`.

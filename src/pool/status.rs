@@ -41,6 +41,8 @@ pub struct PoolStatus {
     /// Workers whose last heartbeat has not expired.
     pub workers: Vec<WorkerInfo>,
     pub queues: Vec<QueueStatus>,
+    /// A usage limit parks the pool until this time (Unix ms): nothing starts before it.
+    pub parked_until_ms: Option<i64>,
 }
 
 impl Pool {
@@ -169,6 +171,7 @@ impl Pool {
             location: self.location.clone(),
             workers,
             queues,
+            parked_until_ms: self.parked_until().await?,
         })
     }
 }

@@ -344,10 +344,21 @@ async fn run_claimed(
         cancel.clone(),
         guard.clone(),
     ));
-    let sink = move |event: ProgressEvent| {
-        let _ = events.send(event);
+    let sink = {
+        let pool = pool.clone();
+        move |event: ProgressEvent| {
+            if let ProgressEvent::WaitingForReset { resets_at, .. } = &event {
+                // No other worker burns attempts on the account until it resets.
+                let (pool, at) = (pool.clone(), *resets_at);
+                tokio::spawn(async move { park(&pool, at).await });
+            }
+            let _ = events.send(event);
+        }
     };
     let mut result = executor.execute_as(id, spec, sink, cancel).await;
+    if let (Status::RateLimited, Some(at)) = (result.status, result.resets_at) {
+        park(pool, at).await;
+    }
     guard.cancel();
     let _ = renewer.await;
     let _ = controller.await;
@@ -374,6 +385,14 @@ async fn run_claimed(
     }
     counters.ran.fetch_add(1, Ordering::SeqCst);
     Some(result)
+}
+
+/// Parks the pool until a usage limit resets, saying so.
+async fn park(pool: &Pool, until: chrono::DateTime<chrono::Utc>) {
+    match pool.park(until).await {
+        Ok(()) => tracing::warn!(%until, "usage limit: the pool is parked until it resets"),
+        Err(e) => tracing::warn!("usage limit not shared with the pool: {e}"),
+    }
 }
 
 /// Renews a claim's lease every third of it until `done`; superseded (or unable to renew for

@@ -453,3 +453,60 @@ async fn doctor_says_what_a_redis_without_persistence_can_lose() {
     assert_eq!(on["ok"], true, "{on}");
     assert!(on["detail"].as_str().unwrap().contains("appendfsync everysec"), "{on}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let _ws: Vec<Worker> = (1..=2)
+        .map(|i| Worker::start(&s.root(), &redis.url(), &format!("w{i}"), 5000, &["--max-retries", "0"]))
+        .collect();
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake usage_limit resets_in=4\nlimited marker-u", "wait": false}),
+        )
+        .await;
+    let limited = finished(&s, data(&r)["execution_id"].as_str().unwrap()).await;
+    assert_eq!(limited["result"]["status"], "rate_limited", "{limited}");
+    let resets_at = chrono::DateTime::parse_from_rfc3339(limited["result"]["resets_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    let (root, url) = (s.root(), redis.url());
+    assert_eq!(pool_status(&root, &url)["parked_until_ms"], resets_at);
+
+    // Another queue (a run's own), another worker free: it still waits for the reset, visibly.
+    let started = s
+        .call(
+            "cc_execute_list",
+            json!({"tasks": [{"id": "next", "task": "@fake success\nafter marker-n"}]}),
+        )
+        .await;
+    let run_id = data(&started)["run_id"].as_str().unwrap().to_string();
+    let mut saw_waiting = false;
+    let mut version = 0u64;
+    loop {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"run_id": run_id, "wait_secs": 20, "since_version": version}),
+            )
+            .await;
+        let run = data(&m)["runs"][0].clone();
+        version = run["version"].as_u64().unwrap();
+        saw_waiting |= run.to_string().contains("usage limit; waiting");
+        if !["pending", "running"].contains(&run["run"]["state"].as_str().unwrap()) {
+            assert_eq!(run["run"]["state"], "succeeded", "{run}");
+            break;
+        }
+    }
+    assert!(saw_waiting, "the waiting task never said it waits for the reset");
+    let next = runs_of(&s, "marker-n");
+    assert_eq!(next.len(), 1);
+    assert!(
+        next[0]["time_ms"].as_i64().unwrap() >= resets_at,
+        "started before the reset: {} < {resets_at}",
+        next[0]["time_ms"]
+    );
+    assert_eq!(runs_of(&s, "marker-u").len(), 1, "no other attempt burned");
+}

@@ -1,4 +1,5 @@
--- Claims the next task of the first queue that has one and none in flight.
+-- Claims the next task of the first queue that has one and none in flight, unless the pool
+-- is parked.
 -- ARGV: prefix, worker (consumer name), lease ms, then the queues to serve (none: all known).
 -- A queue is in flight while its lock key exists; the lock holds `worker|fence|stream id`
 -- and expires unless renewed. A free lock with an entry still pending in the group means its
@@ -6,6 +7,8 @@
 -- returned with its previous consumer, so the caller applies the lost-task policy.
 -- Returns {queue, stream id, holder, previous consumer or '', fields} or false.
 local p, worker, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- The pool's account hit a usage limit: nothing starts until it resets (the key expires then).
+if redis.call('EXISTS', p .. ':pool:parked') == 1 then return false end
 local queues = {}
 if #ARGV >= 4 then
   for i = 4, #ARGV do queues[#queues + 1] = ARGV[i] end
