@@ -510,3 +510,69 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
     );
     assert_eq!(runs_of(&s, "marker-u").len(), 1, "no other attempt burned");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_orchestrators_four_workers_fifty_tasks_each_stay_in_order_per_queue() {
+    const TASKS: usize = 50;
+    let redis = RedisServer::start();
+    let servers = [
+        orchestrator(&redis, &[]).await,
+        orchestrator(&redis, &[]).await,
+        orchestrator(&redis, &[]).await,
+    ];
+    // The workers have a root of their own, may run in every orchestrator's root, and record
+    // every invocation of the fake in one place.
+    let wroot = tempfile::tempdir().unwrap();
+    let wroot_path = wroot.path().canonicalize().unwrap();
+    let roots: Vec<String> = servers.iter().map(|s| s.root().display().to_string()).collect();
+    let mut extra = Vec::new();
+    for r in &roots {
+        extra.extend(["--allowed-root", r.as_str()]);
+    }
+    let _ws: Vec<Worker> = (1..=4)
+        .map(|i| Worker::start(&wroot_path, &redis.url(), &format!("w{i}"), 5000, &extra))
+        .collect();
+    let submit = |o: usize| {
+        let s = &servers[o];
+        async move {
+            let mut ids = Vec::new();
+            for n in 0..TASKS {
+                let r = s
+                    .call(
+                        "cc_execute",
+                        json!({"task": format!("@fake slow secs=0.05\nfifo o{o}-n{n:03}"), "wait": false}),
+                    )
+                    .await;
+                ids.push(data(&r)["execution_id"].as_str().unwrap().to_string());
+            }
+            for id in &ids {
+                assert_eq!(finished(s, id).await["result"]["status"], "succeeded");
+            }
+        }
+    };
+    tokio::join!(submit(0), submit(1), submit(2));
+
+    let all = crate::support::fixtures::invocations(&wroot_path.join("rec"));
+    for o in 0..3 {
+        let mine: Vec<(u64, String)> = all
+            .iter()
+            .filter_map(|i| {
+                let stdin = i["stdin"].as_str()?;
+                let at = stdin.find(&format!("fifo o{o}-n"))?;
+                Some((i["time_ms"].as_u64()?, stdin[at..at + 10].to_string()))
+            })
+            .collect();
+        assert_eq!(mine.len(), TASKS, "orchestrator {o}: every task once");
+        let mut by_start = mine.clone();
+        by_start.sort();
+        let order: Vec<&str> = by_start.iter().map(|(_, m)| m.as_str()).collect();
+        let mut expected = order.clone();
+        expected.sort();
+        assert_eq!(order, expected, "orchestrator {o}: out of order");
+        // One at a time: each starts after the one before has run its 50 ms.
+        assert!(
+            by_start.windows(2).all(|w| w[1].0 >= w[0].0 + 50),
+            "orchestrator {o}: two in flight at once"
+        );
+    }
+}
