@@ -576,3 +576,107 @@ async fn three_orchestrators_four_workers_fifty_tasks_each_stay_in_order_per_que
         );
     }
 }
+
+/// A library orchestrator (`Executor` with `placement = pool`) on `root`, with the shared
+/// Redis history.
+async fn library_orchestrator(mut config: cc_executor::Config, redis: &RedisServer) -> cc_executor::Executor {
+    config.redis_url = Some(redis.url());
+    config.placement = cc_executor::config::Placement::Pool;
+    let store = cc_executor::store::open(&config).await.unwrap();
+    cc_executor::Executor::with_store(config, store).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotent_task_whose_worker_died_runs_again_on_another() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let exec = library_orchestrator(crate::support::fixtures::fake_claude_config(&root), &redis).await;
+    let mut ws: Vec<Worker> = (1..=2)
+        .map(|i| Worker::start(&root, &redis.url(), &format!("w{i}"), 1500, &[]))
+        .collect();
+    let mut spec = exec
+        .prepare(cc_executor::TaskRequest::new("@fake slow secs=2\nidempotent marker-i"))
+        .await
+        .unwrap();
+    spec.idempotent = true;
+    let running = tokio::spawn({
+        let exec = exec.clone();
+        async move { exec.execute(spec, cc_executor::exec::progress::NoProgress).await }
+    });
+    let record = root.join("rec");
+    let of = |marker: &str| -> Vec<Value> {
+        crate::support::fixtures::invocations(&record)
+            .into_iter()
+            .filter(|i| i["stdin"].as_str().unwrap_or("").contains(marker))
+            .collect()
+    };
+    assert!(eventually_async(Duration::from_secs(20), || !of("marker-i").is_empty()).await);
+    let first = of("marker-i")[0]["ppid"].as_i64().unwrap();
+    let holder = ws.iter().position(|w| i64::from(w.pid()) == first).unwrap();
+    ws[holder].signal(Signal::SIGKILL);
+    ws[holder].wait();
+
+    let r = running.await.unwrap();
+    assert_eq!(r.status, cc_executor::Status::Succeeded, "{r:#?}");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("run again") && w.contains("retry")),
+        "{:?}",
+        r.warnings
+    );
+    let runs = of("marker-i");
+    assert_eq!(runs.len(), 2, "run again once, by the other worker");
+    assert_ne!(runs[1]["ppid"].as_i64().unwrap(), first);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_claude_code_cli_runs_a_pooled_task_on_the_fake_api() {
+    use crate::support::fake_anthropic::{FakeApi, Script};
+    use crate::support::real_claude::{IsolatedEnv, VARS_TO_REMOVE, claude_bin, real_claude_config};
+    let redis = RedisServer::start();
+    let env = IsolatedEnv::new();
+    let api = FakeApi::start(Script::text("Pooled answer from the real CLI.")).await;
+    let exec = library_orchestrator(real_claude_config(&env, &api.base_url), &redis).await;
+
+    // The worker: the real CLI, isolated, pointed at the fake API through its own config file.
+    let mut file = format!(
+        "claude_bin = {:?}\nkill_grace_ms = 2000\n[env]\n",
+        claude_bin().display().to_string()
+    );
+    for (k, v) in env.env_vars(&api.base_url) {
+        file.push_str(&format!("{k} = {v:?}\n"));
+    }
+    let config = env.root().join("worker.toml");
+    std::fs::write(&config, file).unwrap();
+    let mut cmd = std::process::Command::new(crate::support::fixtures::cc_executor_bin());
+    for k in VARS_TO_REMOVE {
+        cmd.env_remove(k);
+    }
+    let mut worker = cmd
+        .env("REDIS_URL", redis.url())
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(env.root().join("worker-data"))
+        .arg("--allowed-root")
+        .arg(env.workdir())
+        .args(["--max-retries", "0", "worker", "--name", "real-1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let mut request = cc_executor::TaskRequest::new("What should the pool answer?");
+    request.timeout_secs = Some(90);
+    let spec = exec.prepare(request).await.unwrap();
+    let r = exec.execute(spec, cc_executor::exec::progress::NoProgress).await;
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(r.status, cc_executor::Status::Succeeded, "{r:#?}");
+    assert_eq!(r.result.as_deref(), Some("Pooled answer from the real CLI."));
+    assert_eq!(r.claude_version.as_deref(), Some("2.1.331"));
+    // Recorded by the worker in the shared history, under the orchestrator's id.
+    let rec = exec.store().get(r.execution_id).await.unwrap().expect("in the history");
+    assert_eq!(rec.result.status, cc_executor::Status::Succeeded);
+    assert!(rec.result.raw_output_path.unwrap().contains("worker-data"));
+}
