@@ -8,7 +8,9 @@
 //!
 //! The worker records the result in the shared history before it publishes it (the same
 //! `persist` as a local execution), so here it is only announced; this process records only
-//! what never reached a worker (withdrawn while queued, not enqueued at all). A cancel
+//! what never reached a worker (withdrawn while queued, not enqueued at all). Its in-flight
+//! journal entry covers it only until it is enqueued: from then on the queue holds it, and a
+//! restart of this process leaves it to its worker. A cancel
 //! withdraws a task no worker has claimed, else asks its worker over the control channel; a
 //! pause or resume is forwarded the same way. Reading the event stream from its start, a
 //! follower misses nothing, whenever it attaches.
@@ -171,6 +173,20 @@ pub(super) async fn steps(ex: Execution, executor: &Executor, pool: &Pool) -> Ex
                 )),
                 Ok(stream_id) => {
                     tracing::info!(queue = %queue_name, %stream_id, "enqueued in the worker pool");
+                    // Durable in the pool's queue from here (and in its worker's journal once
+                    // claimed): this process's journal entry leaves, so that a restart of this
+                    // process neither records it `interrupted` nor kills its processes — a
+                    // worker, maybe on this very host, runs it and records it.
+                    let journal = journaled
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .and_then(|v| v.clone());
+                    if matches!(journal, Some(Ok(())))
+                        && let Err(e) = inner.store.inflight_remove(id).await
+                    {
+                        tracing::warn!("journal entry not removed after enqueueing: {e}");
+                    }
                     let place = Place {
                         pool,
                         id,
@@ -185,12 +201,9 @@ pub(super) async fn steps(ex: Execution, executor: &Executor, pool: &Pool) -> Ex
     pause.close();
     let mut result = match settled {
         Settled::There(result) => {
-            // Recorded by its worker; this process's journal entry leaves now.
+            // Recorded by its worker (this process's journal entry left at the enqueue).
             let mut result = result;
             journal_written(&mut journaled, &mut result).await;
-            if let Err(e) = inner.store.inflight_remove(id).await {
-                tracing::warn!("journal entry not removed: {e}");
-            }
             result
         }
         Settled::Here(mut result) => {

@@ -10,7 +10,9 @@
 //! channel every 50 ms. Events go to the execution's event stream in order; the result is
 //! published only after the executor recorded it in the (shared) history. A task taken over
 //! from a worker that disappeared is recorded `interrupted` ("lost") unless it is declared
-//! idempotent (lost policy `retry`), then it runs again.
+//! idempotent (lost policy `retry`), then it runs again. A usage limit with a reset time
+//! parks the whole pool until the reset (`Pool::park`): no worker claims before it, so no
+//! other worker burns attempts on the account.
 //!
 //! Drain: once `drain` is cancelled (SIGTERM) no new task is claimed; the running ones finish
 //! and are settled, then the worker leaves the registry. Nothing is dropped: a worker killed

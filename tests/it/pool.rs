@@ -680,3 +680,56 @@ async fn the_real_claude_code_cli_runs_a_pooled_task_on_the_fake_api() {
     assert_eq!(rec.result.status, cc_executor::Status::Succeeded);
     assert!(rec.result.raw_output_path.unwrap().contains("worker-data"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let _w = Worker::start(&root, &redis.url(), "w1", 5000, &[]);
+    let orchestrator = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(crate::support::fixtures::cc_executor_bin());
+        cmd.env("CC_EXECUTOR_CLAUDE_BIN", crate::support::fixtures::fake_claude_bin())
+            .env("REDIS_URL", redis.url())
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .arg("--data-dir")
+            .arg(root.join("data-orchestrator"))
+            .arg("--allowed-root")
+            .arg(&root)
+            .args(["--placement", "pool"])
+            .args(args)
+            .current_dir(&root)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let mut run = orchestrator(&["run", "@fake slow secs=2\nsurvives marker-o"])
+        .spawn()
+        .unwrap();
+    let record = root.join("rec");
+    let started = eventually_async(Duration::from_secs(20), || {
+        crate::support::fixtures::invocations(&record)
+            .iter()
+            .any(|i| i["stdin"].as_str().unwrap_or("").contains("marker-o"))
+    })
+    .await;
+    assert!(started);
+    let inv = crate::support::fixtures::invocations(&record)[0].clone();
+    let fake_pid = inv["pid"].as_i64().unwrap() as i32;
+    run.kill().unwrap();
+    run.wait().unwrap();
+
+    // The next process on that data dir settles what its predecessor left: nothing here.
+    let out = orchestrator(&["history", "list", "--json"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+    assert!(crate::support::fixtures::is_alive(fake_pid), "the worker's task was killed");
+
+    // The worker finishes it and records it in the shared history.
+    let recorded = eventually_async(Duration::from_secs(20), || {
+        let out = orchestrator(&["history", "list", "--json"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.contains("marker-o") && text.contains("succeeded")
+    })
+    .await;
+    assert!(recorded, "not recorded as succeeded");
+}
