@@ -483,9 +483,9 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
         )
         .await;
     let run_id = data(&started)["run_id"].as_str().unwrap().to_string();
-    let mut saw_waiting = false;
+    // Its execution, once the run has started it.
     let mut version = 0u64;
-    loop {
+    let id = loop {
         let m = s
             .call(
                 "monitor_execution",
@@ -494,9 +494,27 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
             .await;
         let run = data(&m)["runs"][0].clone();
         version = run["version"].as_u64().unwrap();
-        saw_waiting |= run.to_string().contains("usage limit; waiting");
-        if !["pending", "running"].contains(&run["run"]["state"].as_str().unwrap()) {
-            assert_eq!(run["run"]["state"], "succeeded", "{run}");
+        if let Some(id) = run["run"]["tasks"][0]["execution_id"].as_str() {
+            break id.to_string();
+        }
+    };
+    let mut saw_waiting = false;
+    let mut version = 0u64;
+    loop {
+        let m = s
+            .call(
+                "monitor_execution",
+                json!({"execution_id": id, "wait_secs": 20, "since_version": version}),
+            )
+            .await;
+        let d = data(&m).clone();
+        version = d["version"].as_u64().unwrap();
+        let e = d["executions"][0].clone();
+        if e["phase"] == "waiting_for_usage_reset" {
+            saw_waiting = e["last_event"].as_str().unwrap_or("").contains("usage limit; waiting");
+        }
+        if e["phase"] == "finished" {
+            assert_eq!(e["result"]["status"], "succeeded", "{e}");
             break;
         }
     }
@@ -703,7 +721,7 @@ async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker()
             .stderr(std::process::Stdio::null());
         cmd
     };
-    let mut run = orchestrator(&["run", "@fake slow secs=2\nsurvives marker-o"])
+    let mut run = orchestrator(&["run", "@fake slow secs=6\nsurvives marker-o"])
         .spawn()
         .unwrap();
     let record = root.join("rec");
@@ -718,6 +736,7 @@ async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker()
     let fake_pid = inv["pid"].as_i64().unwrap() as i32;
     run.kill().unwrap();
     run.wait().unwrap();
+    assert!(crate::support::fixtures::is_alive(fake_pid), "killed with the orchestrator");
 
     // The next process on that data dir settles what its predecessor left: nothing here.
     let out = orchestrator(&["history", "list", "--json"]).output().unwrap();
