@@ -166,7 +166,10 @@ async fn throughput(exec: &Executor, tasks: usize, queues: usize, tag: &str) -> 
         ok += usize::from(r.unwrap_or(false));
     }
     if ok != tasks {
-        eprintln!("pool bench: {} of {tasks} tasks did not succeed", tasks - ok);
+        eprintln!(
+            "pool bench: {} of {tasks} tasks did not succeed",
+            tasks - ok
+        );
     }
     tasks as f64 / t0.elapsed().as_secs_f64()
 }

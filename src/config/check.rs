@@ -165,7 +165,10 @@ mod tests {
         let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
         assert_eq!(c.placement, crate::config::Placement::Local);
         let err = Config::resolve(file("placement = \"pool\""), None, &overrides()).unwrap_err();
-        assert!(err.to_string().contains("placement") && err.to_string().contains("redis"), "{err}");
+        assert!(
+            err.to_string().contains("placement") && err.to_string().contains("redis"),
+            "{err}"
+        );
         let err = Config::resolve(file("placement = \"cluster\""), None, &overrides()).unwrap_err();
         assert!(err.to_string().contains("local, pool"), "{err}");
         let c = Config::resolve(
@@ -179,8 +182,12 @@ mod tests {
         .unwrap();
         assert_eq!(c.placement, crate::config::Placement::Pool, "the flag wins");
         assert_eq!(c.pool_queue.as_deref(), Some("team-a"));
-        let err = Config::resolve(file("redis_url = \"redis://h\"\npool_queue = \"a b\""), None, &overrides())
-            .unwrap_err();
+        let err = Config::resolve(
+            file("redis_url = \"redis://h\"\npool_queue = \"a b\""),
+            None,
+            &overrides(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("pool_queue"), "{err}");
     }
 

@@ -368,7 +368,9 @@ impl Pool {
 
     /// Until when the pool is parked (Unix ms), if it is.
     pub async fn parked_until(&self) -> Result<Option<i64>, PoolError> {
-        let v: Option<i64> = self.query(redis::cmd("GET").arg(self.key("parked"))).await?;
+        let v: Option<i64> = self
+            .query(redis::cmd("GET").arg(self.key("parked")))
+            .await?;
         Ok(v)
     }
 

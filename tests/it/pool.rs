@@ -407,7 +407,9 @@ async fn redis_restarted_mid_run_loses_no_acknowledged_task_and_workers_reconnec
         )
         .await;
     assert!(
-        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-a").is_empty()).await
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-a")
+            .is_empty())
+        .await
     );
     // Persisted (as with AOF), then the server dies and comes back on the same port.
     redis.save();
@@ -428,8 +430,17 @@ async fn doctor_says_what_a_redis_without_persistence_can_lose() {
     let doctor = || {
         let out = std::process::Command::new(crate::support::fixtures::cc_executor_bin())
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("CC_EXECUTOR_CLAUDE_BIN", crate::support::fixtures::fake_claude_bin())
-            .args(["--redis-url", &redis.url(), "--placement", "pool", "--data-dir"])
+            .env(
+                "CC_EXECUTOR_CLAUDE_BIN",
+                crate::support::fixtures::fake_claude_bin(),
+            )
+            .args([
+                "--redis-url",
+                &redis.url(),
+                "--placement",
+                "pool",
+                "--data-dir",
+            ])
             .arg(dir.path().join("data"))
             .args(["doctor", "--json"])
             .output()
@@ -446,12 +457,25 @@ async fn doctor_says_what_a_redis_without_persistence_can_lose() {
     let off = doctor();
     assert_eq!(off["ok"], false, "{off}");
     let detail = off["detail"].as_str().unwrap();
-    assert!(detail.contains("appendonly no") && detail.contains("loses every queued task"), "{detail}");
+    assert!(
+        detail.contains("appendonly no") && detail.contains("loses every queued task"),
+        "{detail}"
+    );
 
-    assert!(redis.send(&["CONFIG", "SET", "appendonly", "yes"]).starts_with("+OK"));
+    assert!(
+        redis
+            .send(&["CONFIG", "SET", "appendonly", "yes"])
+            .starts_with("+OK")
+    );
     let on = doctor();
     assert_eq!(on["ok"], true, "{on}");
-    assert!(on["detail"].as_str().unwrap().contains("appendfsync everysec"), "{on}");
+    assert!(
+        on["detail"]
+            .as_str()
+            .unwrap()
+            .contains("appendfsync everysec"),
+        "{on}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -459,7 +483,15 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
     let redis = RedisServer::start();
     let s = orchestrator(&redis, &[]).await;
     let _ws: Vec<Worker> = (1..=2)
-        .map(|i| Worker::start(&s.root(), &redis.url(), &format!("w{i}"), 5000, &["--max-retries", "0"]))
+        .map(|i| {
+            Worker::start(
+                &s.root(),
+                &redis.url(),
+                &format!("w{i}"),
+                5000,
+                &["--max-retries", "0"],
+            )
+        })
         .collect();
     let r = s
         .call(
@@ -469,9 +501,10 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
         .await;
     let limited = finished(&s, data(&r)["execution_id"].as_str().unwrap()).await;
     assert_eq!(limited["result"]["status"], "rate_limited", "{limited}");
-    let resets_at = chrono::DateTime::parse_from_rfc3339(limited["result"]["resets_at"].as_str().unwrap())
-        .unwrap()
-        .timestamp_millis();
+    let resets_at =
+        chrono::DateTime::parse_from_rfc3339(limited["result"]["resets_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
     let (root, url) = (s.root(), redis.url());
     assert_eq!(pool_status(&root, &url)["parked_until_ms"], resets_at);
 
@@ -511,14 +544,20 @@ async fn a_usage_limit_parks_the_pool_until_it_resets_and_waiting_tasks_say_so()
         version = d["version"].as_u64().unwrap();
         let e = d["executions"][0].clone();
         if e["phase"] == "waiting_for_usage_reset" {
-            saw_waiting = e["last_event"].as_str().unwrap_or("").contains("usage limit; waiting");
+            saw_waiting = e["last_event"]
+                .as_str()
+                .unwrap_or("")
+                .contains("usage limit; waiting");
         }
         if e["phase"] == "finished" {
             assert_eq!(e["result"]["status"], "succeeded", "{e}");
             break;
         }
     }
-    assert!(saw_waiting, "the waiting task never said it waits for the reset");
+    assert!(
+        saw_waiting,
+        "the waiting task never said it waits for the reset"
+    );
     let next = runs_of(&s, "marker-n");
     assert_eq!(next.len(), 1);
     assert!(
@@ -542,7 +581,10 @@ async fn three_orchestrators_four_workers_fifty_tasks_each_stay_in_order_per_que
     // every invocation of the fake in one place.
     let wroot = tempfile::tempdir().unwrap();
     let wroot_path = wroot.path().canonicalize().unwrap();
-    let roots: Vec<String> = servers.iter().map(|s| s.root().display().to_string()).collect();
+    let roots: Vec<String> = servers
+        .iter()
+        .map(|s| s.root().display().to_string())
+        .collect();
     let mut extra = Vec::new();
     for r in &roots {
         extra.extend(["--allowed-root", r.as_str()]);
@@ -597,7 +639,10 @@ async fn three_orchestrators_four_workers_fifty_tasks_each_stay_in_order_per_que
 
 /// A library orchestrator (`Executor` with `placement = pool`) on `root`, with the shared
 /// Redis history.
-async fn library_orchestrator(mut config: cc_executor::Config, redis: &RedisServer) -> cc_executor::Executor {
+async fn library_orchestrator(
+    mut config: cc_executor::Config,
+    redis: &RedisServer,
+) -> cc_executor::Executor {
     config.redis_url = Some(redis.url());
     config.placement = cc_executor::config::Placement::Pool;
     let store = cc_executor::store::open(&config).await.unwrap();
@@ -609,18 +654,24 @@ async fn an_idempotent_task_whose_worker_died_runs_again_on_another() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    let exec = library_orchestrator(crate::support::fixtures::fake_claude_config(&root), &redis).await;
+    let exec =
+        library_orchestrator(crate::support::fixtures::fake_claude_config(&root), &redis).await;
     let mut ws: Vec<Worker> = (1..=2)
         .map(|i| Worker::start(&root, &redis.url(), &format!("w{i}"), 1500, &[]))
         .collect();
     let mut spec = exec
-        .prepare(cc_executor::TaskRequest::new("@fake slow secs=2\nidempotent marker-i"))
+        .prepare(cc_executor::TaskRequest::new(
+            "@fake slow secs=2\nidempotent marker-i",
+        ))
         .await
         .unwrap();
     spec.idempotent = true;
     let running = tokio::spawn({
         let exec = exec.clone();
-        async move { exec.execute(spec, cc_executor::exec::progress::NoProgress).await }
+        async move {
+            exec.execute(spec, cc_executor::exec::progress::NoProgress)
+                .await
+        }
     });
     let record = root.join("rec");
     let of = |marker: &str| -> Vec<Value> {
@@ -638,7 +689,9 @@ async fn an_idempotent_task_whose_worker_died_runs_again_on_another() {
     let r = running.await.unwrap();
     assert_eq!(r.status, cc_executor::Status::Succeeded, "{r:#?}");
     assert!(
-        r.warnings.iter().any(|w| w.contains("run again") && w.contains("retry")),
+        r.warnings
+            .iter()
+            .any(|w| w.contains("run again") && w.contains("retry")),
         "{:?}",
         r.warnings
     );
@@ -650,7 +703,9 @@ async fn an_idempotent_task_whose_worker_died_runs_again_on_another() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_claude_code_cli_runs_a_pooled_task_on_the_fake_api() {
     use crate::support::fake_anthropic::{FakeApi, Script};
-    use crate::support::real_claude::{IsolatedEnv, VARS_TO_REMOVE, claude_bin, real_claude_config};
+    use crate::support::real_claude::{
+        IsolatedEnv, VARS_TO_REMOVE, claude_bin, real_claude_config,
+    };
     let redis = RedisServer::start();
     let env = IsolatedEnv::new();
     let api = FakeApi::start(Script::text("Pooled answer from the real CLI.")).await;
@@ -687,14 +742,24 @@ async fn the_real_claude_code_cli_runs_a_pooled_task_on_the_fake_api() {
     let mut request = cc_executor::TaskRequest::new("What should the pool answer?");
     request.timeout_secs = Some(90);
     let spec = exec.prepare(request).await.unwrap();
-    let r = exec.execute(spec, cc_executor::exec::progress::NoProgress).await;
+    let r = exec
+        .execute(spec, cc_executor::exec::progress::NoProgress)
+        .await;
     let _ = worker.kill();
     let _ = worker.wait();
     assert_eq!(r.status, cc_executor::Status::Succeeded, "{r:#?}");
-    assert_eq!(r.result.as_deref(), Some("Pooled answer from the real CLI."));
+    assert_eq!(
+        r.result.as_deref(),
+        Some("Pooled answer from the real CLI.")
+    );
     assert_eq!(r.claude_version.as_deref(), Some("2.1.331"));
     // Recorded by the worker in the shared history, under the orchestrator's id.
-    let rec = exec.store().get(r.execution_id).await.unwrap().expect("in the history");
+    let rec = exec
+        .store()
+        .get(r.execution_id)
+        .await
+        .unwrap()
+        .expect("in the history");
     assert_eq!(rec.result.status, cc_executor::Status::Succeeded);
     assert!(rec.result.raw_output_path.unwrap().contains("worker-data"));
 }
@@ -707,18 +772,21 @@ async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker()
     let _w = Worker::start(&root, &redis.url(), "w1", 5000, &[]);
     let orchestrator = |args: &[&str]| {
         let mut cmd = std::process::Command::new(crate::support::fixtures::cc_executor_bin());
-        cmd.env("CC_EXECUTOR_CLAUDE_BIN", crate::support::fixtures::fake_claude_bin())
-            .env("REDIS_URL", redis.url())
-            .env("XDG_CONFIG_HOME", root.join("config"))
-            .arg("--data-dir")
-            .arg(root.join("data-orchestrator"))
-            .arg("--allowed-root")
-            .arg(&root)
-            .args(["--placement", "pool"])
-            .args(args)
-            .current_dir(&root)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+        cmd.env(
+            "CC_EXECUTOR_CLAUDE_BIN",
+            crate::support::fixtures::fake_claude_bin(),
+        )
+        .env("REDIS_URL", redis.url())
+        .env("XDG_CONFIG_HOME", root.join("config"))
+        .arg("--data-dir")
+        .arg(root.join("data-orchestrator"))
+        .arg("--allowed-root")
+        .arg(&root)
+        .args(["--placement", "pool"])
+        .args(args)
+        .current_dir(&root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
         cmd
     };
     let mut run = orchestrator(&["run", "@fake slow secs=6\nsurvives marker-o"])
@@ -736,16 +804,26 @@ async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker()
     let fake_pid = inv["pid"].as_i64().unwrap() as i32;
     run.kill().unwrap();
     run.wait().unwrap();
-    assert!(crate::support::fixtures::is_alive(fake_pid), "killed with the orchestrator");
+    assert!(
+        crate::support::fixtures::is_alive(fake_pid),
+        "killed with the orchestrator"
+    );
 
     // The next process on that data dir settles what its predecessor left: nothing here.
-    let out = orchestrator(&["history", "list", "--json"]).output().unwrap();
+    let out = orchestrator(&["history", "list", "--json"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("interrupted"));
-    assert!(crate::support::fixtures::is_alive(fake_pid), "the worker's task was killed");
+    assert!(
+        crate::support::fixtures::is_alive(fake_pid),
+        "the worker's task was killed"
+    );
 
     // The worker finishes it and records it in the shared history.
     let recorded = eventually_async(Duration::from_secs(20), || {
-        let out = orchestrator(&["history", "list", "--json"]).output().unwrap();
+        let out = orchestrator(&["history", "list", "--json"])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         text.contains("marker-o") && text.contains("succeeded")
     })
