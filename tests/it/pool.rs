@@ -830,3 +830,68 @@ async fn an_orchestrator_killed_after_enqueueing_leaves_the_task_to_its_worker()
     .await;
     assert!(recorded, "not recorded as succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executions_event_stream_replays_from_any_point_for_a_reattaching_reader() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let config = crate::support::fixtures::fake_claude_config(&root);
+    let prefix = config.redis_prefix.clone();
+    let exec = library_orchestrator(config, &redis).await;
+    let _w = Worker::start(&root, &redis.url(), "w1", 5000, &[]);
+    let spec = exec
+        .prepare(cc_executor::TaskRequest::new(
+            "@fake tools pace_ms=50\nreplayed marker-r",
+        ))
+        .await
+        .unwrap();
+    let r = exec
+        .execute(spec, cc_executor::exec::progress::NoProgress)
+        .await;
+    assert_eq!(r.status, cc_executor::Status::Succeeded, "{r:#?}");
+
+    // A reader that was never attached gets everything, in order: claimed, progress, result.
+    let pool = cc_executor::pool::Pool::connect(&redis.url(), &prefix, 1).unwrap();
+    let all = pool.events(r.execution_id, "0", 1000).await.unwrap();
+    let kinds: Vec<String> = all
+        .iter()
+        .map(|(_, e)| {
+            serde_json::from_str::<Value>(e).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("claimed"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("result"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().filter(|k| *k == "progress").count() >= 3,
+        "{kinds:?}"
+    );
+    let progress: Vec<Value> = all
+        .iter()
+        .map(|(_, e)| serde_json::from_str::<Value>(e).unwrap())
+        .filter(|e| e["type"] == "progress")
+        .collect();
+    assert!(
+        progress.iter().any(|e| e["event"]["kind"] == "started"),
+        "{progress:?}"
+    );
+    assert!(
+        progress.iter().any(|e| e["event"]["kind"] == "tool_use"),
+        "{progress:?}"
+    );
+
+    // One that reattaches after the third entry gets exactly the rest.
+    let rest = pool.events(r.execution_id, &all[2].0, 1000).await.unwrap();
+    assert_eq!(rest, all[3..].to_vec());
+}
