@@ -895,3 +895,39 @@ async fn an_executions_event_stream_replays_from_any_point_for_a_reattaching_rea
     let rest = pool.events(r.execution_id, &all[2].0, 1000).await.unwrap();
     assert_eq!(rest, all[3..].to_vec());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_places_rest_submissions_in_the_pool_and_cancels_them_there() {
+    use crate::serve_rest::{Service, curl};
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let s = Service::start(&["--redis-url", &url, "--placement", "pool"]).await;
+    let w = Worker::start(&s.root(), &url, "w1", 5000, &[]);
+
+    let r = curl(&["-d", r#"{"task":"@fake success text=served-by-the-pool"}"#, &s.api("/executions")]).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["execution_id"].as_str().unwrap().to_string();
+    let mut result = Value::Null;
+    for _ in 0..300 {
+        let got = curl(&[&s.api(&format!("/executions/{id}/result"))]).await;
+        if got.status == 200 {
+            result = got.json();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(result["status"], "succeeded", "{result}");
+    assert_eq!(result["result"], "served-by-the-pool");
+    assert_eq!(s.invocation(1).await["ppid"].as_i64().unwrap(), i64::from(w.pid()));
+
+    let r = curl(&["-d", r#"{"task":"@fake hang"}"#, &s.api("/executions")]).await;
+    let id = r.json()["execution_id"].as_str().unwrap().to_string();
+    let pgid = s.invocation(2).await["pgid"].as_i64().unwrap() as i32;
+    let cancel = curl(&["-X", "DELETE", &s.api(&format!("/executions/{id}"))]).await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    assert_eq!(cancel.json()["status"], "cancelled", "{}", cancel.body);
+    let left = tokio::task::spawn_blocking(move || wait_group_gone(pgid, 10))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "survivors: {left:?}");
+}
