@@ -904,7 +904,12 @@ async fn serve_places_rest_submissions_in_the_pool_and_cancels_them_there() {
     let s = Service::start(&["--redis-url", &url, "--placement", "pool"]).await;
     let w = Worker::start(&s.root(), &url, "w1", 5000, &[]);
 
-    let r = curl(&["-d", r#"{"task":"@fake success text=served-by-the-pool"}"#, &s.api("/executions")]).await;
+    let r = curl(&[
+        "-d",
+        r#"{"task":"@fake success text=served-by-the-pool"}"#,
+        &s.api("/executions"),
+    ])
+    .await;
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.json()["execution_id"].as_str().unwrap().to_string();
     let mut result = Value::Null;
@@ -918,7 +923,10 @@ async fn serve_places_rest_submissions_in_the_pool_and_cancels_them_there() {
     }
     assert_eq!(result["status"], "succeeded", "{result}");
     assert_eq!(result["result"], "served-by-the-pool");
-    assert_eq!(s.invocation(1).await["ppid"].as_i64().unwrap(), i64::from(w.pid()));
+    assert_eq!(
+        s.invocation(1).await["ppid"].as_i64().unwrap(),
+        i64::from(w.pid())
+    );
 
     let r = curl(&["-d", r#"{"task":"@fake hang"}"#, &s.api("/executions")]).await;
     let id = r.json()["execution_id"].as_str().unwrap().to_string();
