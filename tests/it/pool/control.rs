@@ -1,4 +1,7 @@
-//! Control across processes: cancel and monitor, the event stream replayed from any point, a usage limit parking the pool.
+//! Control across processes: cancel, pause and resume, monitor, the event stream replayed
+//! from any point, a usage limit parking the pool.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -229,4 +232,50 @@ async fn an_executions_event_stream_replays_from_any_point_for_a_reattaching_rea
     // One that reattaches after the third entry gets exactly the rest.
     let rest = pool.events(r.execution_id, &all[2].0, 1000).await.unwrap();
     assert_eq!(rest, all[3..].to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_and_resume_reach_a_task_on_another_process() {
+    use crate::support::fixtures::process_state;
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let _w = Worker::start(&s.root(), &redis.url(), "w1", 5000, &[]);
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake slow secs=2\npaused marker-z", "wait": false}),
+        )
+        .await;
+    let id = data(&r)["execution_id"].as_str().unwrap().to_string();
+    assert!(
+        eventually_async(Duration::from_secs(20), || !runs_of(&s, "marker-z")
+            .is_empty())
+        .await
+    );
+    let pid = runs_of(&s, "marker-z")[0]["pid"].as_i64().unwrap() as i32;
+    let p = s.call("pause_execution", json!({"execution_id": id})).await;
+    assert_eq!(data(&p)["outcome"], "paused", "{p:?}");
+    assert!(
+        eventually_async(Duration::from_secs(10), || process_state(pid) == Some('T')).await,
+        "the worker did not stop the tree"
+    );
+    let p = s
+        .call(
+            "pause_execution",
+            json!({"execution_id": id, "resume": true}),
+        )
+        .await;
+    assert_eq!(data(&p)["outcome"], "resumed", "{p:?}");
+    assert!(
+        eventually_async(Duration::from_secs(10), || process_state(pid) != Some('T')).await,
+        "the worker did not continue the tree"
+    );
+    let e = finished(&s, &id).await;
+    assert_eq!(e["result"]["status"], "succeeded", "{e}");
+    assert!(
+        e["result"]["warnings"]
+            .to_string()
+            .contains("paused 1 time"),
+        "{e}"
+    );
 }

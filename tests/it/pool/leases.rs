@@ -1,4 +1,5 @@
-//! Claims that survive machines dying: SIGKILL and SIGSTOP past the lease, an idempotent task run again, an orchestrator killed after enqueueing, Redis restarted mid-run.
+//! Claims that survive machines dying: SIGKILL and SIGSTOP past the lease, an idempotent task
+//! run again, an orchestrator killed after enqueueing, Redis restarted mid-run.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Operations: `pool status`, the SIGTERM drain, doctor on Redis persistence.
+//! Operations: `pool status`, the SIGTERM drain, doctor on Redis persistence, the worker's own
+//! policy.
 
 use std::time::Duration;
 
@@ -131,4 +132,37 @@ async fn doctor_says_what_a_redis_without_persistence_can_lose() {
             .contains("appendfsync everysec"),
         "{on}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_bounds_a_task_by_its_own_policy() {
+    let redis = RedisServer::start();
+    let s = orchestrator(&redis, &[]).await;
+    let _w = Worker::start(
+        &s.root(),
+        &redis.url(),
+        "strict",
+        5000,
+        &["--allowed-models", "sonnet"],
+    );
+    let r = s
+        .call(
+            "cc_execute",
+            json!({"task": "@fake success\nrefused marker-p", "model": "opus", "wait": false}),
+        )
+        .await;
+    assert_ne!(
+        r.is_error,
+        Some(true),
+        "the orchestrator's own policy allows it: {r:?}"
+    );
+    let e = finished(&s, data(&r)["execution_id"].as_str().unwrap()).await;
+    assert_eq!(e["result"]["status"], "spawn_failed", "{e}");
+    let warnings = e["result"]["warnings"].to_string();
+    assert!(
+        warnings.contains("refused by the policy of pool worker `strict`")
+            && warnings.contains("allowed_models"),
+        "{warnings}"
+    );
+    assert!(runs_of(&s, "marker-p").is_empty(), "it ran");
 }

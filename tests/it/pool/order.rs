@@ -1,4 +1,6 @@
-//! Order and placement: a task list and a named queue in order on several workers, three orchestrators × four workers × fifty tasks, the real Claude Code CLI through the pool, `serve` placing REST submissions.
+//! Order and placement: a task list and a named queue in order on several workers, three
+//! orchestrators × four workers × fifty tasks, the real Claude Code CLI through the pool,
+//! `serve` placing REST submissions.
 
 use std::time::Duration;
 
