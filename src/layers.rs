@@ -4,11 +4,12 @@
 //! 10 cli                      the terminal adapter
 //! 9  serve                    the network service (HTTP surfaces over the MCP server)
 //! 8  mcp                      the MCP adapter
-//! 7  runs                     task lists as durable runs
+//! 7  runs, worker             task lists as durable runs; the pool worker
 //! 6  exec                     the executor: one execution's life
 //! 5  evidence                 response files, receipts, verify
 //! 4  plan                     classification, prediction, task-list checks
-//! 3  store                    the history (SQLite, Redis), the chain's SQL, the journal
+//! 3  store, pool              the history (SQLite, Redis), the chain's SQL, the journal; the
+//!                            worker pool's data plane in Redis
 //! 2  claude                   argv, stream-json, outcome classification
 //! 1  config, process          settings; process supervision and owner identity
 //! 0  types                    plain data and small pure helpers
@@ -32,10 +33,12 @@ mod tests {
         ("process", 1),
         ("claude", 2),
         ("store", 3),
+        ("pool", 3),
         ("plan", 4),
         ("evidence", 5),
         ("exec", 6),
         ("runs", 7),
+        ("worker", 7),
         ("mcp", 8),
         ("serve", 9),
         ("cli", 10),

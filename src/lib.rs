@@ -52,6 +52,10 @@
 //!   against what really happened.
 //! - [`store`]: the history of every execution — embedded SQLite by default, Redis (with a
 //!   local outbox) when configured.
+//! - [`pool`]: the worker pool's data plane in Redis — queues (Streams + a consumer group),
+//!   leases with fencing tokens, each execution's event stream and control channel, the worker
+//!   registry. With `placement = pool` the executor enqueues tasks there (`exec::remote`).
+//! - [`worker`]: `cc-executor worker` — claims pooled tasks and runs them with this executor.
 //! - [`mcp`]: the MCP stdio server, one file per tool; a thin adapter over the executor.
 //! - [`serve`]: the network service (`cc-executor serve`): MCP Streamable HTTP at `/mcp`
 //!   over the same executor, behind a token, Host/Origin checks and limits.
@@ -83,11 +87,13 @@ pub mod exec;
 mod layers;
 pub mod mcp;
 pub mod plan;
+pub mod pool;
 pub mod process;
 pub mod runs;
 pub mod serve;
 pub mod store;
 pub mod types;
+pub mod worker;
 
 pub use config::{Config, Overrides, Policy};
 pub use exec::Executor;

@@ -135,6 +135,9 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
             None
         }
     };
+    if let Some(url) = &config.redis_url {
+        checks.push(redis_persistence(&config, url).await);
+    }
     let store_check = store.map(|(check, store)| {
         checks.push(check);
         store
@@ -173,6 +176,43 @@ pub async fn doctor(config: Config, args: DoctorArgs) -> u8 {
         print_report(&report);
     }
     if report.ok { EXIT_OK } else { EXIT_FAILED }
+}
+
+/// Whether the Redis (history, and with `placement = pool` the queues) keeps what it
+/// acknowledged across a crash. Without AOF a pool can lose queued tasks: a failure there;
+/// for the history alone it is said, not failed (the outbox covers Redis being away, not
+/// Redis forgetting).
+async fn redis_persistence(config: &Config, url: &str) -> Check {
+    let pooled = config.placement == crate::config::Placement::Pool;
+    let found = match crate::pool::Pool::connect(url, &config.redis_prefix, 1) {
+        Ok(pool) => {
+            tokio::time::timeout(std::time::Duration::from_secs(5), pool.persistence()).await
+        }
+        Err(e) => {
+            return Check {
+                name: "redis_persistence",
+                ok: false,
+                detail: e.to_string(),
+            };
+        }
+    };
+    match found {
+        Ok(Ok(p)) => Check {
+            name: "redis_persistence",
+            ok: p.durable() || !pooled,
+            detail: p.consequence(),
+        },
+        Ok(Err(e)) => Check {
+            name: "redis_persistence",
+            ok: !pooled,
+            detail: format!("cannot read the persistence settings (CONFIG GET): {e}"),
+        },
+        Err(_) => Check {
+            name: "redis_persistence",
+            ok: !pooled,
+            detail: "cannot read the persistence settings: Redis did not answer in 5 s".into(),
+        },
+    }
 }
 
 async fn serve_report(config: &Config) -> ServeReport {

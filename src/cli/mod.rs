@@ -23,18 +23,20 @@ pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod plan;
+pub mod pool;
 pub mod run;
 pub mod run_list;
 pub mod runs;
 pub mod serve;
 pub mod verify;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ApiKeyMode, Config, Overrides, PermissionMode};
+use crate::config::{ApiKeyMode, Config, Overrides, PermissionMode, Placement};
 use crate::serve::remote::Action;
 
 pub const EXIT_OK: u8 = 0;
@@ -87,6 +89,12 @@ pub enum Command {
     /// Check executions against their evidence: record, response file hash, hash chain, UUID
     /// echo, Claude Code's transcript, permission denials, files on disk.
     Verify(verify::VerifyArgs),
+    /// Run tasks from the worker pool's Redis queues (see --placement pool) until SIGTERM,
+    /// which drains it: running tasks finish, nothing new is claimed.
+    Worker(worker::WorkerArgs),
+    /// The worker pool: `pool status` (workers, their slots and heartbeats; queues, depth,
+    /// oldest task).
+    Pool(pool::PoolArgs),
 }
 
 /// Settings shared by all commands. Each flag also reads an environment variable; a flag beats
@@ -208,6 +216,25 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
+    /// Where tasks run: local (a claude this process starts) or pool (enqueued in Redis for
+    /// `cc-executor worker`s; needs --redis-url). Default: local.
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_PLACEMENT",
+        value_name = "local|pool",
+        value_parser = parse_placement
+    )]
+    pub placement: Option<Placement>,
+    /// With --placement pool: the named queue this process's tasks join, shared with every
+    /// process that names it. Default: a queue of this process's own (and one per task-list run).
+    #[arg(
+        long,
+        global = true,
+        env = "CC_EXECUTOR_POOL_QUEUE",
+        value_name = "NAME"
+    )]
+    pub pool_queue: Option<String>,
     /// Who pays: whether claude gets ANTHROPIC_API_KEY. auto: removed when claude has its own
     /// login, passed when it has none; pass: always (API billing); remove: never. Default: auto.
     #[arg(
@@ -248,6 +275,12 @@ pub struct GlobalArgs {
 }
 
 /// clap names the flag in its error even when the value came from the variable: name both.
+fn parse_placement(s: &str) -> Result<Placement, String> {
+    s.parse()
+        .map_err(|e| format!("{e}; set by --placement or CC_EXECUTOR_PLACEMENT"))
+}
+
+/// clap names the flag in its error even when the value came from the variable: name both.
 fn parse_api_key(s: &str) -> Result<ApiKeyMode, String> {
     s.parse()
         .map_err(|e| format!("{e}; set by --api-key or CC_EXECUTOR_API_KEY"))
@@ -274,6 +307,8 @@ impl GlobalArgs {
             max_retries: self.max_retries,
             max_record_mib: self.max_record_mib,
             redis_url: self.redis_url.clone(),
+            placement: self.placement,
+            pool_queue: self.pool_queue.clone(),
             learned_timeouts: self.learned_timeouts,
             stall_timeout_secs: self.stall_timeout_secs,
             max_pause_secs: self.max_pause_secs,
@@ -382,6 +417,8 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::History(args) => history::history(config, args).await,
         Command::Plan(args) => plan::plan(config, args).await,
         Command::Verify(args) => verify::verify(config, args).await,
+        Command::Worker(args) => worker::worker(config, args).await,
+        Command::Pool(args) => pool::pool(config, args).await,
     };
     match result {
         Ok(code) => code,

@@ -88,6 +88,24 @@ impl Config {
         if self.redis_retention_days == 0 {
             return invalid("redis_retention_days", "must be at least 1".into());
         }
+        if self.placement == super::Placement::Pool && self.redis_url.is_none() {
+            return invalid(
+                "placement",
+                "`pool` needs a Redis (--redis-url, REDIS_URL or redis_url): the queue lives there"
+                    .into(),
+            );
+        }
+        if let Some(q) = &self.pool_queue
+            && (q.len() > 200
+                || !q
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return invalid(
+                "pool_queue",
+                "letters, digits, `-`, `_` and `.` only, at most 200".into(),
+            );
+        }
         if self.hooks.timeout.is_zero() || self.hooks.timeout > Duration::from_secs(3600) {
             return invalid("hooks.timeout_secs", "must be between 1 and 3600".into());
         }
@@ -141,6 +159,37 @@ mod tests {
 
     use super::super::test_support::{file, overrides};
     use super::super::{Config, FileConfig};
+
+    #[test]
+    fn placement_is_read_from_flag_or_file_and_pool_needs_a_redis() {
+        let c = Config::resolve(FileConfig::default(), None, &overrides()).unwrap();
+        assert_eq!(c.placement, crate::config::Placement::Local);
+        let err = Config::resolve(file("placement = \"pool\""), None, &overrides()).unwrap_err();
+        assert!(
+            err.to_string().contains("placement") && err.to_string().contains("redis"),
+            "{err}"
+        );
+        let err = Config::resolve(file("placement = \"cluster\""), None, &overrides()).unwrap_err();
+        assert!(err.to_string().contains("local, pool"), "{err}");
+        let c = Config::resolve(
+            file("placement = \"local\"\nredis_url = \"redis://h\"\npool_queue = \"team-a\""),
+            None,
+            &crate::config::Overrides {
+                placement: Some(crate::config::Placement::Pool),
+                ..overrides()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.placement, crate::config::Placement::Pool, "the flag wins");
+        assert_eq!(c.pool_queue.as_deref(), Some("team-a"));
+        let err = Config::resolve(
+            file("redis_url = \"redis://h\"\npool_queue = \"a b\""),
+            None,
+            &overrides(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("pool_queue"), "{err}");
+    }
 
     #[test]
     fn unknown_keys_and_bad_values_are_named() {

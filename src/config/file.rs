@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     pub redis_prefix: Option<String>,
     pub redis_retention_days: Option<u64>,
+    /// `local` or `pool`; read as text so that a bad value is reported with the setting's name.
+    pub placement: Option<String>,
+    pub pool_queue: Option<String>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
     pub max_pause_secs: Option<u64>,

@@ -31,7 +31,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-pub use crate::types::modes::{ApiKeyMode, PermissionMode};
+pub use crate::types::modes::{ApiKeyMode, PermissionMode, Placement};
 pub use file::{FileConfig, FileHooks, FilePolicy, FileRetry};
 pub use resolve::{Overrides, default_config_file, default_data_dir};
 pub use serialize::redact_url;
@@ -165,6 +165,13 @@ pub struct Config {
     pub redis_prefix: String,
     /// Days a record stays in Redis after its last write.
     pub redis_retention_days: u64,
+    /// Where tasks run: `local` (this process spawns `claude`) or `pool` (enqueued in Redis
+    /// for `cc-executor worker`s; needs `redis_url`).
+    pub placement: Placement,
+    /// With `placement = pool`: the named queue every task of this process joins (shared with
+    /// every orchestrator that names it). `None`: a queue of this process's own, and one per
+    /// task-list run.
+    pub pool_queue: Option<String>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// The built-in UUID hook and the user's pre/post-execution commands.

@@ -34,6 +34,8 @@ pub struct Overrides {
     pub max_retries: Option<u32>,
     pub max_record_mib: Option<usize>,
     pub redis_url: Option<String>,
+    pub placement: Option<super::Placement>,
+    pub pool_queue: Option<String>,
     pub learned_timeouts: Option<bool>,
     pub stall_timeout_secs: Option<u64>,
     pub max_pause_secs: Option<u64>,
@@ -133,6 +135,14 @@ impl Config {
         let api_key =
             resolve_api_key(o, file.api_key.as_deref(), file.pass_api_key, &mut warnings)?;
         let fr = file.retry;
+        let placement = match (o.placement, file.placement.as_deref()) {
+            (Some(p), _) => p,
+            (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
+                setting: "placement",
+                message,
+            })?,
+            (None, None) => super::Placement::Local,
+        };
         let serve = super::serve::ServeConfig::resolve(file.serve, &o.serve, &data_dir)?;
         let config = Config {
             claude_bin: o
@@ -186,6 +196,12 @@ impl Config {
                 .filter(|u| !u.is_empty()),
             redis_prefix: file.redis_prefix.unwrap_or_else(|| "cc_executor".into()),
             redis_retention_days: file.redis_retention_days.unwrap_or(30),
+            placement,
+            pool_queue: o
+                .pool_queue
+                .clone()
+                .or(file.pool_queue)
+                .filter(|q| !q.is_empty()),
             config_file: path,
             hooks: {
                 let d = HooksConfig::default();

@@ -96,6 +96,10 @@ impl Execution {
     }
 
     async fn steps(self, executor: &Executor) -> ExecutionResult {
+        if let Some(pool) = &executor.inner.pool {
+            // Placement `pool`: a worker runs it; this process follows it (exec/remote.rs).
+            return super::remote::steps(self, executor, pool).await;
+        }
         let Execution {
             id,
             mut spec,
@@ -200,7 +204,7 @@ fn task_file(executor: &Executor, id: Uuid, task: &str) -> (Option<PathBuf>, Opt
 /// 1. Queue: waits for a slot in FIFO order, and — paused — holds it without starting until
 ///    resumed. `Err`: the result of an execution that never left the queue (cancelled while
 ///    waiting, or paused longer than `max_pause_secs`).
-async fn queue(
+pub(super) async fn queue(
     executor: &Executor,
     id: Uuid,
     spec: &TaskSpec,
@@ -478,7 +482,7 @@ async fn observe(executor: &Executor, cwd: &Path, result: &mut ExecutionResult) 
 
 /// Waits until the execution's journal entry is in (its record, which removes the entry, must
 /// come after it); a failed journal write becomes a warning.
-async fn journal_written(journaled: &mut Journaled, result: &mut ExecutionResult) {
+pub(super) async fn journal_written(journaled: &mut Journaled, result: &mut ExecutionResult) {
     let journal = journaled
         .wait_for(Option::is_some)
         .await
@@ -590,7 +594,7 @@ async fn post_hooks(executor: &Executor, record: &ExecutionRecord, task_file: &P
 
 /// 7. Announce: the registry learns the result (waking long-polls and waiters), then the
 ///    caller's sink hears "finished".
-fn announce(
+pub(super) fn announce(
     executor: &Executor,
     entry: &Arc<Entry>,
     sink: &Arc<dyn ProgressSink>,

@@ -36,6 +36,7 @@ pub mod progress;
 pub mod queue;
 pub mod recover;
 pub mod registry;
+pub(crate) mod remote;
 pub mod retry;
 pub mod spec;
 mod status;
@@ -103,6 +104,9 @@ pub enum ExecutorError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `placement = pool` with a Redis URL that cannot be used.
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
 }
 
 struct Inner {
@@ -118,6 +122,10 @@ struct Inner {
     recovering: tokio::sync::Mutex<()>,
     /// Recent runs of the user's hooks (`get_hook_status`).
     hook_log: crate::exec::hooks::HookLog,
+    /// `placement = pool`: where tasks are enqueued instead of run here.
+    pool: Option<crate::pool::Pool>,
+    /// The pool queue of this executor's own tasks (unless a task or the config names one).
+    session_queue: String,
 }
 
 /// Runs tasks; cheap to clone (shared state).
@@ -183,9 +191,26 @@ impl Executor {
             .mode(0o700)
             .create(&raw)
             .map_err(|source| ExecutorError::DataDir { path: raw, source })?;
+        let pool = match (&config.placement, &config.redis_url) {
+            (crate::config::Placement::Pool, Some(url)) => Some(crate::pool::Pool::connect(
+                url,
+                &config.redis_prefix,
+                config.redis_retention_days,
+            )?),
+            _ => None,
+        };
+        // Pooled, the local line only orders the enqueueing (one at a time, in arrival order);
+        // the pool's queues decide what runs.
+        let slots = if pool.is_some() {
+            1
+        } else {
+            config.max_concurrent
+        };
         Ok(Executor {
             inner: Arc::new(Inner {
-                queue: Queue::new(config.max_concurrent),
+                queue: Queue::new(slots),
+                pool,
+                session_queue: format!("session-{}", Uuid::new_v4().simple()),
                 registry: Registry::default(),
                 store,
                 config,
@@ -300,7 +325,7 @@ impl Executor {
         if spec.repair_max > 0 {
             return Err(SubmitError::RepairNeedsWait);
         }
-        let submitted = self.submit_owned(spec, sink, place);
+        let submitted = self.submit_owned(None, spec, sink, place);
         let id = submitted.submission.execution_id;
         // The id goes out only once the execution is journaled.
         let mut journaled = submitted.journaled;
@@ -339,12 +364,13 @@ impl Executor {
     /// moved into `result` (its owner gets it without a copy).
     fn submit_owned(
         &self,
+        id: Option<Uuid>,
         spec: TaskSpec,
         sink: impl ProgressSink,
         place: Option<Reservation>,
     ) -> Submitted {
         let place = place.unwrap_or_else(|| self.inner.queue.reserve());
-        let id = Uuid::new_v4();
+        let id = id.unwrap_or_else(Uuid::new_v4);
         let journal = crate::store::InFlight {
             execution_id: id,
             task: spec.prompt.clone(),
@@ -455,7 +481,55 @@ impl Executor {
         cancel: CancellationToken,
         place: Option<Reservation>,
     ) -> ExecutionResult {
-        let submitted = self.submit_owned(spec, sink, place);
+        self.execute_owned(None, spec, sink, cancel, place).await
+    }
+
+    /// Runs a task to completion under the execution id an orchestrator gave out: how a pool
+    /// worker runs a task it claimed, so the history, the evidence and the UUID hook all name
+    /// the id the caller holds.
+    pub(crate) async fn execute_as(
+        &self,
+        id: Uuid,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        cancel: CancellationToken,
+    ) -> ExecutionResult {
+        self.execute_owned(Some(id), spec, sink, cancel, None).await
+    }
+
+    /// Records a result this executor did not run itself (a pool worker recording a task
+    /// another worker lost), the one way every execution is recorded (evidence, then history).
+    pub(crate) async fn record_result(
+        &self,
+        task: &store_task::TaskText<'_>,
+        result: ExecutionResult,
+    ) -> ExecutionResult {
+        let mut record = crate::store::ExecutionRecord::new(
+            task.text,
+            task.cwd,
+            task.category.clone(),
+            task.complexity.clone(),
+            task.submitted_at,
+            result,
+        );
+        if let Err(e) = execution::persist(self, &mut record).await {
+            record
+                .result
+                .warnings
+                .push(format!("not recorded in the history store: {e}"));
+        }
+        record.result
+    }
+
+    async fn execute_owned(
+        &self,
+        id: Option<Uuid>,
+        spec: TaskSpec,
+        sink: impl ProgressSink,
+        cancel: CancellationToken,
+        place: Option<Reservation>,
+    ) -> ExecutionResult {
+        let submitted = self.submit_owned(id, spec, sink, place);
         let (id, owned) = (submitted.submission.execution_id, submitted.result);
         let Some(entry) = self.inner.registry.get(id) else {
             return ExecutionResult::empty(
@@ -537,6 +611,18 @@ impl Executor {
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
+    }
+}
+
+/// What the history keeps about a task, for [`Executor::record_result`].
+pub(crate) mod store_task {
+    /// The task's text and where it ran, as its record keeps them.
+    pub(crate) struct TaskText<'a> {
+        pub(crate) text: &'a str,
+        pub(crate) cwd: &'a str,
+        pub(crate) category: Option<String>,
+        pub(crate) complexity: Option<String>,
+        pub(crate) submitted_at: chrono::DateTime<chrono::Utc>,
     }
 }
 

@@ -6,8 +6,10 @@ use std::time::Duration;
 use crate::claude::collect::Notice;
 use crate::exec::result::Status;
 
-/// One thing that happened while an execution ran, in order.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing that happened while an execution ran, in order. Serializable so that a pool
+/// worker can hand its events to the orchestrator that follows the execution (`exec::remote`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProgressEvent {
     /// Joined the queue; `position` 1 is next in line, 0 means a slot was free.
     Queued {

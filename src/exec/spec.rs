@@ -206,6 +206,8 @@ impl TaskRequest {
             accept,
             repair_max,
             link: None,
+            pool_queue: None,
+            idempotent: false,
         })
     }
 
@@ -309,6 +311,8 @@ impl TaskSpec {
             accept: None,
             repair_max: 0,
             link: None,
+            pool_queue: None,
+            idempotent: false,
         }
     }
 }

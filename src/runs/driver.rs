@@ -220,6 +220,11 @@ impl Driver {
             spec.category = Some(c.category.as_str().to_string());
             spec.complexity = Some(c.complexity.as_str().to_string());
         }
+        // Pooled, a run is its own queue (unless the configuration names one): its task N+1
+        // is enqueued only once task N has settled, since this driver waits for each.
+        if exec.config().pool_queue.is_none() {
+            spec.pool_queue = Some(format!("run-{}", run.run_id.simple()));
+        }
         let task_id = task.id.clone();
         // The execution's progress is held back until `TaskStarted` is out (the execution
         // starts on the executor's task while this one is still saving), and its `Finished` is

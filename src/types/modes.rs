@@ -130,9 +130,58 @@ impl FromStr for ApiKeyMode {
     }
 }
 
+/// Where a prepared task runs (`placement`): here, in a `claude` this process spawns, or on a
+/// pool of `cc-executor worker`s that take it from a Redis stream (see `crate::pool`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// This process runs the task (the default).
+    #[default]
+    Local,
+    /// The task is enqueued in Redis and a worker runs it; this process follows it.
+    Pool,
+}
+
+impl Placement {
+    /// The spelling of the config file, the flag and the environment variable.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Local => "local",
+            Placement::Pool => "pool",
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Placement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "local" => Ok(Placement::Local),
+            "pool" => Ok(Placement::Pool),
+            _ => Err(format!(
+                "unknown placement `{s}` (expected one of: local, pool)"
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placements_parse_with_a_helpful_error() {
+        assert_eq!("pool".parse::<Placement>(), Ok(Placement::Pool));
+        assert_eq!(" local".parse::<Placement>(), Ok(Placement::Local));
+        let e = "cluster".parse::<Placement>().unwrap_err();
+        assert!(e.contains("local, pool"), "{e}");
+    }
 
     #[test]
     fn permission_modes_parse_with_a_helpful_error() {

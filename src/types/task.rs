@@ -103,6 +103,12 @@ pub struct TaskSpec {
     pub complexity: Option<String>,
     /// Where `timeout` came from (chosen by `exec::timeout`).
     pub timeout_basis: TimeoutBasis,
+    /// With `placement = pool`: the queue it joins (`None`: the configured or the process's
+    /// own). Task-list runs set one per run.
+    pub pool_queue: Option<String>,
+    /// Safe to run again from the start: a pool task whose worker was lost is re-run
+    /// (lost policy `retry`) instead of being recorded as lost.
+    pub idempotent: bool,
     /// The checks run after the task (validated: commands, files, validator).
     pub accept: Option<AcceptPlan>,
     /// Repairs allowed after a rejection (0: none).
@@ -123,8 +129,10 @@ pub struct AcceptPlan {
     pub validator_mode: PermissionMode,
 }
 
-/// How an execution relates to others, recorded with it.
-#[derive(Debug, Clone, PartialEq)]
+/// How an execution relates to others, recorded with it. Serializable because a pooled task
+/// carries it to the worker that runs and records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SpecLink {
     /// A repair (or the first run) of a loop: the executions before it, oldest first.
     Repair { earlier: Vec<uuid::Uuid> },

@@ -35,6 +35,7 @@ mod mcp_server;
 mod pause;
 mod plan;
 mod planning;
+mod pool;
 mod protocol_hygiene;
 mod python_mcp;
 mod real_cli_fake_api;

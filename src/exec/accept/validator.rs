@@ -105,6 +105,8 @@ pub(crate) fn spec(
         category: Some("validation".into()),
         complexity: checked.complexity.clone(),
         timeout_basis: checked.timeout_basis.clone(),
+        pool_queue: checked.pool_queue.clone(),
+        idempotent: false,
         accept: None,
         repair_max: 0,
         link: Some(SpecLink::Validates(of)),

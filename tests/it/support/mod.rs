@@ -6,6 +6,7 @@ pub mod fake_executor;
 pub mod fixtures;
 pub mod interop;
 pub mod mcp_client;
+pub mod pool;
 pub mod raw_stdio;
 pub mod real_claude;
 pub mod redis_server;

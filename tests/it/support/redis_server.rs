@@ -78,6 +78,18 @@ impl RedisServer {
         );
     }
 
+    /// Sends one command in RESP (e.g. `["CONFIG", "SET", "appendonly", "yes"]`); the raw
+    /// reply.
+    pub fn send(&self, args: &[&str]) -> String {
+        let mut cmd = format!("*{}\r\n", args.len());
+        for a in args {
+            cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        command(self.port, cmd.as_bytes())
+            .map(|r| String::from_utf8_lossy(&r).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Starts the server again on the same port and directory (stopping it first if it runs)
     /// and waits until it answers PING. It comes back empty unless [`save`](Self::save) was
     /// called before the stop (no automatic persistence).
