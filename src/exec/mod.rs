@@ -292,6 +292,16 @@ impl Executor {
         Ok(spec)
     }
 
+    /// With `placement = pool`, `spec` joins the queue of the adapter's `session` (an MCP
+    /// session over HTTP, a WebSocket connection): each session is its own line, as each
+    /// stdio server is (its process's queue). A queue the task or the configuration names
+    /// wins; task-list runs have their own. Without a pool the name is carried and unused.
+    pub fn join_session_queue(&self, spec: &mut TaskSpec, session: &str) {
+        if spec.pool_queue.is_none() && self.inner.config.pool_queue.is_none() {
+            spec.pool_queue = Some(format!("session-{session}"));
+        }
+    }
+
     /// Takes a place in the FIFO line for a request that has just arrived. Adapters call it
     /// where they read a request off their transport, before validating it, and hand it to
     /// [`Executor::submit_at`]: requests then start in the order they arrived, however long

@@ -62,3 +62,19 @@ pub fn take(context: &RequestContext<RoleServer>) -> Option<Reservation> {
     })?;
     arrival.0.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
+
+/// The MCP session a request came in, over HTTP (its `Mcp-Session-Id` header): with a worker
+/// pool each session's tasks are their own line ([`crate::exec::Executor::join_session_queue`]).
+/// `None` on stdio (one server, one session: the process's queue) and for stateless HTTP
+/// requests, which have no session and share the process's queue so their order holds.
+pub fn http_session(context: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    let id = parts.headers.get("mcp-session-id")?.to_str().ok()?;
+    // A queue name is plain (the configuration check's rule): keep what a session id may hold.
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    (!id.is_empty()).then_some(id)
+}

@@ -51,7 +51,7 @@ impl CcExecutorServer {
         let wait = request.wait.unwrap_or(true);
         // Taken on arrival; dropped (the line moves on) if the request is refused below.
         let place = super::arrival::take(&ctx);
-        let spec = match self.executor.prepare(request).await {
+        let mut spec = match self.executor.prepare(request).await {
             Ok(spec) => spec,
             Err(e) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(
@@ -59,6 +59,9 @@ impl CcExecutorServer {
                 )]));
             }
         };
+        if let Some(session) = super::arrival::http_session(&ctx) {
+            self.executor.join_session_queue(&mut spec, &session);
+        }
         if !wait {
             return Ok(match self.executor.submit_at(spec, |_| {}, place).await {
                 Ok(submission) => started_result(&submission),

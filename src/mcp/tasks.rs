@@ -136,10 +136,13 @@ impl CcExecutorServer {
         }
         // Taken on arrival; dropped (the line moves on) if the request is refused below.
         let place = super::arrival::take(context);
-        let spec = match self.executor.prepare(req).await {
+        let mut spec = match self.executor.prepare(req).await {
             Ok(spec) => spec,
             Err(e) => return Some(error_result(e.to_string())),
         };
+        if let Some(session) = super::arrival::http_session(context) {
+            self.executor.join_session_queue(&mut spec, &session);
+        }
         let classification = crate::plan::classify(&spec.prompt);
         let predicted = self
             .executor

@@ -69,7 +69,11 @@ pub(super) fn execute(
     tokio::spawn(async move {
         let executor = shared.state.executor();
         let spec = match executor.prepare(params.request).await {
-            Ok(spec) => spec,
+            Ok(mut spec) => {
+                // With a worker pool, each connection's tasks are their own line.
+                executor.join_session_queue(&mut spec, &shared.session_id.simple().to_string());
+                spec
+            }
             Err(e) => {
                 let e = RpcError::new(id, code::INVALID_PARAMS, e.to_string());
                 return send(&shared, e.to_text()).await;

@@ -273,3 +273,65 @@ async fn serve_places_rest_submissions_in_the_pool_and_cancels_them_there() {
         .unwrap();
     assert!(left.is_empty(), "survivors: {left:?}");
 }
+
+/// The name of the one queue of `status` whose name ends with `session`, and that queue.
+fn session_queue<'a>(status: &'a Value, session: &str) -> Option<&'a Value> {
+    status["queues"]
+        .as_array()?
+        .iter()
+        .find(|q| q["name"].as_str().is_some_and(|n| n.ends_with(session)))
+}
+
+#[test]
+fn each_mcp_session_over_http_is_its_own_queue_in_the_pool() {
+    use crate::serve::{Service, open_session, request, tool_call};
+    use crate::support::fixtures::eventually;
+    use crate::support::interop::Sandbox;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let service = Service::start_with(
+        Sandbox::new(),
+        &["--redis-url", &url, "--placement", "pool"],
+        &[],
+    );
+    let base = service.sandbox.dir.path().to_path_buf();
+    let _w = Worker::start(&base, &url, "w1", 5000, &["--slots", "2"]);
+    let (a, b) = (open_session(&service), open_session(&service));
+    let session_of = |h: &[(String, String)]| {
+        h.iter()
+            .find(|(k, _)| k == "mcp-session-id")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let (sa, sb) = (session_of(&a), session_of(&b));
+    let submit = |headers: &[(String, String)], id: u64, marker: &str| {
+        let args = format!(r#"{{"task":"@fake hang\n{marker}","wait":false}}"#);
+        let answer = request(
+            &service.url,
+            "POST",
+            "/mcp",
+            headers,
+            tool_call(id, "cc_execute", &args).as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{answer:?}");
+    };
+    submit(&a, 2, "session-a-first");
+    submit(&a, 3, "session-a-second");
+    submit(&b, 2, "session-b-first");
+
+    // Session b's task runs beside a's first (a worker with two slots takes one task of each
+    // queue); a's second waits behind a's first, in a's own line.
+    let mut last = Value::Null;
+    let seen = eventually(Duration::from_secs(30), || {
+        last = pool_status(&base, &url);
+        let (Some(qa), Some(qb)) = (session_queue(&last, &sa), session_queue(&last, &sb)) else {
+            return false;
+        };
+        // A queue's depth counts its task in flight too.
+        !qa["in_flight"].is_null()
+            && qa["depth"] == 2
+            && !qb["in_flight"].is_null()
+            && qb["depth"] == 1
+    });
+    assert!(seen, "{last:#}");
+}
