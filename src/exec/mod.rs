@@ -79,7 +79,7 @@ pub enum SubmitError {
     /// `repair` asks for a loop of executions: only a call that waits for the end gets its
     /// last result, so a non-blocking submission refuses it rather than drop it silently.
     #[error(
-        "`repair` needs a call that waits for the result (`wait: true`): each repair is a new execution, and only the end of the loop says which one passed"
+        "`repair` needs a call that waits for the result (`wait: true`): each repair is a new execution, and only the end of the loop says which one passed; to follow a repair loop without waiting, submit the task as a one-task list with the failure policy `repair` (a run, followed like any other)"
     )]
     RepairNeedsWait,
 }

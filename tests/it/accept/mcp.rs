@@ -75,6 +75,12 @@ async fn cc_execute_repairs_a_rejected_task_and_answers_with_its_acceptance() {
         "{}",
         message(&r)
     );
+    // And it says how to follow a repair loop without waiting.
+    assert!(
+        message(&r).contains("one-task list with the failure policy `repair`"),
+        "{}",
+        message(&r)
+    );
 }
 
 #[tokio::test]
