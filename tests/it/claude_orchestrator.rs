@@ -38,13 +38,14 @@
 //!   calls, each answered as soon as the change happened. `cost_usd_so_far` stays null until
 //!   the finish. Whole runs take ~3-5 s each.
 
-use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::claude_host::{self, SERVER, is_host_request, json_objects, last_tool_result};
 use crate::support::fake_anthropic::*;
-use crate::support::fixtures::{cc_executor_bin, fake_claude_bin};
+use crate::support::fixtures::fake_claude_bin;
 use crate::support::real_claude::*;
 use serde_json::{Value, json};
 
@@ -52,8 +53,6 @@ use serde_json::{Value, json};
 const RUN_TIMEOUT: Duration = Duration::from_secs(50);
 /// The answer the worker gives; the host must quote it.
 const WORKER_TEXT: &str = "WORKER-RESULT-42";
-/// The server name in the mcp-config; Claude Code names its tools `mcp__<server>__<tool>`.
-const SERVER: &str = "cc-executor";
 const CC_EXECUTE: &str = "mcp__cc-executor__cc_execute";
 const MONITOR: &str = "mcp__cc-executor__monitor_execution";
 /// `wait_secs` the host passes to `monitor_execution`.
@@ -70,34 +69,6 @@ struct Step {
     /// The last tool result of the request that led to this reply: (tool name, content as the
     /// model sees it, is_error).
     after_result: Option<(String, String, bool)>,
-}
-
-/// Is this request from the host (it offers our MCP tools) rather than from a worker CLI?
-fn is_host_request(body: &Value) -> bool {
-    body["tools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|t| t["name"].as_str().is_some_and(|n| n.starts_with("mcp__")))
-}
-
-/// Every `tool_use` id → tool name in the request's assistant messages.
-fn tool_names_by_id(body: &Value) -> HashMap<String, String> {
-    body["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["role"] == "assistant")
-        .filter_map(|m| m["content"].as_array())
-        .flatten()
-        .filter(|b| b["type"] == "tool_use")
-        .map(|b| {
-            (
-                b["id"].as_str().unwrap_or_default().to_string(),
-                b["name"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// The raw `content` of the last `tool_result` block (string or block list, as sent).
@@ -123,17 +94,6 @@ fn find_uuid(text: &str) -> Option<String> {
         });
         ok.then(|| cand.to_string())
     })
-}
-
-/// JSON objects in a tool result as the model sees it: the whole text, or single lines.
-fn json_objects(text: &str) -> Vec<Value> {
-    std::iter::once(text)
-        .chain(text.lines())
-        .filter_map(|t| match serde_json::from_str::<Value>(t.trim()) {
-            Ok(v @ Value::Object(_)) => Some(v),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The execution id in a `cc_execute` / `monitor_execution` result as the model sees it: the
@@ -170,14 +130,7 @@ fn finished_answer(content: &str) -> Option<String> {
 /// finished → "The worker said: <result>". Anything unexpected ends the run with a
 /// `HOST-GAVE-UP: …` text that the assertions print.
 fn host_reply(body: &Value, task: &str, steps: &Mutex<Vec<Step>>) -> Reply {
-    let names = tool_names_by_id(body);
-    let after_result = tool_results(body).last().map(|r| {
-        (
-            names.get(&r.tool_use_id).cloned().unwrap_or_default(),
-            r.content.clone(),
-            r.is_error,
-        )
-    });
+    let after_result = last_tool_result(body);
     let record = |called: Option<&str>, input: Value| {
         steps.lock().unwrap().push(Step {
             called: called.map(str::to_string),
@@ -243,23 +196,17 @@ fn host_reply(body: &Value, task: &str, steps: &Mutex<Vec<Step>>) -> Reply {
 /// Writes the mcp-config file that makes Claude Code start our server with `worker_bin` as
 /// the CLI it runs tasks with.
 fn write_mcp_config(env: &IsolatedEnv, worker_bin: &Path) -> PathBuf {
-    let config = json!({
-        "mcpServers": {
-            SERVER: {
-                "type": "stdio",
-                "command": cc_executor_bin(),
-                "args": [
-                    "--claude-bin", worker_bin,
-                    "--data-dir", env.root().join("cc-executor-data"),
-                    "--allowed-root", env.workdir(),
-                    "mcp",
-                ],
-            }
-        }
-    });
-    let path = env.root().join("mcp-config.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).expect("write mcp config");
-    path
+    let data = env.root().join("cc-executor-data");
+    let args: [&OsStr; 7] = [
+        "--claude-bin".as_ref(),
+        worker_bin.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+        "--allowed-root".as_ref(),
+        env.workdir().as_os_str(),
+        "mcp".as_ref(),
+    ];
+    claude_host::write_mcp_config(env, args)
 }
 
 /// One orchestrated run and what the fake API saw.

@@ -12,6 +12,7 @@ use crate::support::pool::{Worker, history_record, pool_status};
 use crate::support::redis_server::RedisServer;
 
 mod accept;
+mod claude_host;
 mod control;
 mod leases;
 mod operations;

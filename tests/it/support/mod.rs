@@ -1,6 +1,7 @@
 //! Shared helpers of the integration tests (`tests/it/main.rs`; `tests/reaper.rs` takes the two it
 //! needs by path).
 
+pub mod claude_host;
 pub mod fake_anthropic;
 pub mod fake_executor;
 pub mod fixtures;
