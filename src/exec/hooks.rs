@@ -16,18 +16,17 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 use crate::config::HooksConfig;
-use crate::process::TreeGuard;
+use crate::exec::side_command::{self, End, Pipe};
 use tokio_util::sync::CancellationToken;
 
 /// Exit code by which a pre hook vetoes a task.
@@ -297,18 +296,34 @@ pub async fn run_one(
         .current_dir(ctx.cwd)
         .env("CC_EXECUTOR_EXECUTION_ID", ctx.execution_id.to_string())
         .env("CC_EXECUTOR_TASK_FILE", ctx.task_file)
-        .env("CC_EXECUTOR_HOOK", kind.as_str())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .env("CC_EXECUTOR_HOOK", kind.as_str());
     if let Some(r) = ctx.response_file {
         cmd.env("CC_EXECUTOR_RESPONSE_FILE", r);
     }
-    // Supervised like `claude`: dies with the server; its exit status stays tokio's.
-    let (mut child, _registration) = match crate::process::spawn(&mut cmd) {
-        Ok(c) => c,
+    // Its own process group: a timeout or a cancel stops everything the hook started, and
+    // leftovers of a hook that exited — in its group or not — are not left running (nor as
+    // zombies: they are reaped). Only the end of its stderr is kept (the veto's reason).
+    let read = |pipe, which| {
+        drain(
+            pipe,
+            match which {
+                Pipe::Stdout => 0,
+                Pipe::Stderr => STDERR_KEPT,
+            },
+        )
+    };
+    let ran = side_command::run(
+        &mut cmd,
+        ctx.execution_id,
+        Some(stdin_json.to_vec()),
+        timeout,
+        cancel,
+        Duration::ZERO,
+        read,
+    )
+    .await;
+    let ran = match ran {
+        Ok(ran) => ran,
         Err(e) => {
             return done(
                 HookOutcome::SpawnFailed,
@@ -317,68 +332,8 @@ pub async fn run_one(
             );
         }
     };
-    // Its own process group: a timeout or a cancel stops everything the hook started, and
-    // leftovers of a hook that exited — in its group or not — are not left running (nor as
-    // zombies: we reap them).
-    let group = child
-        .id()
-        .map(|pid| TreeGuard::new(pid, Some(&ctx.execution_id)));
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = stdin_json.to_vec();
-        // A hook that does not read its stdin is fine: a broken pipe is not a failure.
-        tokio::spawn(async move {
-            let _ = stdin.write_all(&input).await;
-        });
-    }
-    let stdout = child.stdout.take().map(|s| tokio::spawn(drain(s, 0)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| tokio::spawn(drain(s, STDERR_KEPT)));
-    enum End {
-        Exited(Option<std::process::ExitStatus>),
-        TimedOut,
-        Cancelled,
-    }
-    let end = tokio::select! {
-        s = tokio::time::timeout(timeout, child.wait()) => match s {
-            Ok(s) => End::Exited(s.ok()),
-            Err(_) => End::TimedOut,
-        },
-        _ = cancel.cancelled() => End::Cancelled,
-    };
-    if let Some(g) = &group {
-        g.terminate(Duration::ZERO).await;
-    }
-    let end = match end {
-        End::Exited(s) => End::Exited(s),
-        other => {
-            // Reap the leader (killed above).
-            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-            other
-        }
-    };
-    if let Some(g) = &group {
-        g.reap_orphans();
-    }
-    if let Some(g) = group {
-        g.disarm();
-    }
-    // A grandchild outside the group may hold the pipes: do not wait for it for long.
-    let collect = |h: Option<tokio::task::JoinHandle<Vec<u8>>>| async move {
-        match h {
-            Some(h) => tokio::time::timeout(Duration::from_secs(1), h)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default(),
-            None => Vec::new(),
-        }
-    };
-    let _ = collect(stdout).await;
-    let err_text = String::from_utf8_lossy(&collect(stderr).await)
-        .trim()
-        .to_string();
+    let end = ran.end;
+    let err_text = String::from_utf8_lossy(&ran.stderr).trim().to_string();
     let err_text = (!err_text.is_empty()).then_some(err_text);
     let status = match end {
         End::Exited(s) => s,

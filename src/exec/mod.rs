@@ -38,6 +38,7 @@ pub mod recover;
 pub mod registry;
 pub(crate) mod remote;
 pub mod retry;
+pub(crate) mod side_command;
 pub mod spec;
 mod status;
 pub mod timeout;

@@ -5,14 +5,13 @@
 //! repair prompt) needs to see why not.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::process::TreeGuard;
+use crate::exec::side_command::{self, End};
 use crate::types::accept::{CheckKind, CheckResult};
 
 /// Bytes of each of stdout and stderr kept (their ends: that is where failures are told).
@@ -41,58 +40,15 @@ pub(crate) async fn run(
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .current_dir(cwd)
-        .env(crate::process::EXECUTION_ENV, execution_id.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let (mut child, _registration) = match crate::process::spawn(&mut cmd) {
-        Ok(c) => c,
-        Err(e) => return done(false, format!("`{shown}` could not be started: {e}")),
-    };
-    let group = child
-        .id()
-        .map(|pid| TreeGuard::new(pid, Some(&execution_id)));
-    let stdout = child.stdout.take().map(|s| tokio::spawn(tail(s)));
-    let stderr = child.stderr.take().map(|s| tokio::spawn(tail(s)));
-    enum End {
-        Exited(Option<std::process::ExitStatus>),
-        TimedOut,
-        Cancelled,
-    }
-    let end = tokio::select! {
-        s = tokio::time::timeout(timeout, child.wait()) => match s {
-            Ok(s) => End::Exited(s.ok()),
-            Err(_) => End::TimedOut,
-        },
-        _ = cancel.cancelled() => End::Cancelled,
-    };
-    // Whatever it started goes with it, whether it exited or was stopped.
-    if let Some(g) = &group {
-        g.terminate(Duration::from_millis(500)).await;
-    }
-    if !matches!(end, End::Exited(_)) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-    }
-    if let Some(g) = &group {
-        g.reap_orphans();
-    }
-    if let Some(g) = group {
-        g.disarm();
-    }
-    // A grandchild outside the group may hold a pipe: do not wait for it for long.
-    let collect = |h: Option<tokio::task::JoinHandle<Vec<u8>>>| async move {
-        match h {
-            Some(h) => tokio::time::timeout(Duration::from_secs(1), h)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default(),
-            None => Vec::new(),
-        }
-    };
-    let output = output_text(&collect(stdout).await, &collect(stderr).await);
+        .env(crate::process::EXECUTION_ENV, execution_id.to_string());
+    let grace = Duration::from_millis(500);
+    let read = |pipe, _| tail(pipe);
+    let ran =
+        match side_command::run(&mut cmd, execution_id, None, timeout, cancel, grace, read).await {
+            Ok(ran) => ran,
+            Err(e) => return done(false, format!("`{shown}` could not be started: {e}")),
+        };
+    let (end, output) = (ran.end, output_text(&ran.stdout, &ran.stderr));
     match end {
         End::TimedOut => done(
             false,
