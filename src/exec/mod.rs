@@ -228,9 +228,23 @@ impl Executor {
         &self.inner.config
     }
 
-    /// (running, waiting)
+    /// (running, waiting): the executions of this executor in each state.
     pub fn queue_counts(&self) -> (usize, usize) {
-        self.inner.queue.counts()
+        if self.inner.pool.is_none() {
+            return self.inner.queue.counts();
+        }
+        // Pooled, the local line only hands tasks over (a task gives its slot up once it is
+        // enqueued): count what each execution's events say — waiting until a worker starts
+        // it, then running.
+        let mut counts = (0, 0);
+        for entry in self.inner.registry.all() {
+            match entry.phase() {
+                registry::Phase::Finished => {}
+                registry::Phase::Queued => counts.1 += 1,
+                _ => counts.0 += 1,
+            }
+        }
+        counts
     }
 
     /// The planner over this executor's history and configuration: the one estimator the

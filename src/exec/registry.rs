@@ -301,6 +301,11 @@ impl Entry {
         self.version.send_modify(|v| *v += 1);
     }
 
+    /// Where it stands (`Queued` … `Finished`), as its events last said.
+    pub fn phase(&self) -> Phase {
+        lock(&self.state).phase
+    }
+
     pub fn is_finished(&self) -> bool {
         lock(&self.state).phase == Phase::Finished
     }

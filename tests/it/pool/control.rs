@@ -21,7 +21,7 @@ async fn cancel_and_monitor_reach_a_task_on_another_process() {
     let id = data(&r)["execution_id"].as_str().unwrap().to_string();
     // Monitor: the worker's progress reaches this process's registry.
     let mut version = 0u64;
-    let running = loop {
+    let (running, counts) = loop {
         let m = s
             .call(
                 "monitor_execution",
@@ -36,10 +36,13 @@ async fn cancel_and_monitor_reach_a_task_on_another_process() {
                 .as_str()
                 .is_some_and(|t| t.contains("started"))
         {
-            break e;
+            break (e, (d["running"].clone(), d["queued"].clone()));
         }
         assert_ne!(e["phase"], "finished", "{e}");
     };
+    // The answer's counts say what runs in the pool for this orchestrator, not its local
+    // line (which only hands tasks over).
+    assert_eq!(counts, (json!(1), json!(0)), "{running}");
     assert!(
         running["last_event"].as_str().unwrap().contains("session"),
         "{running}"
