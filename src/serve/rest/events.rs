@@ -97,6 +97,31 @@ fn last_event_id(headers: &HeaderMap, query: &AfterQuery) -> Option<String> {
         .or_else(|| query.after.clone())
 }
 
+/// What both event streams take from a request: the id in the path (`what`: "an
+/// execution", "a run") and where to resume — `Last-Event-ID`, else `?after=` — read by the
+/// stream's own `parse` (`form` says what it expects, for the 400).
+fn resume_point<T>(
+    what: &str,
+    id: &str,
+    headers: &HeaderMap,
+    query: Result<Query<AfterQuery>, QueryRejection>,
+    parse: impl Fn(&str) -> Option<T>,
+    form: &str,
+) -> Result<(Uuid, Option<T>), Box<Response>> {
+    let Query(query) = query.map_err(|e| Box::new(bad_query(e)))?;
+    let id = parse_id(what, id).map_err(|r| Box::new(r.into_response()))?;
+    let Some(text) = last_event_id(headers, &query) else {
+        return Ok((id, None));
+    };
+    match parse(&text) {
+        Some(at) => Ok((id, Some(at))),
+        None => Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            format!("`Last-Event-ID`/`after` must be {form} (got `{text}`)"),
+        ))),
+    }
+}
+
 /// An execution's events, then its result.
 #[utoipa::path(
     get,
@@ -121,27 +146,17 @@ pub async fn execution(
     headers: HeaderMap,
     query: Result<Query<AfterQuery>, QueryRejection>,
 ) -> Response {
-    let Query(query) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e),
-    };
-    let id = match parse_id("an execution", &id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    let after = match last_event_id(&headers, &query) {
-        None => 0,
-        Some(text) => match text.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "`Last-Event-ID`/`after` must be an event number from this stream (got `{text}`)"
-                    ),
-                );
-            }
-        },
+    let resume = |text: &str| text.parse::<u64>().ok();
+    let (id, after) = match resume_point(
+        "an execution",
+        &id,
+        &headers,
+        query,
+        resume,
+        "an event number from this stream",
+    ) {
+        Ok((id, after)) => (id, after.unwrap_or(0)),
+        Err(r) => return *r,
     };
     let executor = rest.serve.executor().clone();
     if let Some(stream) = executor.events(id, after) {
@@ -265,27 +280,16 @@ pub async fn run(
     headers: HeaderMap,
     query: Result<Query<AfterQuery>, QueryRejection>,
 ) -> Response {
-    let Query(query) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e),
-    };
-    let id = match parse_id("a run", &id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    let resume = match last_event_id(&headers, &query) {
-        None => None,
-        Some(text) => match parse_run_event_id(&text) {
-            Some(r) => Some(r),
-            None => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "`Last-Event-ID`/`after` must be an id from this stream, `<execution_id>:<seq>` (got `{text}`)"
-                    ),
-                );
-            }
-        },
+    let (id, resume) = match resume_point(
+        "a run",
+        &id,
+        &headers,
+        query,
+        parse_run_event_id,
+        "an id from this stream, `<execution_id>:<seq>`",
+    ) {
+        Ok(found) => found,
+        Err(r) => return *r,
     };
     match rest.serve.runs().status(id).await {
         Ok(Some(_)) => {}
